@@ -1,0 +1,44 @@
+# The two commands a newcomer needs: `make test` and `make demo`.
+# Everything expensive lives outside the checkout (pip's cache, the Go module
+# and build caches, the built control-plane binaries under ~/.cache/spyops), so
+# a second run on the same machine is fast.
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-16)
+PYTEST_ARGS ?=
+
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: test setup binaries lint typecheck pytest clean
+
+test: setup binaries lint typecheck pytest
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "spyops needs Python >= 3.11, found " + sys.version'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade "pip>=24,<27"
+	$(BIN)/pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# Builds (once, then cached) kube-apiserver, etcd, kube-controller-manager,
+# kube-scheduler and kwok from their Go modules.
+binaries: setup
+	$(BIN)/spyops cluster build
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: setup
+	$(BIN)/mypy
+
+pytest: setup binaries
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
