@@ -237,13 +237,16 @@ class Journal:
         now = time.time()
         with self._transaction():
             row = self._db.execute(
-                "SELECT status, filled FROM orders WHERE order_ref=?", (order_ref,)
+                "SELECT status, filled, perm_id FROM orders WHERE order_ref=?", (order_ref,)
             ).fetchone()
             if row is None:
                 return False
-            current, current_filled = OrderStatus(row[0]), int(row[1])
+            current, current_filled, seen_by_gateway = OrderStatus(row[0]), int(row[1]), row[2] is not None
             new_status = status
-            if current in FINAL_STATUSES and status not in FINAL_STATUSES:
+            # A final state the gateway reported is sticky (late, repeated or out-of-order reports
+            # cannot reopen it). A final state we inferred (closed as never sent) yields to the
+            # gateway if the order turns up after all.
+            if current in FINAL_STATUSES and seen_by_gateway and status not in FINAL_STATUSES:
                 new_status = current
             if current is OrderStatus.FILLED:
                 new_status = current
@@ -363,9 +366,14 @@ class Journal:
             ).rowcount
         return bool(inserted)
 
-    def set_commission(self, exec_id: str, commission: float) -> None:
+    def set_commission(self, exec_id: str, commission: float) -> float | None:
+        """Set a fill's commission; returns the previous value (None if the fill is unknown)."""
         with self._transaction():
+            row = self._db.execute("SELECT commission FROM executions WHERE exec_id=?", (exec_id,)).fetchone()
+            if row is None:
+                return None
             self._db.execute("UPDATE executions SET commission=? WHERE exec_id=?", (commission, exec_id))
+        return float(row[0])
 
     def executions(self) -> list[JournalExecution]:
         rows = self._db.execute(

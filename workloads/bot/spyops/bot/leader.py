@@ -141,7 +141,7 @@ class LeaderElector:
                 ),
             )
             try:
-                await self._client.create(created, namespace=self.namespace)
+                await self._client.create(created)
             except ApiError as create_exc:
                 if create_exc.status.code == 409:  # someone else created it first
                     return False
@@ -171,7 +171,7 @@ class LeaderElector:
         spec.leaseTransitions = transitions
         lease.spec = spec
         try:
-            await self._client.replace(lease, namespace=self.namespace)  # resourceVersion guards the race
+            await self._client.replace(lease)  # resourceVersion guards the race
         except ApiError as exc:
             if exc.status.code == 409:
                 return False
@@ -196,5 +196,5 @@ class LeaderElector:
         lease.spec.holderIdentity = None
         lease.spec.leaseDurationSeconds = 1
         lease.spec.renewTime = dt.datetime.now(dt.UTC)
-        await self._client.replace(lease, namespace=self.namespace)
+        await self._client.replace(lease)
         log.info("lease released", extra={"lease": self.lease_name, "identity": self.identity})

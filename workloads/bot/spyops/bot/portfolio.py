@@ -72,6 +72,11 @@ class Portfolio:
             del self.positions[fill.contract]
         return True
 
+    def add_commission(self, amount: float) -> None:
+        """A commission reported after its fill was booked."""
+        self.commissions += amount
+        self.realized_pnl -= amount
+
     def signed_positions(self) -> dict[str, int]:
         return {contract: p.quantity for contract, p in self.positions.items() if p.quantity}
 

@@ -214,13 +214,13 @@ def check_message_budget(inp: RiskInput) -> Decision:
 
 
 @lru_cache(maxsize=8)
-def _zone(name: str) -> zoneinfo.ZoneInfo:
+def zone(name: str) -> zoneinfo.ZoneInfo:
     return zoneinfo.ZoneInfo(name)
 
 
 def check_trading_hours(inp: RiskInput) -> Decision:
     hours = inp.limits.trading_hours
-    local = inp.now.astimezone(_zone(hours.timezone))
+    local = inp.now.astimezone(zone(hours.timezone))
     # Time of day only: the session calendar (weekends, holidays) is the gateway's to enforce.
     if not hours.start <= local.time() < hours.end:
         return deny(
