@@ -54,8 +54,10 @@ def test_symlink_swap_reload_and_bad_config_keeps_the_old_one(tmp_path: Path) ->
     kubelet_write(tmp_path, '{"strategy": "demo/spy-0dte", "risk": {"max_open_positions": -1}}', 3)
     assert not watcher.poll()
     assert watcher.current.trading_state is TradingState.HALTED, "the old config stays in force"
-    assert watcher.errors == 1 and len(errors) == 1
-    assert "max_open_positions" in errors[0] and "gateway" in errors[0]
+    assert watcher.errors == 1
+    assert len(errors) == 1
+    assert "max_open_positions" in errors[0]
+    assert "gateway" in errors[0]
     assert not watcher.poll()
     assert watcher.errors == 1, "the same bad file is reported once"
 

@@ -69,7 +69,9 @@ def test_gateway_updates_are_idempotent_and_final_states_sticky(tmp_path: Path) 
     assert journal.update_from_gateway(
         intent.order_ref, status=OrderStatus.PARTIALLY_FILLED, filled=1, avg_fill_price=2.0, perm_id=55
     )
-    assert journal.update_from_gateway(intent.order_ref, status=OrderStatus.FILLED, filled=2, avg_fill_price=2.05)
+    assert journal.update_from_gateway(
+        intent.order_ref, status=OrderStatus.FILLED, filled=2, avg_fill_price=2.05
+    )
     # A late, repeated "submitted" must not reopen it nor lower the fill count.
     journal.update_from_gateway(intent.order_ref, status=OrderStatus.SUBMITTED, filled=0, avg_fill_price=0)
     order = journal.order(intent.order_ref)
@@ -90,7 +92,8 @@ def test_an_inferred_close_yields_when_the_gateway_turns_out_to_have_the_order(t
         intent.order_ref, status=OrderStatus.SUBMITTED, filled=0, avg_fill_price=0, perm_id=9
     )
     order = journal.order(intent.order_ref)
-    assert order is not None and order.status is OrderStatus.SUBMITTED
+    assert order is not None
+    assert order.status is OrderStatus.SUBMITTED
 
 
 def test_adopting_another_replicas_order_decides_its_signal(tmp_path: Path) -> None:
@@ -122,7 +125,8 @@ def test_executions_are_recorded_once(tmp_path: Path) -> None:
     assert journal.set_commission("0001.01", 0.65) == 0.0
     assert journal.set_commission("missing", 0.65) is None
     [stored] = journal.executions()
-    assert stored.commission == 0.65 and stored.contract == intent.contract
+    assert stored.commission == 0.65
+    assert stored.contract == intent.contract
 
 
 def test_open_orders_and_orders_since(tmp_path: Path) -> None:

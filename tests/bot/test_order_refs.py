@@ -32,7 +32,9 @@ def test_parse_round_trips_and_strips_the_execution_suffix() -> None:
         assert not order_refs.belongs_to(seen, "demo/other")
 
 
-@pytest.mark.parametrize("ref", ["", "manual order", "abcde-123-0", f"zzzzz-{SIGNAL}-0", f"abcde-{SIGNAL}-10"])
+@pytest.mark.parametrize(
+    "ref", ["", "manual order", "abcde-123-0", f"zzzzz-{SIGNAL}-0", f"abcde-{SIGNAL}-10"]
+)
 def test_foreign_refs_are_not_ours(ref: str) -> None:
     assert order_refs.parse(ref) is None
 

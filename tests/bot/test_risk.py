@@ -31,7 +31,10 @@ LIMITS = RiskLimits(
     max_messages_per_second=20,
     trading_hours=TradingHours(timezone="America/New_York", start=dt.time(9, 30), end=dt.time(15, 55)),
 )
-GOOD_QUOTES = {C1: Quote(bid=1.00, ask=1.10, age_seconds=0.05), C2: Quote(bid=0.50, ask=0.60, age_seconds=0.05)}
+GOOD_QUOTES = {
+    C1: Quote(bid=1.00, ask=1.10, age_seconds=0.05),
+    C2: Quote(bid=0.50, ask=0.60, age_seconds=0.05),
+}
 
 
 def buy(contract: str = C1, qty: int = 1, price: float = 1.10) -> OrderProposal:
@@ -64,7 +67,11 @@ CASES: list[tuple[str, RiskInput, DenyReason | None]] = [
         base(trading_state=TradingState.HALTED, orders=[sell()], state=RiskState(positions={C1: 1})),
         DenyReason.HALTED,
     ),
-    ("REDUCING refuses an opening order", base(trading_state=TradingState.REDUCING), DenyReason.REDUCING_ONLY),
+    (
+        "REDUCING refuses an opening order",
+        base(trading_state=TradingState.REDUCING),
+        DenyReason.REDUCING_ONLY,
+    ),
     (
         "REDUCING lets a closing order through",
         base(trading_state=TradingState.REDUCING, orders=[sell()], state=RiskState(positions={C1: 1})),
@@ -132,7 +139,11 @@ CASES: list[tuple[str, RiskInput, DenyReason | None]] = [
     ),
     ("at the opening minute", base(now=dt.datetime(2026, 11, 20, 14, 30, tzinfo=dt.UTC)), None),
     ("no quote for the leg", base(quotes={}), DenyReason.QUOTE_MISSING),
-    ("a one-sided quote", base(quotes={C1: Quote(bid=0.0, ask=1.1, age_seconds=0.0)}), DenyReason.QUOTE_MISSING),
+    (
+        "a one-sided quote",
+        base(quotes={C1: Quote(bid=0.0, ask=1.1, age_seconds=0.0)}),
+        DenyReason.QUOTE_MISSING,
+    ),
     (
         "a crossed market",
         base(quotes={C1: Quote(bid=1.2, ask=1.1, age_seconds=0.0)}),
