@@ -16,6 +16,7 @@ import typer
 # (a single command, e.g. `spyops bot`).
 _COMPONENTS: list[tuple[str, str]] = [
     ("cluster", "spyops.cluster.cli:app"),
+    ("market", "spyops.market.cli:app"),
     ("bot", "spyops.bot.cli:bot"),
 ]
 
