@@ -29,6 +29,7 @@ import math
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from decimal import Decimal
 
 from ib_async import IB, Contract, LimitOrder, Option, Ticker, Trade
 from ib_async import Fill as IbFill
@@ -75,11 +76,34 @@ def option_contract(contract: Contract) -> OptionContract | None:
         return None
 
 
+def _quantity(value: float | Decimal | None) -> int:
+    """A quantity from ib_async, where "unset" is NaN or a huge sentinel double."""
+    if value is None:
+        return 0
+    number = float(value)
+    if math.isnan(number) or abs(number) > 1e15:
+        return 0
+    return int(number)
+
+
+def filled_of(trade: Trade) -> int:
+    return max(_quantity(trade.orderStatus.filled), _quantity(trade.order.filledQuantity))
+
+
+def _price(value: float | Decimal | None) -> float:
+    if value is None:
+        return 0.0
+    number = float(value)
+    if math.isnan(number) or abs(number) > 1e15:
+        return 0.0
+    return number
+
+
 def status_of(trade: Trade) -> OrderStatus:
     """Our journal status for what ib_async says about an order."""
     ib_status = trade.orderStatus.status
-    filled = int(trade.orderStatus.filled or trade.order.filledQuantity or 0)
-    if (filled > 0 and filled >= int(trade.order.totalQuantity)) or ib_status == "Filled":
+    filled = filled_of(trade)
+    if (filled > 0 and filled >= _quantity(trade.order.totalQuantity)) or ib_status == "Filled":
         return OrderStatus.FILLED
     if ib_status in _CANCELLED or ib_status == "Inactive":
         codes = [entry.errorCode for entry in trade.log if entry.errorCode]
@@ -133,13 +157,16 @@ class Executor:
         self.portfolio = Portfolio()
         self.marks: dict[str, float] = {}
         self._tickers: dict[str, Ticker] = {}
+        self._subscribing: set[str] = set()
+        self._background: set[asyncio.Future[None]] = set()
         self._finals_counted: set[str] = set()
         self._portfolio_day: dt.date | None = None
-        ib.orderStatusEvent += self._on_order_status
-        ib.openOrderEvent += self._on_order_status
-        ib.execDetailsEvent += self._on_exec_details
-        ib.commissionReportEvent += self._on_commission
-        ib.pendingTickersEvent += self._on_tickers
+        # eventkit swallows handler exceptions; ours are logged loudly instead.
+        ib.orderStatusEvent += _logged(self._on_order_status)
+        ib.openOrderEvent += _logged(self._on_order_status)
+        ib.execDetailsEvent += _logged(self._on_exec_details)
+        ib.commissionReportEvent += _logged(self._on_commission)
+        ib.pendingTickersEvent += _logged(self._on_tickers)
 
     # placing ---------------------------------------------------------------------------
     def limit_price(self, leg_price: float, side: OrderSide) -> float:
@@ -228,10 +255,10 @@ class Executor:
 
     def _apply_trade(self, ref: str, trade: Trade, filled_hint: int | None) -> None:
         status = status_of(trade)
-        filled = int(trade.orderStatus.filled or trade.order.filledQuantity or 0)
+        filled = filled_of(trade)
         if filled_hint is not None:
             filled = max(filled, filled_hint)
-            if filled >= int(trade.order.totalQuantity) > 0:
+            if filled >= _quantity(trade.order.totalQuantity) > 0:
                 status = OrderStatus.FILLED
         reason = ""
         if status in (OrderStatus.REJECTED, OrderStatus.CANCELLED):
@@ -241,7 +268,7 @@ class Executor:
             ref,
             status=status,
             filled=filled,
-            avg_fill_price=float(trade.orderStatus.avgFillPrice or 0.0),
+            avg_fill_price=_price(trade.orderStatus.avgFillPrice),
             client_id=trade.order.clientId or None,
             order_id=trade.order.orderId or None,
             perm_id=trade.order.permId or None,
@@ -277,7 +304,7 @@ class Executor:
             order_ref=ref,
             contract=contract.key,
             side=OrderSide(trade.order.action),
-            quantity=int(trade.order.totalQuantity),
+            quantity=_quantity(trade.order.totalQuantity),
             filled=filled,
             trade=trade if ours else None,
             deadline=deadline,
@@ -296,12 +323,12 @@ class Executor:
                 leg=parsed.leg,
                 contract=contract,
                 side=OrderSide(trade.order.action),
-                quantity=int(trade.order.totalQuantity),
-                limit_price=float(trade.order.lmtPrice or 0.0),
+                quantity=_quantity(trade.order.totalQuantity),
+                limit_price=_price(trade.order.lmtPrice),
             ),
             status=status,
             filled=filled,
-            avg_fill_price=float(trade.orderStatus.avgFillPrice or 0.0),
+            avg_fill_price=_price(trade.orderStatus.avgFillPrice),
             client_id=trade.order.clientId or None,
             order_id=trade.order.orderId or None,
             perm_id=trade.order.permId or None,
@@ -319,9 +346,7 @@ class Executor:
         if contract is None:
             return False
         side = OrderSide.BUY if fill.execution.side.upper() in ("BOT", "BUY") else OrderSide.SELL
-        commission = float(fill.commissionReport.commission or 0.0) if fill.commissionReport else 0.0
-        if math.isnan(commission) or commission > 1e9:  # IB's "unset" double
-            commission = 0.0
+        commission = _price(fill.commissionReport.commission) if fill.commissionReport else 0.0
         when = (
             fill.execution.time if fill.execution.time.tzinfo else fill.execution.time.replace(tzinfo=dt.UTC)
         )
@@ -330,7 +355,7 @@ class Executor:
             order_ref=ref,
             contract=contract,
             side=side,
-            quantity=int(fill.execution.shares),
+            quantity=_quantity(fill.execution.shares),
             price=float(fill.execution.price),
             commission=commission,
             time=when,
@@ -346,9 +371,7 @@ class Executor:
         return True
 
     def _on_commission(self, _trade: Trade, fill: IbFill, report: CommissionReport) -> None:
-        commission = float(report.commission or 0.0)
-        if math.isnan(commission) or commission > 1e9:
-            return
+        commission = _price(report.commission)
         previous = self.journal.set_commission(report.execId, commission)
         if previous is not None and previous != commission:
             self.portfolio.add_commission(commission - previous)
@@ -356,10 +379,27 @@ class Executor:
 
     # marks -------------------------------------------------------------------------------------
     def _ensure_mark_subscription(self, contract: OptionContract) -> None:
-        if contract.key in self._tickers or not self.ib.isConnected():
+        if contract.key in self._tickers or contract.key in self._subscribing or not self.ib.isConnected():
             return
-        self._tickers[contract.key] = self.ib.reqMktData(ib_contract(contract), "", False, False)
-        self._on_message(1)
+        self._subscribing.add(contract.key)
+        task = asyncio.ensure_future(self._subscribe_marks(contract))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _subscribe_marks(self, contract: OptionContract) -> None:
+        """Market data for a held contract (marks for P&L); needs the conId, so qualify first."""
+        try:
+            [qualified] = await asyncio.wait_for(self.ib.qualifyContractsAsync(ib_contract(contract)), 10)
+            self._on_message(1)
+            if not isinstance(qualified, Contract) or not self.ib.isConnected():
+                log.warning("cannot qualify a held contract for marks", extra={"contract": contract.key})
+                return
+            self._tickers[contract.key] = self.ib.reqMktData(qualified, "", False, False)
+            self._on_message(1)
+        except (TimeoutError, ConnectionError, ValueError) as exc:
+            log.warning("market data for marks failed", extra={"contract": contract.key, "error": repr(exc)})
+        finally:
+            self._subscribing.discard(contract.key)
 
     def resubscribe_marks(self) -> None:
         """After a reconnect or 1101 the gateway forgot our market data: ask again."""
@@ -430,7 +470,7 @@ class Executor:
         for fill in fills:
             ref = order_refs.normalize(fill.execution.orderRef or "")
             if order_refs.belongs_to(ref, self.strategy):
-                filled_by_ref[ref] = filled_by_ref.get(ref, 0) + int(fill.execution.shares)
+                filled_by_ref[ref] = filled_by_ref.get(ref, 0) + _quantity(fill.execution.shares)
 
         self.working = {ref: w for ref, w in self.working.items() if ref in at_gateway}
         for ref, trade in at_gateway.items():
@@ -461,6 +501,17 @@ class Executor:
         }
         log.info("reconciled journal with the gateway", extra=summary)
         return summary
+
+
+def _logged(handler: Callable[..., None]) -> Callable[..., None]:
+    def run(*args: object) -> None:
+        try:
+            handler(*args)
+        except Exception:
+            log.exception("gateway event handler failed", extra={"handler": handler.__name__})
+
+    run.__name__ = handler.__name__
+    return run
 
 
 def _portfolio_fill(execution: JournalExecution) -> Fill:
