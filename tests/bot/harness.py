@@ -187,6 +187,7 @@ class BotProcess:
     process: subprocess.Popen[bytes] | None = None
     probe_port: int | None = None
     starts: int = 0
+    _log_offset: int = 0
 
     @property
     def journal_path(self) -> Path:
@@ -220,6 +221,7 @@ class BotProcess:
             **env,
         }
         self.starts += 1
+        self._log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
         log_file = self.log_path.open("ab")
         self.process = subprocess.Popen(args, stdout=log_file, stderr=log_file, env=environment)
         log_file.close()
@@ -244,16 +246,19 @@ class BotProcess:
                 self.process.kill()
                 self.process.wait(timeout=20)
 
-    def log_lines(self) -> list[dict[str, Any]]:
+    def log_lines(self, *, current_run_only: bool = False) -> list[dict[str, Any]]:
         lines = []
-        for raw in self.log_path.read_text(errors="replace").splitlines():
+        with self.log_path.open("rb") as handle:
+            handle.seek(self._log_offset if current_run_only else 0)
+            text = handle.read().decode(errors="replace")
+        for raw in text.splitlines():
             with contextlib.suppress(ValueError):
                 lines.append(json.loads(raw))
         return lines
 
     def _find_probe_port(self) -> int | None:
         if self.probe_port is None:
-            for line in reversed(self.log_lines()):
+            for line in reversed(self.log_lines(current_run_only=True)):
                 if line.get("msg") == "bot starting":
                     self.probe_port = int(line["probe_port"])
                     break
