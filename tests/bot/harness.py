@@ -81,6 +81,7 @@ def runtime_config(
     risk: dict[str, Any] | None = None,
     execution: dict[str, Any] | None = None,
     lease_duration_seconds: int = 6,
+    stale_after_ms: int = 5_000,
 ) -> RuntimeConfig:
     return RuntimeConfig.model_validate(
         {
@@ -96,7 +97,7 @@ def runtime_config(
                 **(risk or {}),
             },
             "execution": {"order_timeout_seconds": 3.0, "cooldown_seconds": 0.0, **(execution or {})},
-            "detector": {"stale_after_ms": 5_000},
+            "detector": {"stale_after_ms": stale_after_ms},
             "trading_state": trading_state,
             "lease_name": "spy-0dte-bot",
             "lease_duration_seconds": lease_duration_seconds,

@@ -4,7 +4,7 @@ Each round starts the bot with the fault-injection hook armed at a random point
 (before the journal write, between the journal write and the send, after the send
 before the gateway's ack) and a random occurrence, publishes signals, and also
 SIGKILLs it from outside at a random moment. After the last round a clean bot
-reconciles, and then:
+reconciles, every signal is delivered once more, and then:
 - no orderRef appears twice at the gateway, and no signal has more orders than legs;
 - every order of ours at the gateway is in the journal with the gateway's status and fills;
 - every journal order the gateway does not know is closed as never sent (or lost),
@@ -43,7 +43,11 @@ GATEWAY_TO_JOURNAL = {"Filled": "FILLED", "Cancelled": "CANCELLED", "Submitted":
 async def test_random_kills_around_sending_never_duplicate_an_order(tmp_path: Path) -> None:
     rng = random.Random(20261120)
     async with simulator() as server, signal_server() as (log, url):
-        config = runtime_config(server.port, url, execution={"order_timeout_seconds": 2.0})
+        # Quotes never count as stale here, so a replayed signal would pass the risk engine:
+        # only the journal stands between a replay and a second order.
+        config = runtime_config(
+            server.port, url, execution={"order_timeout_seconds": 2.0}, stale_after_ms=3_600_000
+        )
         config_path = tmp_path / "config.json"
         write_config(config_path, config)
         bot = BotProcess("bot-0", tmp_path, config_path, kubeconfig=None)
@@ -54,6 +58,10 @@ async def test_random_kills_around_sending_never_duplicate_an_order(tmp_path: Pa
                 point = rng.choice(sorted(CRASH_POINTS))
                 bot.start(**{CRASH_ENV: f"{point}:{rng.randint(1, 2)}"})
                 await bot.wait_ready(60)
+                # Redeliveries while trading (a restarted detector re-detects the same anomalies
+                # under the same ids): only the journal stands between them and a second order.
+                for again in rng.sample(published, min(2, len(published))):
+                    await log.append(again)
                 strikes = atm_strikes(server, 3)
                 for n in range(3):
                     legs = [(contract(strikes[n]), LegAction.BUY)]
@@ -77,6 +85,11 @@ async def test_random_kills_around_sending_never_duplicate_an_order(tmp_path: Pa
             # A clean start reconciles; wait until every order of ours at the gateway is final.
             bot.start()
             await bot.wait_ready(60)
+            for again in published:
+                await log.append(again)
+            await asyncio.sleep(2.0)
+            early = Counter(str(o["orderRef"]) for o in our_gateway_orders(server))
+            assert all(count == 1 for count in early.values()), f"duplicate orderRefs: {early.most_common(3)}"
             await until(
                 lambda: all(o["status"] in ("Filled", "Cancelled") for o in our_gateway_orders(server)),
                 30,
@@ -103,7 +116,9 @@ async def test_random_kills_around_sending_never_duplicate_an_order(tmp_path: Pa
                 ref = str(order["orderRef"])
                 assert ref in journal, f"{ref} is at the gateway but not in the journal"
                 status, filled, _ = journal[ref]
-                assert status == GATEWAY_TO_JOURNAL[str(order["status"])], f"{ref}: {status} vs {order['status']}"
+                assert status == GATEWAY_TO_JOURNAL[str(order["status"])], (
+                    f"{ref}: {status} vs {order['status']}"
+                )
                 assert filled == order["filled"], f"{ref}: filled {filled} vs {order['filled']}"
             for ref, (status, _, reason) in journal.items():
                 assert status != "INTENDED", f"{ref} left INTENDED after reconciliation"
