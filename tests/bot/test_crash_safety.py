@@ -23,7 +23,6 @@ from spyops.bot import order_refs
 from spyops.bot.service import CRASH_ENV, CRASH_POINTS
 from spyops.schemas import LegAction, Signal
 from tests.bot.harness import (
-    STRATEGY,
     BotProcess,
     atm_strikes,
     contract,
