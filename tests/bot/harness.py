@@ -82,10 +82,11 @@ def runtime_config(
     execution: dict[str, Any] | None = None,
     lease_duration_seconds: int = 6,
     stale_after_ms: int = 5_000,
+    strategy: str = STRATEGY,
 ) -> RuntimeConfig:
     return RuntimeConfig.model_validate(
         {
-            "strategy": STRATEGY,
+            "strategy": strategy,
             "gateway": {"host": "127.0.0.1", "port": gateway_port, "client_id_base": 100},
             "risk": {
                 "max_open_positions": 20,
@@ -145,6 +146,7 @@ def make_signal(
     *,
     marketable: bool = True,
     quantity: int = 1,
+    strategy: str = STRATEGY,
 ) -> Signal:
     """A signal on the simulator's current quotes: legs at the touch (marketable) or 20 cents away."""
     now_market = server.gateway.now()
@@ -163,7 +165,7 @@ def make_signal(
     first = legs[0][0]
     return Signal(
         id=hashlib.blake2b(f"test-signal-{n}-{time.time_ns()}".encode(), digest_size=16).hexdigest(),
-        strategy=STRATEGY,
+        strategy=strategy,
         event_time=now_market,
         detected_at=dt.datetime.now(dt.UTC),
         underlying="SPY",
@@ -348,7 +350,7 @@ def gateway_orders(server: GatewayServer, order_ref: str | None = None) -> list[
     return orders
 
 
-def our_gateway_orders(server: GatewayServer) -> list[dict[str, Any]]:
+def our_gateway_orders(server: GatewayServer, strategy: str = STRATEGY) -> list[dict[str, Any]]:
     from spyops.bot import order_refs
 
-    return [o for o in gateway_orders(server) if order_refs.belongs_to(str(o.get("orderRef", "")), STRATEGY)]
+    return [o for o in gateway_orders(server) if order_refs.belongs_to(str(o.get("orderRef", "")), strategy)]

@@ -40,10 +40,10 @@ class ElectionTiming:
 
     @classmethod
     def for_duration(cls, lease_duration: float) -> ElectionTiming:
-        # Renew ~5 times per lease; stop trading with a fifth of the lease (>= 1 s) to spare.
+        # Renew ~10 times per lease; stop trading with a fifth of the lease (>= 1 s) to spare.
         return cls(
             lease_duration=lease_duration,
-            renew_interval=max(0.5, lease_duration / 5),
+            renew_interval=max(0.5, lease_duration / 10),
             margin=max(1.0, lease_duration / 5),
         )
 
@@ -116,10 +116,16 @@ class LeaderElector:
                 await asyncio.shield(self.release())
 
     async def _sleep_until_next(self) -> None:
-        # Wake up when the trade window closes too, so the change is reported promptly.
         delay = self.timing.renew_interval
+        now = self._clock()
         if self._renewed_at is not None and self.is_leader():
-            delay = min(delay, self.timing.trade_window - (self._clock() - self._renewed_at) + 0.01)
+            # Wake when the trade window closes too, so the change is reported promptly.
+            delay = min(delay, self.timing.trade_window - (now - self._renewed_at) + 0.01)
+        elif self.holder and self._observed is not None:
+            # A candidate wakes right when the holder's Lease would expire, to take over on time.
+            expires_in = self._observed_at + self.timing.lease_duration - now
+            if expires_in > 0:
+                delay = min(delay, expires_in + 0.01)
         await asyncio.sleep(max(0.05, delay))
 
     async def try_acquire_or_renew(self) -> bool:
