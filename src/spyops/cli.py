@@ -18,6 +18,7 @@ _COMPONENTS: list[tuple[str, str]] = [
     ("cluster", "spyops.cluster.cli:app"),
     ("market", "spyops.market.cli:app"),
     ("bot", "spyops.bot.cli:bot"),
+    ("bench", "spyops.bench.cli:app"),
 ]
 
 app = typer.Typer(

@@ -34,6 +34,7 @@ def bot(
 ) -> None:
     """Run a trading-bot replica: signals in, risk-checked paper orders out, only while leader."""
     import asyncio
+    import logging
     import signal
 
     from spyops.bot.service import BotOptions, BotService
@@ -41,6 +42,9 @@ def bot(
     from spyops.schemas import RuntimeConfigError, load_runtime_config
 
     configure_json_logging("bot", log_level)
+    if log_level.lower() != "debug":
+        # ib_async logs every order event with a full repr at INFO; ours say what matters.
+        logging.getLogger("ib_async").setLevel(logging.WARNING)
     try:
         runtime = load_runtime_config(config)
     except RuntimeConfigError as exc:

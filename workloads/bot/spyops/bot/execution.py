@@ -174,6 +174,10 @@ class Executor:
         price = leg_price + offset if side is OrderSide.BUY else leg_price - offset
         return round_to_tick(price)
 
+    def reserve_order_ids(self, n: int) -> list[int]:
+        """Order ids for the next ``n`` orders, taken before the intents are journaled."""
+        return [self.ib.client.getReqId() for _ in range(n)]
+
     def place(self, intents: Iterable[OrderIntent], *, crash_hook: Callable[[str], None]) -> list[Trade]:
         """Send every intent (already durable in the journal); returns the trades."""
         settings = self._settings()
@@ -189,6 +193,8 @@ class Executor:
                     orderRef=intent.order_ref,
                     tif=settings.time_in_force,
                 )
+                if intent.order_id is not None:
+                    order.orderId = intent.order_id
                 trade = self.ib.placeOrder(ib_contract(intent.contract), order)
                 self._on_message(1)
                 trades.append(trade)

@@ -91,6 +91,8 @@ class OrderIntent:
     side: OrderSide
     quantity: int
     limit_price: float
+    client_id: int | None = None  # the order id is reserved before the intent is written
+    order_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +139,7 @@ class Journal:
             # isolation_level=None: we open transactions ourselves (BEGIN IMMEDIATE).
             self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
-            # FULL: a committed transaction survives power loss, not only a process crash.
+            # Intents commit with synchronous=FULL (they survive power loss); see _transaction.
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("PRAGMA busy_timeout=5000")
             self._db.executescript(_SCHEMA)
@@ -170,10 +172,10 @@ class Journal:
     ) -> bool:
         """Record the one decision for ``signal_id`` (with its intents); False if already decided.
 
-        Returns only after the transaction is durable, so a caller that got True may send.
+        Returns only after the transaction is durable (fsynced), so a caller that got True may send.
         """
         now = time.time()
-        with self._transaction():
+        with self._transaction(durable=True):
             inserted = self._db.execute(
                 "INSERT OR IGNORE INTO signals (signal_id, decision, reason, decided_at) VALUES (?,?,?,?)",
                 (signal_id, decision.value, reason, now),
@@ -183,7 +185,7 @@ class Journal:
             for intent in intents:
                 self._db.execute(
                     "INSERT INTO orders (order_ref, signal_id, leg, contract, side, quantity, limit_price,"
-                    " status, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    " status, client_id, order_id, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                     (
                         intent.order_ref,
                         intent.signal_id,
@@ -193,6 +195,8 @@ class Journal:
                         intent.quantity,
                         intent.limit_price,
                         OrderStatus.INTENDED.value,
+                        intent.client_id,
+                        intent.order_id,
                         now,
                         now,
                     ),
@@ -395,15 +399,20 @@ class Journal:
         ]
 
     # internals -----------------------------------------------------------------------
-    def _transaction(self) -> _Transaction:
-        return _Transaction(self._db)
+    def _transaction(self, *, durable: bool = False) -> _Transaction:
+        """``durable``: fsync at commit (intents). Otherwise the commit survives a process crash
+        (it is in the WAL file) but not a power loss; everything written that way is what the
+        gateway reports, which reconciliation reads back from the gateway anyway."""
+        return _Transaction(self._db, durable)
 
 
 class _Transaction:
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: sqlite3.Connection, durable: bool) -> None:
         self._db = db
+        self._durable = durable
 
     def __enter__(self) -> None:
+        self._db.execute(f"PRAGMA synchronous={'FULL' if self._durable else 'NORMAL'}")
         self._db.execute("BEGIN IMMEDIATE")
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dt
 import logging
 import os
@@ -212,6 +213,14 @@ class BotService:
             return SignalDecision.DENIED
 
         self.crash("before_journal")
+        try:
+            order_ids = self.executor.reserve_order_ids(len(intents))
+        except ConnectionError:
+            return self._skip(signal, "not_ready")
+        intents = [
+            dataclasses.replace(intent, client_id=self.client_id, order_id=order_id)
+            for intent, order_id in zip(intents, order_ids, strict=True)
+        ]
         if not self.journal.claim_signal(signal.id, SignalDecision.TRADED, intents):
             self.metrics.signals_skipped.labels("duplicate").inc()
             return None
@@ -222,10 +231,10 @@ class BotService:
             # Sending failed locally; reconciliation will close whatever did not reach the gateway.
             log.error("sending orders failed", extra={"signal_id": signal.id, "error": str(exc)})
         now = time.monotonic()
+        self.metrics.decision_seconds.observe(now - received)
         self.orders_window.record(now, len(intents))
         for intent in intents:
             self.last_order_at[intent.contract.key] = now
-        self.metrics.decision_seconds.observe(now - received)
         self.metrics.signal_to_order.observe(
             max(0.0, (dt.datetime.now(dt.UTC) - signal.detected_at).total_seconds())
         )

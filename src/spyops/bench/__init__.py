@@ -1,0 +1,1 @@
+"""Benchmarks that print JSON, each number next to its baseline (``spyops bench ...``)."""
