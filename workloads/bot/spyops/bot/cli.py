@@ -37,7 +37,7 @@ def bot(
     import logging
     import signal
 
-    from spyops.bot.service import BotOptions, BotService
+    from spyops.bot.service import CRASH_ENV, BotOptions, BotService, CrashHook
     from spyops.common.jsonlog import configure_json_logging
     from spyops.schemas import RuntimeConfigError, load_runtime_config
 
@@ -45,10 +45,17 @@ def bot(
     if log_level.lower() != "debug":
         # ib_async logs every order event with a full repr at INFO; ours say what matters.
         logging.getLogger("ib_async").setLevel(logging.WARNING)
+        # One line per Lease renewal and status patch is noise; failures are logged by us.
+        logging.getLogger("httpx2").setLevel(logging.WARNING)
+        logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         runtime = load_runtime_config(config)
     except RuntimeConfigError as exc:
         raise typer.BadParameter(str(exc), param_hint="--config") from exc
+    try:
+        CrashHook(os.environ.get(CRASH_ENV, ""))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
     pod_name = os.environ.get("POD_NAME") or os.uname().nodename
     namespace = os.environ.get("POD_NAMESPACE") or runtime.strategy.split("/", 1)[0]
     ordinal_env = os.environ.get("SPYOPS_BOT_ORDINAL")
