@@ -172,10 +172,12 @@ class Journal:
     ) -> bool:
         """Record the one decision for ``signal_id`` (with its intents); False if already decided.
 
-        Returns only after the transaction is durable (fsynced), so a caller that got True may send.
+        With intents, returns only after the transaction is durable (fsynced), so a caller that got
+        True may send. A decision without intents (denied, skipped) is not worth an fsync: if a
+        power loss took it, the signal would merely be decided again.
         """
         now = time.time()
-        with self._transaction(durable=True):
+        with self._transaction(durable=bool(intents)):
             inserted = self._db.execute(
                 "INSERT OR IGNORE INTO signals (signal_id, decision, reason, decided_at) VALUES (?,?,?,?)",
                 (signal_id, decision.value, reason, now),
