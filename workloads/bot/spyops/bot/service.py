@@ -221,9 +221,11 @@ class BotService:
             dataclasses.replace(intent, client_id=self.client_id, order_id=order_id)
             for intent, order_id in zip(intents, order_ids, strict=True)
         ]
+        journal_started = time.monotonic()
         if not self.journal.claim_signal(signal.id, SignalDecision.TRADED, intents):
             self.metrics.signals_skipped.labels("duplicate").inc()
             return None
+        journal_seconds = time.monotonic() - journal_started
         self.crash("after_journal_before_send")
         try:
             self.executor.place(intents, crash_hook=self.crash)
@@ -244,6 +246,8 @@ class BotService:
                 "signal_id": signal.id,
                 "legs": len(intents),
                 "order_refs": [i.order_ref for i in intents],
+                "decision_ms": round((now - received) * 1000, 3),
+                "journal_ms": round(journal_seconds * 1000, 3),
             },
         )
         return SignalDecision.TRADED
