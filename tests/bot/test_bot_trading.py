@@ -202,3 +202,26 @@ async def test_dropped_connections_reconnect_with_backoff_and_reconcile(rig: Rig
     ref = order_refs.order_ref(STRATEGY, signal.id, 0)
     await until(lambda: journal_status(rig.bot, ref) == "FILLED", 20, what="fill after reconnect")
     assert len(our_gateway_orders(rig.server)) == 1
+
+
+async def test_gateway_restart_is_ridden_out_with_backoff(rig: Rig) -> None:
+    [strike] = atm_strikes(rig.server, 1)
+    before = make_signal(rig.server, 11, [(contract(strike), LegAction.BUY)], marketable=False)
+    await rig.log.append(before)
+    before_ref = order_refs.order_ref(STRATEGY, before.id, 0)
+    await until(lambda: bool(gateway_orders(rig.server, before_ref)), 20, what="resting order")
+    # Down for 2 s: connects are refused, the bot retries with backoff and reconciles on return.
+    await rig.server.restart(2.0)
+    await rig.bot.wait_ready(30)
+    failures = [
+        line
+        for line in rig.bot.log_lines()
+        if line.get("msg") == "gateway connect or reconcile failed; retrying"
+    ]
+    assert failures, "the bot should have retried while the gateway was down"
+    # The order from before the restart is still the bot's to cancel at its timeout.
+    await until(lambda: journal_status(rig.bot, before_ref) == "CANCELLED", 20, what="cancel after restart")
+    after = make_signal(rig.server, 12, [(contract(strike), LegAction.BUY)])
+    await rig.log.append(after)
+    after_ref = order_refs.order_ref(STRATEGY, after.id, 0)
+    await until(lambda: journal_status(rig.bot, after_ref) == "FILLED", 20, what="fill after restart")
