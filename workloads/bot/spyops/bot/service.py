@@ -173,7 +173,7 @@ class BotService:
         """Decide one signal and, when allowed, send its orders. None for a duplicate."""
         received = time.monotonic()
         self.metrics.signals_received.inc()
-        self.last_signal_time = dt.datetime.now(dt.UTC)
+        self.last_signal_time = signal.event_time  # the CRD's lastSignalTime is the event time
         if self.journal.signal_decision(signal.id) is not None:
             self.metrics.signals_skipped.labels("duplicate").inc()
             return None
