@@ -14,7 +14,10 @@ import typer
 # (subcommand name, "module:attribute"): the attribute is either a typer.Typer
 # application (a command group, e.g. `spyops cluster up`) or a plain function
 # (a single command, e.g. `spyops bot`).
-_COMPONENTS: list[tuple[str, str]] = []
+_COMPONENTS: list[tuple[str, str]] = [
+    ("backend", "spyops.backend.cli:main"),
+    ("bench", "spyops.bench.cli:app"),
+]
 
 app = typer.Typer(
     name="spyops",
