@@ -23,6 +23,8 @@ def backend(
     from spyops.backend.bench import run_backend_benchmark
 
     result = asyncio.run(
-        run_backend_benchmark(clients=clients, rounds=rounds, ingest_signals=ingest_signals, batch_size=batch_size)
+        run_backend_benchmark(
+            clients=clients, rounds=rounds, ingest_signals=ingest_signals, batch_size=batch_size
+        )
     )
     typer.echo(json.dumps(result, indent=2))

@@ -241,7 +241,7 @@ class TableStore:
         entity: Entity = {
             "PartitionKey": "chain",
             "RowKey": escape_key(snapshot.underlying),
-            "ts_us": to_micros(snapshot.ts),
+            "ts_us": str(to_micros(snapshot.ts)),  # a string: the SDK sends plain ints as Int32
             **split_payload(snapshot.model_dump_json()),
         }
         check_entity(entity, f"chain {snapshot.underlying}")
@@ -250,7 +250,7 @@ class TableStore:
                 current = await client.get_entity("chain", entity["RowKey"], select=["ts_us"])
             except ResourceNotFoundError:
                 current = None
-            if current is not None and int(current["ts_us"]) > entity["ts_us"]:
+            if current is not None and int(current["ts_us"]) > int(entity["ts_us"]):
                 return  # an older snapshot arriving late (outbox replay) must not replace a newer one
             await client.upsert_entity(entity, mode=UpdateMode.REPLACE)
         except AzureError as exc:
@@ -290,7 +290,8 @@ class TableStore:
         if query.cursor is not None:
             last_pk, last_rk = decode_cursor(query.cursor, kind, (str, str))
             clauses.append(
-                "(PartitionKey gt @cursor_pk or (PartitionKey eq @cursor_pk and RowKey gt @cursor_rk))"
+                # The SDK substitutes @names only in space-separated words.
+                "(PartitionKey gt @cursor_pk or (PartitionKey eq @cursor_pk and RowKey gt @cursor_rk ) )"
             )
             params["cursor_pk"] = last_pk
             params["cursor_rk"] = last_rk
