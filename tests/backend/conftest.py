@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from spyops.backend.azurite import running_azurite
 from spyops.backend.store import Store
 from spyops.backend.store.sqlite import SqliteStore
 from spyops.backend.store.table import TableStore
-from tests.backend.azurite import running_azurite
 
 TOKEN = "test-token-0123456789abcdef"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

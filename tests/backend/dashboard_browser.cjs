@@ -63,6 +63,9 @@ async function main() {
     };
     await page.screenshot({ path: path.join(artifacts, "dashboard-es.png"), fullPage: true });
     result.steps.push("spanish");
+    await page.click('.seg-btn[data-mode="iv"]');
+    await page.waitForTimeout(200);
+    await page.screenshot({ path: path.join(artifacts, "dashboard-es-iv.png"), fullPage: true });
     result.console_errors = consoleErrors;
     result.ok = true;
   } catch (err) {

@@ -1,8 +1,10 @@
-"""Start and stop Azurite's Table service (npm package, pinned in tools/node) for the tests."""
+"""Start and stop a local Azurite Table service (npm package pinned in tools/node), for the
+store tests and the ingest benchmark. Not used in production."""
 
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import subprocess
 import tempfile
@@ -10,8 +12,20 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-AZURITE_TABLE = REPO / "tools" / "node" / "node_modules" / ".bin" / "azurite-table"
+AZURITE_ENV = "SPYOPS_AZURITE_TABLE"
+
+
+def find_azurite() -> Path | None:
+    """$SPYOPS_AZURITE_TABLE, else tools/node's install in this checkout or the current directory's."""
+    if os.environ.get(AZURITE_ENV):
+        return Path(os.environ[AZURITE_ENV])
+    relative = Path("tools") / "node" / "node_modules" / ".bin" / "azurite-table"
+    for root in (Path(__file__).resolve().parents[4], Path.cwd()):
+        if (root / relative).exists():
+            return root / relative
+    return None
+
+
 ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 
 
@@ -32,8 +46,9 @@ def _free_port() -> int:
 @contextlib.contextmanager
 def running_azurite() -> Iterator[str]:
     """Yield the connection string of a fresh in-memory Azurite Table service."""
-    if not AZURITE_TABLE.exists():
-        raise RuntimeError(f"{AZURITE_TABLE} is missing: run `make node-tools` (npm ci in tools/node)")
+    azurite_table = find_azurite()
+    if azurite_table is None or not azurite_table.exists():
+        raise RuntimeError("azurite-table is not installed: run `make node-tools` (npm ci in tools/node)")
     last_output = ""
     for _attempt in range(3):  # the free port can be taken between probing and Azurite's bind
         port = _free_port()
@@ -42,7 +57,7 @@ def running_azurite() -> Iterator[str]:
             with log_path.open("wb") as log_file:
                 process = subprocess.Popen(
                     [
-                        str(AZURITE_TABLE),
+                        str(azurite_table),
                         "--tableHost",
                         "127.0.0.1",
                         "--tablePort",
