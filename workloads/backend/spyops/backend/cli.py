@@ -63,6 +63,7 @@ def main(
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
+        sock.listen(2048)  # connections made before uvicorn starts wait in the backlog
     except OSError as exc:
         log.error("cannot listen on %s:%d: %s", host, port, exc.strerror)
         raise typer.Exit(code=2) from exc
@@ -77,5 +78,14 @@ def main(
             "signalr": signalr.endpoint if signalr else None,
         },
     )
-    config = uvicorn.Config(app, log_config=None, access_log=False, ws_max_size=1024 * 1024, lifespan="on")
+    # No per-message deflate on the live stream: each connection would compress the same message
+    # again, which costs more than it saves for messages of a few kilobytes.
+    config = uvicorn.Config(
+        app,
+        log_config=None,
+        access_log=False,
+        ws_max_size=1024 * 1024,
+        ws_per_message_deflate=False,
+        lifespan="on",
+    )
     asyncio.run(uvicorn.Server(config).serve(sockets=[sock]))
