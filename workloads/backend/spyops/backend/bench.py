@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import datetime as dt
 import hashlib
-import json
 import os
 import re
 import resource

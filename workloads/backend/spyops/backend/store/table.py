@@ -6,8 +6,8 @@ Layout, per prefix (default ``spyops``):
   inverted, then the escaped id: the service's natural (PartitionKey, RowKey) order is then
   newest first, and a time range is a key range.
 - ``<prefix>ids``: one marker per record id (PartitionKey ``<kind>-<shard>``, the shard being
-  the id's hash modulo MARKER_SHARDS; RowKey the escaped id) pointing at the data entity. Creating the marker is what makes a
-  write idempotent by id: it fails when the id is already stored.
+  the id's hash modulo MARKER_SHARDS; RowKey the escaped id) pointing at the data entity.
+  Creating the marker is what makes a write idempotent by id: it fails when the id is stored.
 - ``<prefix>chains``: the latest chain snapshot per underlying.
 
 The JSON of each record is kept whole (split over properties p0, p1, ... to respect the 32 Ki
