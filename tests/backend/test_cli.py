@@ -69,7 +69,7 @@ async def test_refuses_to_start_without_a_token(tmp_path: Path) -> None:
     assert process.returncode == 2
     line = json.loads(stderr.decode().strip().splitlines()[-1])
     assert line["level"] == "error"
-    assert "no write token" in line["message"]
+    assert "no write token" in line["msg"]
 
 
 async def test_serves_with_a_mounted_token_and_never_logs_secrets(tmp_path: Path) -> None:
