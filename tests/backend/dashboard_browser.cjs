@@ -1,6 +1,8 @@
 // Drives Debian's Chromium (headless, by path; no browser download) with playwright-core:
 // open the dashboard, wait until it is live, post a signal to the API, see it on the page within
-// one second, switch to Spanish, and save screenshots. Prints one JSON result line; exits 1 on failure.
+// one second, switch to Spanish, save screenshots, then survive a backend restart (it prints
+// {"event":"restart-server"} and the test restarts the backend). The last line printed is the JSON
+// result; exits 1 on failure.
 //
 // Environment: BASE_URL, TOKEN, SIGNAL_JSON (the signal to post), ARTIFACTS (screenshot folder),
 // NODE_TOOLS (tools/node, where playwright-core is installed), CHROMIUM (default /usr/bin/chromium).
@@ -66,7 +68,18 @@ async function main() {
     await page.click('.seg-btn[data-mode="iv"]');
     await page.waitForTimeout(200);
     await page.screenshot({ path: path.join(artifacts, "dashboard-es-iv.png"), fullPage: true });
-    result.console_errors = consoleErrors;
+    // The backend goes away and comes back: the page says so, reconnects by itself, and shows
+    // what was stored meanwhile.
+    process.stdout.write(JSON.stringify({ event: "restart-server" }) + "\n");
+    await page.waitForSelector('#conn[data-state="reconnecting"], #conn[data-state="connecting"]', { timeout: 30000 });
+    result.steps.push("reconnecting");
+    result.reconnecting_text = await page.locator("#conn-text").textContent();
+    await page.waitForSelector('#conn[data-state="live"]', { timeout: 60000 });
+    result.steps.push("live-again");
+    await page.waitForSelector(`[data-signal-id="${process.env.SIGNAL_AFTER_RESTART_ID}"]`, { timeout: 15000 });
+    result.steps.push("caught-up");
+    // Browsers log failed WebSocket connections while the server is down; that is expected.
+    result.console_errors = consoleErrors.filter((text) => !text.includes("WebSocket connection to"));
     result.ok = true;
   } catch (err) {
     result.error = String(err && err.stack ? err.stack : err);

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import math
 
 from spyops.schemas import (
     AnomalyKind,
@@ -102,18 +103,34 @@ def make_order_update(n: int, status: OrderStatus = OrderStatus.SUBMITTED) -> Or
     )
 
 
+def _black_scholes(right: OptionRight, spot: float, strike: float, years: float, vol: float) -> float:
+    sd = vol * math.sqrt(years)
+    d1 = (math.log(spot / strike) + 0.5 * sd * sd) / sd
+    d2 = d1 - sd
+
+    def cdf(x: float) -> float:
+        return 0.5 * (1 + math.erf(x / math.sqrt(2)))
+
+    if right is OptionRight.CALL:
+        return spot * cdf(d1) - strike * cdf(d2)
+    return strike * cdf(-d2) - spot * cdf(-d1)
+
+
 def make_chain(at: dt.datetime = BASE_TIME, spot: float = 590.2) -> ChainSnapshot:
+    """Strikes 580-600 priced with a mild volatility smile, six hours before the 16:00 close."""
+    years = 6 / (24 * 365)
     quotes = []
     for strike in range(580, 601):
-        call_mid = max(spot - strike, 0) + 0.8
-        put_mid = max(strike - spot, 0) + 0.8
-        for right, mid in ((OptionRight.CALL, call_mid), (OptionRight.PUT, put_mid)):
+        vol = 0.14 + 0.0009 * (strike - spot) ** 2 / 4
+        for right in (OptionRight.CALL, OptionRight.PUT):
+            mid = max(_black_scholes(right, spot, float(strike), years, vol), 0.03)
+            half_spread = max(0.01, round(mid * 0.02, 2))
             quotes.append(
                 OptionQuote(
                     strike=float(strike),
                     right=right,
-                    bid=round(mid - 0.05, 2),
-                    ask=round(mid + 0.05, 2),
+                    bid=round(mid - half_spread, 2),
+                    ask=round(mid + half_spread, 2),
                     bid_size=10,
                     ask_size=12,
                     quote_ts=at,

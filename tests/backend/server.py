@@ -12,13 +12,16 @@ from fastapi import FastAPI
 
 
 @contextlib.asynccontextmanager
-async def serving(app: FastAPI) -> AsyncIterator[str]:
-    """Yield the base URL (http://127.0.0.1:PORT) while uvicorn serves ``app``."""
+async def serving(app: FastAPI, port: int = 0) -> AsyncIterator[str]:
+    """Yield the base URL (http://127.0.0.1:PORT) while uvicorn serves ``app`` (port 0: a free one)."""
     sock = socket.socket()
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
+    sock.bind(("127.0.0.1", port))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False, lifespan="on"))
+    config = uvicorn.Config(
+        app, log_config=None, access_log=False, lifespan="on", timeout_graceful_shutdown=5
+    )
+    server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
         for _ in range(600):

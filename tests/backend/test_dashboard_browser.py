@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import os
@@ -16,7 +17,7 @@ from spyops.backend.app import create_app
 from spyops.backend.store.sqlite import SqliteStore
 from spyops.schemas import AnomalyKind, OrderSide, OrderStatus
 from tests.backend.conftest import AUTH, TOKEN
-from tests.backend.records import make_chain, make_execution, make_order_update, make_signal
+from tests.backend.records import BASE_TIME, make_chain, make_execution, make_order_update, make_signal
 from tests.backend.server import serving
 
 REPO = Path(__file__).resolve().parents[2]
@@ -31,7 +32,7 @@ def dump(model: object) -> object:
 
 async def seed(http: httpx.AsyncClient, now: dt.datetime) -> None:
     """A realistic morning: a chain, a few signals on it, orders and fills that leave a position."""
-    chain = make_chain(now, spot=590.2)
+    chain = make_chain(BASE_TIME, spot=590.2)  # 10:00 New York on the expiry day
     bumped = [
         q.model_copy(update={"bid": q.bid + 0.6, "ask": q.ask + 0.6})
         if (q.strike, q.right.value) == (593.0, "C")
@@ -80,14 +81,22 @@ def screenshot_sizes() -> list[int]:
     return [(ARTIFACTS / name).stat().st_size for name in ("dashboard-en.png", "dashboard-es.png")]
 
 
-async def test_signal_appears_live_and_spanish_toggle(tmp_path: Path, node: str) -> None:
-    app = create_app(SqliteStore(tmp_path / "ui.sqlite3"), TOKEN)
+async def test_dashboard_live_signal_spanish_and_reconnect(tmp_path: Path, node: str) -> None:
+    store_path = tmp_path / "ui.sqlite3"
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     live_signal = make_signal(102, strike=595.0, rule=AnomalyKind.PARITY).model_copy(
         update={"event_time": now, "detected_at": now}
     )
-    async with serving(app) as base, httpx.AsyncClient(base_url=base, headers=AUTH) as http:
-        await seed(http, now)
+    after_restart = make_signal(103, strike=588.0, rule=AnomalyKind.CROSSED_QUOTE).model_copy(
+        update={"event_time": now + dt.timedelta(seconds=1), "detected_at": now + dt.timedelta(seconds=1)}
+    )
+    stderr = b""
+    lines: list[str] = []
+    async with contextlib.AsyncExitStack() as first_server:
+        base = await first_server.enter_async_context(serving(create_app(SqliteStore(store_path), TOKEN)))
+        port = int(base.rsplit(":", 1)[1])
+        async with httpx.AsyncClient(base_url=base, headers=AUTH) as http:
+            await seed(http, now)
         process = await asyncio.create_subprocess_exec(
             node,
             str(Path(__file__).with_name("dashboard_browser.cjs")),
@@ -96,6 +105,7 @@ async def test_signal_appears_live_and_spanish_toggle(tmp_path: Path, node: str)
                 "BASE_URL": base,
                 "TOKEN": TOKEN,
                 "SIGNAL_JSON": live_signal.model_dump_json(),
+                "SIGNAL_AFTER_RESTART_ID": after_restart.id,
                 "ARTIFACTS": str(ARTIFACTS),
                 "NODE_TOOLS": str(NODE_TOOLS),
                 "CHROMIUM": str(CHROMIUM),
@@ -103,13 +113,27 @@ async def test_signal_appears_live_and_spanish_toggle(tmp_path: Path, node: str)
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
         )
+        assert process.stdout is not None
+        assert process.stderr is not None
+        stderr_task = asyncio.create_task(process.stderr.read())
         try:
-            stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=180)
+            async with asyncio.timeout(240):
+                while raw := await process.stdout.readline():
+                    lines.append(raw.decode().strip())
+                    if json.loads(lines[-1]).get("event") == "restart-server":
+                        await first_server.aclose()  # the backend goes down...
+                        await asyncio.sleep(1.5)
+                        restarted = serving(create_app(SqliteStore(store_path), TOKEN), port=port)
+                        await first_server.enter_async_context(restarted)  # ...and comes back
+                        async with httpx.AsyncClient(base_url=base, headers=AUTH) as http:
+                            stored = await http.post("/v1/signals", json=dump(after_restart))
+                            assert stored.status_code == 200
+                await process.wait()
         finally:
             if process.returncode is None:
                 process.kill()
                 await process.wait()
-    lines = stdout.decode().strip().splitlines()
+            stderr = await stderr_task
     assert lines, f"no result from the browser script; stderr:\n{stderr.decode()[-3000:]}"
     result = json.loads(lines[-1])
     assert result["ok"], (
@@ -123,5 +147,7 @@ async def test_signal_appears_live_and_spanish_toggle(tmp_path: Path, node: str)
         "rule": "Paridad put-call",
         "button": "EN",
     }
+    assert result["steps"][-3:] == ["reconnecting", "live-again", "caught-up"]
+    assert result["reconnecting_text"].startswith(("Reconectando", "Conectando"))
     assert result["console_errors"] == []
     assert all(size > 10_000 for size in screenshot_sizes())

@@ -151,9 +151,13 @@
   }
 
   // --- data -----------------------------------------------------------------------------------
-  function upsert(list, item, timeKey) {
-    const at = list.findIndex((x) => x.id === item.id);
-    if (at >= 0) list[at] = item; else list.push(item);
+  // Keep one row per key (orders: one per order_ref, its latest update), newest first.
+  function upsert(list, item, timeKey, key = "id") {
+    const at = list.findIndex((x) => x[key] === item[key]);
+    if (at >= 0) {
+      if (list[at][timeKey] > item[timeKey]) return; // an older update arriving late
+      list[at] = item;
+    } else list.push(item);
     list.sort((a, b) => (a[timeKey] < b[timeKey] ? 1 : a[timeKey] > b[timeKey] ? -1 : 0));
     if (list.length > MAX_ROWS) list.length = MAX_ROWS;
   }
@@ -184,7 +188,7 @@
       getJson("v1/chain/latest?underlying=SPY"),
     ]);
     for (const s of signals.items) upsert(state.signals, s, "event_time");
-    for (const o of orders.items) upsert(state.orders, o, "time");
+    for (const o of orders.items) upsert(state.orders, o, "time", "order_ref");
     for (const f of fills.items) upsert(state.fills, f, "time");
     if (chain) state.chain = chain;
     await loadLedger();
@@ -200,7 +204,7 @@
   function onMessage(message) {
     const data = message.data;
     if (message.type === "signal") { upsert(state.signals, fresh(data), "event_time"); renderSignals(); renderChain(); }
-    else if (message.type === "order") { upsert(state.orders, fresh(data), "time"); renderOrders(); }
+    else if (message.type === "order") { upsert(state.orders, fresh(data), "time", "order_ref"); renderOrders(); }
     else if (message.type === "execution") { upsert(state.fills, fresh(data), "time"); renderFills(); refreshLedgerSoon(); }
     else if (message.type === "chain") {
       if (!state.chain || state.chain.underlying !== data.underlying || data.ts >= state.chain.ts) { state.chain = data; renderChain(); }
