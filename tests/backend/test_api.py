@@ -201,3 +201,14 @@ async def test_every_new_record_reaches_every_dashboard_once(tmp_path: Path) -> 
         finally:
             for ws in clients:
                 await ws.close()
+
+
+def test_dashboard_is_served_with_a_strict_content_policy(client: TestClient) -> None:
+    for path in ("/dashboard/", "/dashboard/app.js", "/dashboard/i18n.js", "/dashboard/styles.css"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert "default-src 'self'" in response.headers["content-security-policy"]
+        assert response.headers["x-content-type-options"] == "nosniff"
+    page = client.get("/dashboard/").text
+    assert "http://" not in page
+    assert "https://" not in page  # nothing is fetched from a CDN

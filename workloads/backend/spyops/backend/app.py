@@ -47,6 +47,10 @@ log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).parent / "static"
 MAX_BODY_BYTES = 8 * 1024 * 1024
+DASHBOARD_CSP = (
+    "default-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; style-src 'self'; "
+    "script-src 'self'; frame-ancestors 'none'; base-uri 'self'"
+)
 API_VERSION = "v1"
 
 M = TypeVar("M", Signal, Execution, OrderUpdate)
@@ -198,6 +202,11 @@ def create_app(
     ) -> Response:
         started = time.perf_counter()
         response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        if request.url.path.startswith("/dashboard"):
+            # The dashboard loads nothing from elsewhere: its own files, its API and stream.
+            response.headers.setdefault("Content-Security-Policy", DASHBOARD_CSP)
+            response.headers.setdefault("Referrer-Policy", "no-referrer")
         route = request.scope.get("route")
         template = getattr(route, "path", "unmatched")
         metrics.requests.labels(route=template, method=request.method, status=str(response.status_code)).inc()

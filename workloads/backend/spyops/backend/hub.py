@@ -69,8 +69,9 @@ class Hub:
 
     async def serve(self, websocket: WebSocket, hello: dict[str, Any]) -> None:
         """Run one accepted connection until it closes or is dropped."""
-        client = _Client(websocket, asyncio.Queue(maxsize=self._queue_size))
-        await websocket.send_text(json.dumps({"type": "hello", "data": hello}, separators=(",", ":")))
+        client = _Client(websocket, asyncio.Queue(maxsize=self._queue_size + 1))
+        # The hello goes first in the client's own queue, so nothing published meanwhile is missed.
+        client.queue.put_nowait(json.dumps({"type": "hello", "data": hello}, separators=(",", ":")))
         self._clients.add(client)
         self._metrics.ws_clients.set(len(self._clients))
         sender = asyncio.create_task(self._send_loop(client))

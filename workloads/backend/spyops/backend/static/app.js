@@ -285,5 +285,6 @@
   }, 1000);
 
   renderAll();
+  loadHistory().catch((err) => console.warn("history load failed", err)); // even if the stream is blocked
   connect();
 })();
