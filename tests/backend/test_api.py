@@ -212,3 +212,37 @@ def test_dashboard_is_served_with_a_strict_content_policy(client: TestClient) ->
     page = client.get("/dashboard/").text
     assert "http://" not in page
     assert "https://" not in page  # nothing is fetched from a CDN
+
+
+async def test_a_stalled_dashboard_is_dropped_and_never_slows_the_others(tmp_path: Path) -> None:
+    """Real sockets: one client stops reading; its TCP buffers fill, its queue fills, it is closed
+    with 1013, while a reading client gets every message in order."""
+    app = create_app(SqliteStore(tmp_path / "slow.sqlite3"), TOKEN, ws_queue_size=32)
+    hub = app.state.hub
+    async with serving(app) as base:
+        url = base.replace("http", "ws") + "/v1/stream"
+        fast = await websockets.connect(url, compression=None)
+        # max_queue=1: the client library stops reading the socket after one unread message.
+        stalled = await websockets.connect(url, compression=None, max_queue=1)
+        try:
+            assert json.loads(await fast.recv())["type"] == "hello"
+            assert json.loads(await stalled.recv())["type"] == "hello"
+            padding = "x" * 100_000
+            for n in range(600):  # 60 MB: far more than loopback socket buffers hold
+                hub.publish("chain", {"n": n, "padding": padding})
+                message = json.loads(await asyncio.wait_for(fast.recv(), 30))
+                assert message["data"]["n"] == n
+                if hub.client_count == 1:
+                    break
+            assert hub.client_count == 1, "the stalled client was never dropped"
+            assert app.state.metrics.ws_dropped._value.get() == 1
+            hub.publish("chain", {"n": -1})
+            assert json.loads(await asyncio.wait_for(fast.recv(), 30))["data"]["n"] == -1
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                while True:
+                    await asyncio.wait_for(stalled.recv(), 30)
+            assert closed.value.rcvd is not None
+            assert closed.value.rcvd.code == 1013
+        finally:
+            await fast.close()
+            await stalled.close()
