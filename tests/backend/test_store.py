@@ -74,6 +74,9 @@ async def test_filters_by_strategy_rule_and_time(store: Store) -> None:
     until = BASE_TIME + dt.timedelta(seconds=3)
     assert await ids(HistoryQuery(since=since, until=until)) == [make_signal(2).id]
     assert await ids(HistoryQuery(strategy="nobody")) == []
+    # Filter values are data, never query syntax (OData quotes, SQL quotes).
+    assert await ids(HistoryQuery(strategy="x' or strategy ne '")) == []
+    assert await ids(HistoryQuery(strategy="a/one' OR '1'='1")) == []
 
 
 async def test_executions_and_order_updates(store: Store) -> None:
