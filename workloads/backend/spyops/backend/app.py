@@ -197,7 +197,7 @@ def create_app(
     # --- middleware and error mapping ---------------------------------------
 
     @app.middleware("http")
-    async def count_requests(
+    async def measure_and_harden(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         started = time.perf_counter()
