@@ -190,7 +190,7 @@ def create_app(
 
     def broadcast(kind: str, items: Sequence[BaseModel]) -> None:
         for item in items:
-            text = hub.publish(kind, item.model_dump(mode="json"))
+            text = hub.publish_json(kind, item.model_dump_json())
             if publisher is not None:
                 publisher.publish_text(text)
 

@@ -51,6 +51,12 @@ class Hub:
         self.publish_text(kind, text)
         return text
 
+    def publish_json(self, kind: str, data_json: str) -> str:
+        """Like publish, for data already serialized to JSON (no decode and re-encode)."""
+        text = f'{{"type":{json.dumps(kind)},"data":{data_json}}}'
+        self.publish_text(kind, text)
+        return text
+
     def publish_text(self, kind: str, text: str) -> None:
         self._metrics.broadcasts.labels(kind=kind).inc()
         for client in list(self._clients):
