@@ -101,3 +101,24 @@ async def test_oversized_record_is_refused_before_anything_is_written(azurite: s
             await store.put_executions([long_id])
     finally:
         await store.close()
+
+
+async def test_a_write_cut_between_marker_and_data_is_finished_on_replay(azurite: str) -> None:
+    """A crash after the id marker was written but before the record: the outbox's replay is
+    reported as a duplicate (the id was claimed) and the missing record is written then."""
+    store = TableStore(azurite, prefix="cut" + uuid.uuid4().hex[:10])
+    await store.open()
+    try:
+        signal = make_signal(7)
+        await store.put_signals([signal])
+        page = await store.list_signals(HistoryQuery())
+        assert page.items == [signal]
+        data_client = store._client("signals")
+        async for entity in data_client.query_entities("PartitionKey ne ''"):
+            await data_client.delete_entity(entity["PartitionKey"], entity["RowKey"])  # the "lost" write
+        assert (await store.list_signals(HistoryQuery())).items == []
+        replay = await store.put_signals([signal])
+        assert replay.duplicates == [signal.id]
+        assert (await store.list_signals(HistoryQuery())).items == [signal]
+    finally:
+        await store.close()
