@@ -17,6 +17,8 @@ import typer
 _COMPONENTS: list[tuple[str, str]] = [
     ("cluster", "spyops.cluster.cli:app"),
     ("market", "spyops.market.cli:app"),
+    ("backend", "spyops.backend.cli:main"),
+    ("bench", "spyops.bench.cli:app"),
 ]
 
 app = typer.Typer(
