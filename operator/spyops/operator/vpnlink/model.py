@@ -209,5 +209,8 @@ class VpnLinkStatus(_Model):
     outbound: OutboundState = OutboundState.DIRECT
     last_failover: ActionRecord | None = None
     action_history: list[ActionRecord] = Field(default_factory=list)
+    failover_held_back: str = Field(
+        default="", description="Why a wanted reset is held back (cooldown, cap)."
+    )
     last_check: dt.datetime | None = None
     reasons: list[str] = Field(default_factory=list, description="Why the last check judged as it did.")
