@@ -126,9 +126,9 @@ class AzureSim:
             (arm_app, arm_sock, self._tls.server_context()),
             (control_app, control_sock, None),
         ):
-            runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
+            runner = web.AppRunner(app, access_log=None, handler_cancellation=True, shutdown_timeout=1.0)
             await runner.setup()
-            await web.SockSite(runner, sock, ssl_context=ssl_context, shutdown_timeout=1.0).start()
+            await web.SockSite(runner, sock, ssl_context=ssl_context).start()
             self._runners.append(runner)
         host = _url_host(self.host)
         arm_port = arm_sock.getsockname()[1]

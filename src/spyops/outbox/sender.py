@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import logging
 import random
+import ssl
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +44,11 @@ class SenderSettings:
     backoff_max_seconds: float = 30.0
     idle_poll_seconds: float = 5.0  # re-check the store even without a wake-up
     verify: bool | str = True  # CA bundle for an https backend
+
+
+def _tls_verify(verify: bool | str) -> bool | ssl.SSLContext:
+    """httpx wants an SSLContext for a private CA bundle."""
+    return ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify
 
 
 class OutboxMetrics:
@@ -188,7 +194,7 @@ class OutboxSender:
     async def run(self) -> None:
         async with httpx.AsyncClient(
             timeout=self.settings.request_timeout_seconds,
-            verify=self.settings.verify,
+            verify=_tls_verify(self.settings.verify),
             transport=self._transport,
         ) as client:
             while not self._stopping:

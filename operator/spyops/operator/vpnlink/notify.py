@@ -9,6 +9,7 @@ messages.
 from __future__ import annotations
 
 import datetime as dt
+import ssl
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -16,6 +17,11 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 ALERT_NAME = "SpyopsVpnLinkDown"
+
+
+def _tls_verify(verify: bool | str) -> bool | ssl.SSLContext:
+    """httpx wants an SSLContext for a private CA bundle."""
+    return ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify
 
 
 @dataclass(frozen=True)
@@ -74,7 +80,7 @@ async def send_alert(
     url = alerts_url(webhook_url)
     where = safe_host(url)
     try:
-        async with httpx.AsyncClient(timeout=timeout_seconds, verify=verify) as client:
+        async with httpx.AsyncClient(timeout=timeout_seconds, verify=_tls_verify(verify)) as client:
             response = await client.post(url, json=alerts)
     except httpx.TimeoutException:
         return NotifyOutcome(False, f"webhook {where} did not answer within {timeout_seconds:g} s")
