@@ -265,6 +265,12 @@ def classify_error(exc: BaseException, doing: str, secrets: Iterable[str] = ()) 
 
     if isinstance(exc, TimeoutError | ServiceRequestTimeoutError | ServiceResponseTimeoutError):
         return done(AzureErrorReason.TIMEOUT, "Azure did not answer in time")
+    if isinstance(exc, ClientAuthenticationError) and not getattr(exc.error, "code", None):
+        # Token acquisition failed (bad client secret, identity endpoint refused, ...): the
+        # identity provider's message (e.g. "AADSTS7000215: Invalid client secret") is the useful part.
+        text = (exc.message or str(exc) or type(exc).__name__).splitlines()[0][:_MAX_SERVER_MESSAGE]
+        status = exc.status_code
+        return done(AzureErrorReason.AUTH_FAILED, f"could not obtain an Azure token: {text}", status)
     if isinstance(exc, HttpResponseError) and exc.status_code is not None:
         status = exc.status_code
         code, message = _server_detail(exc)
@@ -304,10 +310,6 @@ def classify_error(exc: BaseException, doing: str, secrets: Iterable[str] = ()) 
         if status >= 500:
             return done(AzureErrorReason.SERVER_ERROR, f"Azure server error {detail}", status, code)
         return done(AzureErrorReason.REQUEST_REJECTED, f"Azure rejected the request {detail}", status, code)
-    if isinstance(exc, ClientAuthenticationError):
-        # Token acquisition failed (bad client secret, unreachable identity endpoint, ...).
-        first_line = (exc.message or str(exc)).splitlines()[0][:_MAX_SERVER_MESSAGE] if str(exc) else ""
-        return done(AzureErrorReason.AUTH_FAILED, f"could not obtain an Azure token: {first_line}")
     if isinstance(exc, ServiceRequestError | ServiceResponseError):
         inner = exc.inner_exception if exc.inner_exception is not None else exc
         text = str(inner)
