@@ -253,10 +253,11 @@ async def test_link_down_failover_and_recovery(
         )
         == 1
     )
-    assert (
-        metrics("spyops_vpnlink_probe_latency_seconds_count", {**labels, "target": spec.probes.targets[0]})
-        >= 1
-    )  # type: ignore[operator]
+    probe_count = metrics(
+        "spyops_vpnlink_probe_latency_seconds_count", {**labels, "target": spec.probes.targets[0]}
+    )
+    assert probe_count is not None
+    assert probe_count >= 1
 
     # No secret in any log line, Event or status field.
     secret = azure_sim.config.client_secret
