@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import socket
 from typing import Any
@@ -54,10 +55,8 @@ async def test_probe_times_out_on_a_listener_that_never_accepts() -> None:
         for _ in range(4):
             s = socket.socket()
             s.setblocking(False)
-            try:
+            with contextlib.suppress(BlockingIOError):
                 s.connect(("127.0.0.1", port))
-            except BlockingIOError:
-                pass
             fillers.append(s)
         result = await probe_tcp(f"127.0.0.1:{port}", timeout_seconds=0.5)
     finally:
