@@ -183,7 +183,7 @@ class OutboxSender:
         try:
             return Path(path).read_text(encoding="utf-8").strip() or None
         except OSError as exc:
-            raise _SendFailedError(f"cannot read token file ({exc.strerror})") from exc
+            raise _SendFailedError(f"token_file: cannot read the token file ({exc.strerror})") from exc
 
     async def _sleep_or_wake(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
