@@ -335,7 +335,7 @@ async def test_cooldown_and_hourly_cap_hold_while_down(
         ({"status": 401}, "AzureAuthFailed"),
         ({"status": 403}, "AzureForbidden"),
         ({"status": 404}, "AzureNotFound"),
-        ({"status": 429, "retryAfter": 5}, "AzureThrottled"),
+        ({"status": 429, "retryAfter": 45}, "AzureThrottled"),
         ({"status": 500}, "AzureServerError"),
     ],
 )
@@ -357,6 +357,7 @@ async def test_azure_errors_become_conditions(
     assert (status.health, conditions["Ready"].status) == (LinkHealth.HEALTHY, "True")  # probes still pass
     assert ("Warning", reason) in [(t, r) for t, r, _ in effects.events]
     assert azure_sim.config.client_secret not in json.dumps(effects.events) + status.model_dump_json()
+    assert report.next_check_in_seconds == (45.0 if reason == "AzureThrottled" else 30.0)
 
 
 async def test_missing_secret_is_a_clear_condition(azure_sim: AzureSim, probe_target: ProbeTarget) -> None:

@@ -78,6 +78,14 @@ class CheckReport:
     status: VpnLinkStatus
     verdict: health.HealthVerdict
     actions: list[ActionRecord] = field(default_factory=list)
+    next_check_in_seconds: float = 30.0  # the probe interval, or longer when Azure asked us to back off
+
+
+def next_check_delay(spec: VpnLinkSpec, azure: AzureObservation) -> float:
+    """The probe interval, stretched to a throttling response's Retry-After."""
+    interval = float(spec.probes.interval_seconds)
+    retry_after = azure.error.retry_after_seconds if azure.error is not None else None
+    return max(interval, retry_after) if retry_after is not None else interval
 
 
 def _utcnow() -> dt.datetime:
@@ -207,7 +215,9 @@ class LinkEngine:
             observation = await observe_link(spec, secret_values, self.settings, self.now, client)
             new_status, verdict = apply_observation(status, observation, spec)
             await self._report_observation(namespace, name, status, new_status, verdict, observation, effects)
-            report = CheckReport(new_status, verdict)
+            report = CheckReport(
+                new_status, verdict, next_check_in_seconds=next_check_delay(spec, observation.azure)
+            )
             await self._act(namespace, name, spec, report, client, effects)
             return report
         finally:
