@@ -126,15 +126,24 @@ class OutboxStore:
             batch.append(item)
         return batch
 
-    def acknowledge(self, items: Sequence[OutboxItem]) -> None:
+    def _in_transaction(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        # One transaction (one fsync) per batch, not one per row.
         with self._lock:
-            self._db.executemany("DELETE FROM outbox WHERE seq = ?", [(i.seq,) for i in items])
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.executemany(sql, rows)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def acknowledge(self, items: Sequence[OutboxItem]) -> None:
+        self._in_transaction("DELETE FROM outbox WHERE seq = ?", [(i.seq,) for i in items])
 
     def record_attempt(self, items: Sequence[OutboxItem]) -> None:
-        with self._lock:
-            self._db.executemany(
-                "UPDATE outbox SET attempts = attempts + 1 WHERE seq = ?", [(i.seq,) for i in items]
-            )
+        self._in_transaction(
+            "UPDATE outbox SET attempts = attempts + 1 WHERE seq = ?", [(i.seq,) for i in items]
+        )
 
     def dead_letter(self, item: OutboxItem, reason: str) -> None:
         """Move an item the backend refuses as invalid aside, so it stops blocking the queue."""
