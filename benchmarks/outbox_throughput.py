@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 import sqlite3
 import statistics
 import sys
@@ -25,7 +26,7 @@ from spyops.outbox.sender import OutboxMetrics
 from spyops.schemas import OutboundMode, OutboundSettings
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.outbox.backend import RecordingBackend  # noqa: E402
+from tests.outbox.backend import RecordingBackend
 
 
 def _percentiles(samples: list[float]) -> dict[str, float]:
@@ -63,10 +64,11 @@ def enqueue_latency(directory: Path, n: int) -> dict[str, object]:
 
 
 async def drain_rate(directory: Path, n: int, batch: int) -> float:
-    backend = RecordingBackend(token="bench")
+    secret = secrets.token_hex(16)
+    backend = RecordingBackend(token=secret)
     await backend.start()
     token = directory / f"token-{batch}"
-    token.write_text("bench")
+    token.write_text(secret)
     store = OutboxStore(directory / f"drain-{batch}.db")
     for i in range(n):
         store.enqueue("signal", {"id": f"{i:032x}", "edge": 1.0})
@@ -78,7 +80,9 @@ async def drain_rate(directory: Path, n: int, batch: int) -> float:
     )
     started = time.perf_counter()
     task = asyncio.create_task(sender.run())
-    while backend.total() < n:
+    while True:
+        if backend.total() >= n:
+            break
         await asyncio.sleep(0.005)
     elapsed = time.perf_counter() - started
     sender.stop()
