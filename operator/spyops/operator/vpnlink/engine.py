@@ -100,18 +100,21 @@ async def observe_link(
     client: AzureLinkClient | None = None,
 ) -> LinkObservation:
     """Read Azure and run the probes concurrently; never raises for Azure or network failures."""
-    probes_task = asyncio.ensure_future(probe_all(spec.probes.targets, spec.probes.timeout_seconds))
-    if client is not None:
-        azure = await client.read()
-    else:
+
+    async def read_azure() -> AzureObservation:
+        if client is not None:
+            return await client.read()
         try:
             opened = open_link_client(spec.azure, secret_values, settings)
         except CredentialsError as exc:
-            azure = AzureObservation(None, None, AzureError(AzureErrorReason.CREDENTIALS_INVALID, str(exc)))
-        else:
-            async with opened:
-                azure = await opened.read()
-    return LinkObservation(azure=azure, probes=await probes_task, observed_at=now())
+            return AzureObservation(None, None, AzureError(AzureErrorReason.CREDENTIALS_INVALID, str(exc)))
+        async with opened:
+            return await opened.read()
+
+    azure, probes = await asyncio.gather(
+        read_azure(), probe_all(spec.probes.targets, spec.probes.timeout_seconds)
+    )
+    return LinkObservation(azure=azure, probes=probes, observed_at=now())
 
 
 def apply_observation(
