@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from spyops.azuresim.commands import ControlCommand, FaultSpec, Operation
-from spyops.azuresim.scenario import ScenarioError, parse_scenario
+from spyops.azuresim.scenario import ScenarioError, load_scenario, parse_scenario
 from spyops.azuresim.state import LinkSimulation, SimConfig
 
 TIMELINE = """
@@ -167,3 +167,12 @@ def test_cli_serves_until_terminated(tmp_path: Path) -> None:
     assert any(entry["msg"] == "azure-sim listening" for entry in lines)
     assert credentials["clientSecret"] not in stderr.decode()
     assert token not in stderr.decode()
+
+
+@pytest.mark.parametrize("name", ["link-outage.yaml", "tunnel-flaps.yaml"])
+def test_shipped_scenarios_are_valid(name: str) -> None:
+    import spyops.azuresim
+
+    path = Path(spyops.azuresim.__file__).parent / "scenarios" / name
+    scenario = load_scenario(path)
+    assert scenario.steps
