@@ -279,10 +279,25 @@ def test_enqueue_validates_and_dedupes(store: OutboxStore) -> None:
     assert store.pending_count() == {"execution": 1}
 
 
-async def test_enqueue_async_is_durable(store: OutboxStore) -> None:
-    seq = await store.enqueue_async("chain", {"id": "chain-1"})
-    assert seq is not None
-    assert store.pending_count() == {"chain": 1}
+async def test_submit_is_durable_and_wakes_the_sender(
+    store: OutboxStore, backend: RecordingBackend, token_file: Path
+) -> None:
+    slow_poll = SenderSettings(idle_poll_seconds=600, backoff_initial_seconds=0.05, backoff_max_seconds=0.2)
+    sender = OutboxSender(
+        store,
+        outbound(OutboundMode.DIRECT, backend.url, token_file),
+        slow_poll,
+        OutboxMetrics(CollectorRegistry()),
+    )
+    running = Running(sender)
+    try:
+        await asyncio.sleep(0.1)  # the sender is now idle, waiting for a wake-up
+        seq = await sender.submit("chain", {"id": "chain-1"})
+        assert seq is not None
+        await until(lambda: backend.total() == 1)
+    finally:
+        await running.stop()
+    assert backend.stored["chains"] == [{"id": "chain-1"}]
 
 
 async def test_killed_between_enqueue_and_send_loses_nothing(

@@ -21,11 +21,14 @@ import logging
 import random
 import ssl
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge
+from pydantic import BaseModel
 
 from spyops.outbox.store import ITEM_KINDS, OutboxItem, OutboxStore
 from spyops.schemas import OutboundMode, OutboundSettings
@@ -156,6 +159,14 @@ class OutboxSender:
         self._backoff = 0.0
         self.metrics.set_mode(outbound.mode)
         self._wake.set()
+
+    async def submit(
+        self, kind: str, item: BaseModel | Mapping[str, Any], item_id: str | None = None
+    ) -> int | None:
+        """Enqueue durably (off the event loop), then wake the sender; see :meth:`OutboxStore.enqueue`."""
+        seq = await self.store.enqueue_async(kind, item, item_id)
+        self._wake.set()
+        return seq
 
     def wake(self) -> None:
         """Tell the sender new items are waiting (producers call this after enqueue)."""
