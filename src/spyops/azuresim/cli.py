@@ -28,6 +28,10 @@ def azure_sim(
     resource_group: Annotated[str, typer.Option()] = "spyops-rg",
     gateway_name: Annotated[str, typer.Option()] = "spyops-vpngw",
     connection_name: Annotated[str, typer.Option()] = "spyops-s2s",
+    tls_name: Annotated[
+        list[str] | None,
+        typer.Option(help="Extra DNS name for the server certificate (repeatable), e.g. a Service name."),
+    ] = None,
     log_level: Annotated[str, typer.Option()] = "INFO",
 ) -> None:
     """Serve the ARM paths of a VPN gateway and connection over HTTPS, with a control API to script them."""
@@ -54,7 +58,14 @@ def azure_sim(
     )
 
     async def run() -> None:
-        sim = AzureSim(config, state_dir, host=host, arm_port=arm_port, control_port=control_port)
+        sim = AzureSim(
+            config,
+            state_dir,
+            host=host,
+            arm_port=arm_port,
+            control_port=control_port,
+            tls_names=tuple(tls_name or ()),
+        )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

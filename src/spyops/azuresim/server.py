@@ -88,6 +88,7 @@ class AzureSim:
         control_port: int = 0,
         tls: TlsMaterial | None = None,
         clock: Clock | None = None,
+        tls_names: tuple[str, ...] = (),
     ) -> None:
         self.config = config or SimConfig()
         self.sim = LinkSimulation(self.config, clock=clock) if clock else LinkSimulation(self.config)
@@ -96,6 +97,7 @@ class AzureSim:
         self._arm_port = arm_port
         self._control_port = control_port
         self._tls = tls
+        self._tls_names = tuple(dict.fromkeys(("localhost", *tls_names)))
         self._runners: list[web.AppRunner] = []
         self.endpoints: SimEndpoints | None = None
         self.registry = CollectorRegistry()
@@ -112,8 +114,12 @@ class AzureSim:
         if self._tls is None:
             if self.state_dir is None:
                 raise ValueError("AzureSim needs a state_dir to write its certificates to (or tls=...)")
-            addresses = tuple(dict.fromkeys((self.host, "127.0.0.1", "::1")))
-            self._tls = generate_tls_material(self.state_dir / "tls", addresses=addresses)
+            addresses = tuple(
+                a for a in dict.fromkeys((self.host, "127.0.0.1", "::1")) if a not in ("0.0.0.0", "::")
+            )
+            self._tls = generate_tls_material(
+                self.state_dir / "tls", hostnames=self._tls_names, addresses=addresses
+            )
         arm_sock = _bind(self.host, self._arm_port)
         control_sock = _bind(self.host, self._control_port)
         arm_app = web.Application()
