@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from cryptography import x509
 
 from spyops.azuresim.commands import ControlCommand, FaultSpec, Operation
 from spyops.azuresim.scenario import ScenarioError, load_scenario, parse_scenario
@@ -118,6 +119,8 @@ def test_cli_serves_until_terminated(tmp_path: Path) -> None:
             str(state_dir),
             "--scenario",
             str(scenario),
+            "--tls-name",
+            "azure-sim.spyops-system.svc",
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -135,6 +138,9 @@ def test_cli_serves_until_terminated(tmp_path: Path) -> None:
         credentials = json.loads((state_dir / "credentials.json").read_text())
         assert (state_dir / "credentials.json").stat().st_mode & 0o077 == 0
         assert "clientSecret" not in endpoints
+        cert = x509.load_pem_x509_certificate((state_dir / "tls" / "server.pem").read_bytes())
+        names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        assert "azure-sim.spyops-system.svc" in names.get_values_for_type(x509.DNSName)
         tls = ssl.create_default_context(cafile=endpoints["caCert"])
         with httpx.Client(timeout=10) as http:
             assert http.get(endpoints["controlUrl"] + "/health").status_code == 200
