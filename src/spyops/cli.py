@@ -15,11 +15,9 @@ import typer
 # application (a command group, e.g. `spyops cluster up`) or a plain function
 # (a single command, e.g. `spyops bot`).
 _COMPONENTS: list[tuple[str, str]] = [
-_COMPONENTS: list[tuple[str, str]] = [
     ("cluster", "spyops.cluster.cli:app"),
     ("market", "spyops.market.cli:app"),
     ("azure-sim", "spyops.azuresim.cli:azure_sim"),
-]
 ]
 
 app = typer.Typer(
