@@ -38,12 +38,12 @@ def azure_sim(
     import asyncio
     import signal
 
-    from spyops.azuresim.logs import configure_json_logging
     from spyops.azuresim.scenario import ScenarioError, load_scenario
     from spyops.azuresim.server import AzureSim
     from spyops.azuresim.state import SimConfig
+    from spyops.common.jsonlog import configure_json_logging
 
-    configure_json_logging(log_level)
+    configure_json_logging("azure-sim", log_level)
     try:
         timeline = load_scenario(scenario) if scenario is not None else None
     except ScenarioError as exc:

@@ -148,7 +148,7 @@ class AzureSim:
         )
         if self.state_dir is not None:
             self._write_state_files(self.endpoints)
-        log.info("azure-sim listening", extra={"fields": self.endpoints.to_json()})
+        log.info("azure-sim listening", extra=self.endpoints.to_json())
         return self.endpoints
 
     def _write_state_files(self, endpoints: SimEndpoints) -> None:
@@ -295,12 +295,10 @@ async def _arm_entry(request: web.Request) -> web.StreamResponse:
     log.info(
         "request",
         extra={
-            "fields": {
-                "method": request.method,
-                "path": path,
-                "op": operation_name,
-                "status": response.status,
-            }
+            "method": request.method,
+            "path": path,
+            "op": operation_name,
+            "status": response.status,
         },
     )
     return response

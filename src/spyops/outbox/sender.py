@@ -153,7 +153,7 @@ class OutboxSender:
         if outbound != self._outbound:
             log.info(
                 "outbound changed",
-                extra={"fields": {"from": self._outbound.mode.value, "to": outbound.mode.value}},
+                extra={"from": self._outbound.mode.value, "to": outbound.mode.value},
             )
         self._outbound = outbound
         self._backoff = 0.0
@@ -235,9 +235,7 @@ class OutboxSender:
             delay = max(delay, min(exc.retry_after, s.backoff_max_seconds))
         self.last_error = exc.reason
         self.metrics.failures.labels(self.metrics.component, exc.reason.split(":")[0]).inc()
-        log.warning(
-            "outbox send failed", extra={"fields": {"reason": exc.reason, "retry_in_s": round(delay, 2)}}
-        )
+        log.warning("outbox send failed", extra={"reason": exc.reason, "retry_in_s": round(delay, 2)})
         await self._sleep_or_wake(delay)
 
     async def _post(self, client: httpx.AsyncClient, target: str, batch: list[OutboxItem]) -> None:
@@ -281,7 +279,7 @@ class OutboxSender:
             self.metrics.dead_letters.labels(self.metrics.component).inc()
             log.error(
                 "outbox item refused by the backend; moved to dead letters",
-                extra={"fields": {"kind": item.kind, "id": item.item_id, "reason": exc.reason}},
+                extra={"kind": item.kind, "id": item.item_id, "reason": exc.reason},
             )
             return
         await asyncio.to_thread(self.store.acknowledge, batch)

@@ -371,9 +371,7 @@ class AzureLinkClient:
                 return await call()
         except Exception as exc:  # every failure becomes a condition, never a crashed check
             error = classify_error(exc, doing, self._secrets)
-            log.warning(
-                "azure call failed", extra={"fields": {"reason": error.reason.value, "detail": error.message}}
-            )
+            log.warning("azure call failed", extra={"reason": error.reason.value, "detail": error.message})
             return error
 
     async def read(self) -> AzureObservation:

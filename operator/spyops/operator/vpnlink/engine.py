@@ -263,15 +263,13 @@ class LinkEngine:
         log.info(
             "vpnlink checked",
             extra={
-                "fields": {
-                    "namespace": namespace,
-                    "vpnlink": name,
-                    "health": after.health.value,
-                    "outcome": verdict.outcome.value,
-                    "failures": after.consecutive_failures,
-                    "successes": after.consecutive_successes,
-                    "reasons": list(verdict.reasons),
-                }
+                "namespace": namespace,
+                "vpnlink": name,
+                "health": after.health.value,
+                "outcome": verdict.outcome.value,
+                "failures": after.consecutive_failures,
+                "successes": after.consecutive_successes,
+                "reasons": list(verdict.reasons),
             },
         )
 
@@ -316,7 +314,7 @@ class LinkEngine:
             type_: EventType = "Normal" if result is ActionResult.SUCCEEDED else "Warning"
             await effects.event(type_, f"{done.action.value}{done.result.value}", message[:1024])
             await effects.persist(report.status)
-        log.warning("vpnlink: action limit per check reached", extra={"fields": {"vpnlink": name}})
+        log.warning("vpnlink: action limit per check reached", extra={"vpnlink": name})
 
     async def _execute(
         self,
