@@ -96,7 +96,9 @@ class AzureClientSettings:
 
     connection_verify: bool | str = True  # a CA bundle path to trust a private endpoint
     polling_interval: float = 30.0  # seconds between LRO polls when the service gives no Retry-After
-    retry_total: int = 2
+    # The controller's timer is the retry loop (and a throttled read stretches the next check to
+    # Retry-After); SDK-level retries would sleep through Retry-After inside one check.
+    retry_total: int = 0
     connection_timeout: float = 10.0
     read_timeout: float = 30.0
     read_deadline: float = 90.0  # whole read (both GETs, retries included)
