@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import socket
+from pathlib import Path
 
 import pytest
 
@@ -170,3 +171,29 @@ async def test_throttled_reset_start(azure_sim: AzureSim) -> None:
     assert outcome.error is not None
     assert outcome.error.reason is AzureErrorReason.THROTTLED
     assert outcome.error.retry_after_seconds == 30
+
+
+async def test_workload_identity_with_a_federated_token(
+    azure_sim: AzureSim, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert azure_sim.endpoints is not None
+    token_file = tmp_path / "azure-identity-token"
+    token_file.write_text(azure_sim.config.federated_token, encoding="utf-8")
+    # What the AKS workload-identity webhook injects into the pod.
+    monkeypatch.setenv("AZURE_FEDERATED_TOKEN_FILE", str(token_file))
+    monkeypatch.setenv("AZURE_CLIENT_ID", azure_sim.config.client_id)
+    monkeypatch.setenv("AZURE_TENANT_ID", azure_sim.config.tenant_id)
+    monkeypatch.setenv("AZURE_AUTHORITY_HOST", azure_sim.endpoints.authority_url)
+    monkeypatch.delenv("IDENTITY_ENDPOINT")
+    spec = sim_spec(azure_sim)
+    settings = sim_settings(azure_sim)
+    async with open_link_client(spec.azure, None, settings) as client:
+        obs = await client.read()
+    assert obs.error is None, obs.error
+    assert obs.connection is not None
+    token_file.write_text("a-stale-token", encoding="utf-8")
+    async with open_link_client(spec.azure, None, settings) as client:
+        obs = await client.read()
+    assert obs.error is not None
+    assert obs.error.reason is AzureErrorReason.AUTH_FAILED
+    assert "AADSTS700211" in obs.error.message

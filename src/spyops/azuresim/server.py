@@ -175,6 +175,7 @@ class AzureSim:
                     "clientId": c.client_id,
                     "clientSecret": c.client_secret,
                     "identityHeader": c.identity_header,
+                    "federatedToken": c.federated_token,
                 },
                 handle,
             )
@@ -439,7 +440,17 @@ async def _identity_request(
         return "token", _aad_error(
             400, "unauthorized_client", "AADSTS700016: Application was not found in the directory."
         )
-    if form.get("client_secret") != c.client_secret:
+    if "client_assertion" in form:
+        # Workload identity: the federated (projected service-account) token stands in for a secret.
+        if form.get("client_assertion_type") != "urn:ietf:params:oauth:client-assertion-type:jwt-bearer":
+            return "token", _aad_error(
+                400, "invalid_request", "AADSTS50027: unsupported client_assertion_type."
+            )
+        if form.get("client_assertion") != c.federated_token:
+            return "token", _aad_error(
+                401, "invalid_client", "AADSTS700211: No matching federated identity record found."
+            )
+    elif form.get("client_secret") != c.client_secret:
         return "token", _aad_error(401, "invalid_client", "AADSTS7000215: Invalid client secret provided.")
     token, expires_on = sim.issue_token()
     del expires_on

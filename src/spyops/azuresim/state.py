@@ -47,6 +47,8 @@ class SimConfig:
     client_id: str = "00000000-0000-0000-0000-0000000000bb"
     client_secret: str = field(default_factory=lambda: secrets.token_urlsafe(24), repr=False)
     identity_header: str = field(default_factory=lambda: secrets.token_urlsafe(16), repr=False)
+    # The projected service-account token a workload-identity pod presents as client_assertion.
+    federated_token: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
     shared_key: str = field(default_factory=lambda: secrets.token_urlsafe(24), repr=False)
     tunnel_names: tuple[str, ...] = ("tunnel-0", "tunnel-1")
 

@@ -133,9 +133,9 @@ def build_credential(
         raise CredentialsError("no credentials: set credentialsSecretRef or useManagedIdentity")
     if os.environ.get("AZURE_FEDERATED_TOKEN_FILE"):
         # AKS workload identity: the webhook injects the token file, client id, tenant and authority.
-        return WorkloadIdentityCredential()
+        return WorkloadIdentityCredential(connection_verify=settings.connection_verify)
     client_id = os.environ.get("AZURE_CLIENT_ID") or None
-    return ManagedIdentityCredential(client_id=client_id)
+    return ManagedIdentityCredential(client_id=client_id, connection_verify=settings.connection_verify)
 
 
 # --------------------------------------------------------------------------------------
