@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from spyops.azuresim import AzureSim
 from spyops.operator.vpnlink.azure_client import AzureClientSettings
+from spyops.operator.vpnlink.engine import LinkEngine
 from spyops.operator.vpnlink.model import VpnLinkSpec
+
+EngineFactory = Callable[..., LinkEngine]
 
 
 def sim_settings(sim: AzureSim, **overrides: Any) -> AzureClientSettings:

@@ -17,7 +17,7 @@ from prometheus_client import CollectorRegistry
 
 from spyops.azuresim import AzureSim
 from spyops.operator.vpnlink.conditions import cloud_link_ready, link_conditions
-from spyops.operator.vpnlink.engine import EventType, LinkEngine
+from spyops.operator.vpnlink.engine import EventType
 from spyops.operator.vpnlink.metrics import VpnLinkMetrics
 from spyops.operator.vpnlink.model import (
     ActionName,
@@ -28,7 +28,7 @@ from spyops.operator.vpnlink.model import (
     VpnLinkStatus,
 )
 from tests.azuresim.fixtures import control
-from tests.vpnlink.helpers import secret_values, sim_settings, sim_spec
+from tests.vpnlink.helpers import EngineFactory, secret_values, sim_settings, sim_spec
 
 T0 = dt.datetime(2026, 11, 21, 15, 0, tzinfo=dt.UTC)
 
@@ -155,6 +155,7 @@ def link_spec(sim: AzureSim, probe: ProbeTarget, webhook: str | None = None, **f
 
 
 async def test_link_down_failover_and_recovery(
+    engines: EngineFactory,
     azure_sim: AzureSim,
     probe_target: ProbeTarget,
     alertmanager: Alertmanager,
@@ -163,7 +164,7 @@ async def test_link_down_failover_and_recovery(
     caplog.set_level(logging.DEBUG)
     clock = Clock()
     registry = CollectorRegistry()
-    engine = LinkEngine(sim_settings(azure_sim), VpnLinkMetrics(registry), now=clock)
+    engine = engines(sim_settings(azure_sim), VpnLinkMetrics(registry), now=clock)
     spec = link_spec(azure_sim, probe_target, alertmanager.url)
     secrets = secret_values(azure_sim)
     effects = RecordingEffects()
@@ -266,10 +267,10 @@ async def test_link_down_failover_and_recovery(
 
 
 async def test_flapping_inside_the_window_takes_no_action(
-    azure_sim: AzureSim, probe_target: ProbeTarget
+    engines: EngineFactory, azure_sim: AzureSim, probe_target: ProbeTarget
 ) -> None:
     clock = Clock()
-    engine = LinkEngine(sim_settings(azure_sim), VpnLinkMetrics(CollectorRegistry()), now=clock)
+    engine = engines(sim_settings(azure_sim), VpnLinkMetrics(CollectorRegistry()), now=clock)
     spec = link_spec(azure_sim, probe_target)
     effects = RecordingEffects()
     status = VpnLinkStatus()
@@ -285,13 +286,13 @@ async def test_flapping_inside_the_window_takes_no_action(
 
 
 async def test_restart_during_a_reset_does_not_repeat_it(
-    azure_sim: AzureSim, probe_target: ProbeTarget
+    engines: EngineFactory, azure_sim: AzureSim, probe_target: ProbeTarget
 ) -> None:
     clock = Clock()
     spec = link_spec(azure_sim, probe_target, failureThreshold=1)
     await control(azure_sim, "POST", "/control/connection", {"status": "NotConnected"})
     crashing = RecordingEffects(crash_on_started=ActionName.RESET_CONNECTION)
-    first = LinkEngine(sim_settings(azure_sim), VpnLinkMetrics(CollectorRegistry()), now=clock)
+    first = engines(sim_settings(azure_sim), VpnLinkMetrics(CollectorRegistry()), now=clock)
     with pytest.raises(CrashError):
         await first.run_check("edge", "l", spec, VpnLinkStatus(), secret_values(azure_sim), crashing)
     # The new operator process starts from what the old one persisted.
@@ -300,7 +301,7 @@ async def test_restart_during_a_reset_does_not_repeat_it(
     assert persisted.last_failover.result is ActionResult.STARTED
     clock.tick(60)
     effects = RecordingEffects()
-    second = LinkEngine(sim_settings(azure_sim), VpnLinkMetrics(CollectorRegistry()), now=clock)
+    second = engines(sim_settings(azure_sim), VpnLinkMetrics(CollectorRegistry()), now=clock)
     report = await second.run_check("edge", "l", spec, persisted, secret_values(azure_sim), effects)
     assert [a.action for a in report.actions] == [ActionName.SWITCH_OUTBOUND, ActionName.NOTIFY]
     assert report.status.failover_held_back == "CooldownActive"
@@ -308,12 +309,12 @@ async def test_restart_during_a_reset_does_not_repeat_it(
 
 
 async def test_cooldown_and_hourly_cap_hold_while_down(
-    azure_sim: AzureSim, probe_target: ProbeTarget
+    engines: EngineFactory, azure_sim: AzureSim, probe_target: ProbeTarget
 ) -> None:
     clock = Clock()
     spec = link_spec(azure_sim, probe_target, failureThreshold=1, cooldownSeconds=600, maxActionsPerHour=2)
     await control(azure_sim, "POST", "/control/connection", {"status": "NotConnected"})
-    engine = LinkEngine(sim_settings(azure_sim), VpnLinkMetrics(CollectorRegistry()), now=clock)
+    engine = engines(sim_settings(azure_sim), VpnLinkMetrics(CollectorRegistry()), now=clock)
     effects = RecordingEffects()
     status = VpnLinkStatus()
     # Every 5 minutes for 80 minutes: resets at 0 and 10 min, capped until 60 min, then again.
@@ -340,10 +341,10 @@ async def test_cooldown_and_hourly_cap_hold_while_down(
     ],
 )
 async def test_azure_errors_become_conditions(
-    azure_sim: AzureSim, probe_target: ProbeTarget, fault: dict[str, Any], reason: str
+    engines: EngineFactory, azure_sim: AzureSim, probe_target: ProbeTarget, fault: dict[str, Any], reason: str
 ) -> None:
     await control(azure_sim, "POST", "/control/faults", {**fault, "count": 2})
-    engine = LinkEngine(sim_settings(azure_sim), VpnLinkMetrics(CollectorRegistry()), now=Clock())
+    engine = engines(sim_settings(azure_sim), VpnLinkMetrics(CollectorRegistry()), now=Clock())
     effects = RecordingEffects()
     report = await engine.run_check(
         "edge", "l", link_spec(azure_sim, probe_target), VpnLinkStatus(), secret_values(azure_sim), effects
@@ -360,10 +361,33 @@ async def test_azure_errors_become_conditions(
     assert report.next_check_in_seconds == (45.0 if reason == "AzureThrottled" else 30.0)
 
 
-async def test_missing_secret_is_a_clear_condition(azure_sim: AzureSim, probe_target: ProbeTarget) -> None:
-    engine = LinkEngine(sim_settings(azure_sim), VpnLinkMetrics(CollectorRegistry()), now=Clock())
+async def test_missing_secret_is_a_clear_condition(
+    engines: EngineFactory, azure_sim: AzureSim, probe_target: ProbeTarget
+) -> None:
+    engine = engines(sim_settings(azure_sim), VpnLinkMetrics(CollectorRegistry()), now=Clock())
     report = await engine.run_check(
         "edge", "l", link_spec(azure_sim, probe_target), VpnLinkStatus(), None, RecordingEffects()
     )
     assert report.status.azure.error_reason == "AzureCredentialsInvalid"
     assert "azure-sp" in report.status.azure.error_message
+
+
+async def test_clients_and_tokens_are_reused_until_the_secret_changes(
+    engines: EngineFactory, azure_sim: AzureSim, probe_target: ProbeTarget
+) -> None:
+    engine = engines(sim_settings(azure_sim), VpnLinkMetrics(CollectorRegistry()), now=Clock())
+    spec = link_spec(azure_sim, probe_target)
+    status = VpnLinkStatus()
+    for _ in range(3):
+        status = (
+            await engine.run_check("edge", "l", spec, status, secret_values(azure_sim), RecordingEffects())
+        ).status
+    log = (await control(azure_sim, "GET", "/control/requests"))["requests"]
+    assert [r["operation"] for r in log].count("token") == 1
+    assert [r["operation"] for r in log].count("getConnection") == 3
+    # The Secret is rotated to a wrong value: a new client, a new token request, a clear condition.
+    rotated = secret_values(azure_sim, AZURE_CLIENT_SECRET="rotated-but-wrong")
+    report = await engine.run_check("edge", "l", spec, status, rotated, RecordingEffects())
+    assert report.status.azure.error_reason == "AzureAuthFailed"
+    await engine.forget("edge", "l")
+    assert not engine._clients

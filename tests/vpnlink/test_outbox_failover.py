@@ -13,7 +13,7 @@ from pathlib import Path
 from prometheus_client import CollectorRegistry
 
 from spyops.azuresim import AzureSim
-from spyops.operator.vpnlink.engine import EventType, LinkEngine
+from spyops.operator.vpnlink.engine import EventType
 from spyops.operator.vpnlink.metrics import VpnLinkMetrics
 from spyops.operator.vpnlink.model import LinkHealth, OutboundState, VpnLinkStatus
 from spyops.outbox import OutboxSender, OutboxStore, SenderSettings
@@ -21,7 +21,7 @@ from spyops.outbox.sender import OutboxMetrics
 from spyops.schemas import GatewayEndpoint, OutboundMode, OutboundSettings, RuntimeConfig, load_runtime_config
 from tests.azuresim.fixtures import control
 from tests.outbox.backend import RecordingBackend
-from tests.vpnlink.helpers import sim_settings, sim_spec
+from tests.vpnlink.helpers import EngineFactory, sim_settings, sim_spec
 
 TOKEN = "edge-to-backend-token-8c1e"
 
@@ -57,7 +57,9 @@ async def until(predicate: Callable[[], bool], within: float = 30.0) -> None:
             await asyncio.sleep(0.02)
 
 
-async def test_outage_buffers_and_replays_exactly_once_in_order(azure_sim: AzureSim, tmp_path: Path) -> None:
+async def test_outage_buffers_and_replays_exactly_once_in_order(
+    engines: EngineFactory, azure_sim: AzureSim, tmp_path: Path
+) -> None:
     backend = RecordingBackend(token=TOKEN)
     await backend.start()
     token_file = tmp_path / "backend-token"
@@ -87,7 +89,7 @@ async def test_outage_buffers_and_replays_exactly_once_in_order(azure_sim: Azure
         sender.set_outbound(load_runtime_config(config_path).outbound)
 
     now = [dt.datetime(2026, 11, 21, 15, 0, tzinfo=dt.UTC)]
-    engine = LinkEngine(sim_settings(azure_sim), VpnLinkMetrics(CollectorRegistry()), now=lambda: now[0])
+    engine = engines(sim_settings(azure_sim), VpnLinkMetrics(CollectorRegistry()), now=lambda: now[0])
     # The probe target is the backend itself: the service across the tunnel.
     spec = sim_spec(
         azure_sim,

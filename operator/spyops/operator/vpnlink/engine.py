@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -194,12 +195,51 @@ _HEALTH_EVENTS: dict[LinkHealth, tuple[EventType, str]] = {
 
 @dataclass
 class LinkEngine:
-    """Runs checks for VpnLinks; one instance per operator, shared across links."""
+    """Runs checks for VpnLinks; one instance per operator, shared across links.
+
+    Azure clients (and so their credentials' token caches) are kept per link between checks and
+    replaced when the link's Azure section or its Secret changes; call :meth:`forget` when a
+    VpnLink is deleted and :meth:`close` at shutdown.
+    """
 
     settings: AzureClientSettings
     metrics: VpnLinkMetrics
     now: Callable[[], dt.datetime] = _utcnow
     webhook_timeout_seconds: float = 5.0
+    _clients: dict[tuple[str, str], tuple[str, AzureLinkClient]] = field(default_factory=dict, repr=False)
+
+    @staticmethod
+    def _client_key(spec: VpnLinkSpec, secret_values: Mapping[str, str] | None) -> str:
+        digest = hashlib.sha256(spec.azure.model_dump_json().encode())
+        for key, value in sorted((secret_values or {}).items()):
+            digest.update(b"\0" + key.encode() + b"\0" + value.encode())
+        return digest.hexdigest()
+
+    async def _client_for(
+        self, namespace: str, name: str, spec: VpnLinkSpec, secret_values: Mapping[str, str] | None
+    ) -> AzureLinkClient | None:
+        """The cached client, a fresh one after a change, or None when the credentials are unusable."""
+        key = self._client_key(spec, secret_values)
+        cached = self._clients.get((namespace, name))
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        await self.forget(namespace, name)
+        try:
+            client = open_link_client(spec.azure, secret_values, self.settings)
+        except CredentialsError:
+            return None
+        self._clients[(namespace, name)] = (key, client)
+        return client
+
+    async def forget(self, namespace: str, name: str) -> None:
+        """Close a link's client (the VpnLink was deleted or changed)."""
+        cached = self._clients.pop((namespace, name), None)
+        if cached is not None:
+            await cached[1].close()
+
+    async def close(self) -> None:
+        for namespace, name in list(self._clients):
+            await self.forget(namespace, name)
 
     async def run_check(
         self,
@@ -210,22 +250,15 @@ class LinkEngine:
         secret_values: Mapping[str, str] | None,
         effects: LinkEffects,
     ) -> CheckReport:
-        try:
-            client: AzureLinkClient | None = open_link_client(spec.azure, secret_values, self.settings)
-        except CredentialsError:
-            client = None
-        try:
-            observation = await observe_link(spec, secret_values, self.settings, self.now, client)
-            new_status, verdict = apply_observation(status, observation, spec)
-            await self._report_observation(namespace, name, status, new_status, verdict, observation, effects)
-            report = CheckReport(
-                new_status, verdict, next_check_in_seconds=next_check_delay(spec, observation.azure)
-            )
-            await self._act(namespace, name, spec, report, client, effects)
-            return report
-        finally:
-            if client is not None:
-                await client.close()
+        client = await self._client_for(namespace, name, spec, secret_values)
+        observation = await observe_link(spec, secret_values, self.settings, self.now, client)
+        new_status, verdict = apply_observation(status, observation, spec)
+        await self._report_observation(namespace, name, status, new_status, verdict, observation, effects)
+        report = CheckReport(
+            new_status, verdict, next_check_in_seconds=next_check_delay(spec, observation.azure)
+        )
+        await self._act(namespace, name, spec, report, client, effects)
+        return report
 
     async def _report_observation(
         self,
