@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import ssl
@@ -82,6 +81,8 @@ async def test_reset_connection_lro_polls_then_restores_link(
     azure_sim: AzureSim, client: NetworkManagementClient
 ) -> None:
     cfg = azure_sim.config
+    fake_now = [1000.0]
+    azure_sim.sim.clock = lambda: fake_now[0]  # the simulator's timeline runs on this clock
     await control(azure_sim, "POST", "/control/connection", {"status": "NotConnected"})
     await control(
         azure_sim,
@@ -105,12 +106,12 @@ async def test_reset_connection_lro_polls_then_restores_link(
     assert ops.count("operationStatus") == 4  # three InProgress, then Succeeded
     conn = await client.virtual_network_gateway_connections.get(cfg.resource_group, cfg.connection_name)
     assert conn.connection_status == "Connecting"
-    async with asyncio.timeout(30):
-        while conn.connection_status != "Connected":
-            await asyncio.sleep(0.2)
-            conn = await client.virtual_network_gateway_connections.get(
-                cfg.resource_group, cfg.connection_name
-            )
+    fake_now[0] += 2.9
+    conn = await client.virtual_network_gateway_connections.get(cfg.resource_group, cfg.connection_name)
+    assert conn.connection_status == "Connecting"
+    fake_now[0] += 0.1
+    conn = await client.virtual_network_gateway_connections.get(cfg.resource_group, cfg.connection_name)
+    assert conn.connection_status == "Connected"
 
 
 async def test_failed_reset_surfaces_the_operation_error(

@@ -121,7 +121,7 @@ class LinkSimulation:
         self, config: SimConfig, clock: Clock = time.monotonic, wall_clock: Clock = time.time
     ) -> None:
         self.config = config
-        self._clock = clock
+        self.clock = clock
         self._wall = wall_clock
         self.connection_status = ConnectionStatus.CONNECTED
         self.tunnels = [
@@ -145,11 +145,11 @@ class LinkSimulation:
     # -- time ---------------------------------------------------------------------------
 
     def now(self) -> float:
-        return self._clock()
+        return self.clock()
 
     def advance(self) -> None:
         """Apply every timed change that is due."""
-        now = self._clock()
+        now = self.clock()
         due = [item for item in self._timed if item[0] <= now]
         if not due:
             return
@@ -158,7 +158,7 @@ class LinkSimulation:
             self.apply(command)
 
     def schedule(self, delay_seconds: float, command: ControlCommand) -> None:
-        self._timed.append((self._clock() + delay_seconds, command))
+        self._timed.append((self.clock() + delay_seconds, command))
 
     def start_scenario(self, scenario: Scenario) -> None:
         """Queue a timeline; steps at 0 apply at once."""
