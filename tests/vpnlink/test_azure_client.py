@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 from pathlib import Path
@@ -63,6 +64,16 @@ async def test_each_azure_error_has_its_reason(
     assert obs.gateway is not None  # the other read still succeeded
     if reason is AzureErrorReason.THROTTLED:
         assert obs.error.retry_after_seconds == 7
+    if reason is AzureErrorReason.TIMEOUT:
+        # The simulator notices the client hung up and logs the request as 499.
+        async with asyncio.timeout(30):
+            while True:
+                log = (await control(azure_sim, "GET", "/control/requests"))["requests"]
+                statuses = [r["status"] for r in log if r["operation"] == "getConnection"]
+                if statuses:
+                    break
+                await asyncio.sleep(0.05)
+        assert statuses == [499]
 
 
 async def test_wrong_names_are_not_found(azure_sim: AzureSim) -> None:

@@ -290,7 +290,13 @@ async def _arm_entry(request: web.Request) -> web.StreamResponse:
             )
         else:
             operation_name = route.operation.value
-            response = await _arm_request(server, request, route)
+            try:
+                response = await _arm_request(server, request, route)
+            except asyncio.CancelledError:
+                # The client gave up while a hang fault held the request (nginx's 499).
+                sim.record(request.method, path, operation_name, 499, api_version)
+                server.count(operation_name, 499)
+                raise
     sim.record(request.method, path, operation_name, response.status, api_version)
     server.count(operation_name, response.status)
     log.info(
