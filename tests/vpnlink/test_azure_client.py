@@ -208,3 +208,18 @@ async def test_workload_identity_with_a_federated_token(
     assert obs.error is not None
     assert obs.error.reason is AzureErrorReason.AUTH_FAILED
     assert "AADSTS700211" in obs.error.message
+
+
+async def test_resets_without_a_location_header(azure_sim: AzureSim) -> None:
+    for target in ("connection", "gateway"):
+        await control(
+            azure_sim, "POST", "/control/reset-behavior", {"target": target, "locationHeader": False}
+        )
+    spec = sim_spec(azure_sim)
+    async with open_link_client(spec.azure, None, sim_settings(azure_sim)) as client:
+        conn = await client.reset_connection()
+        gw = await client.reset_gateway()
+    assert conn.ok, conn.message
+    assert gw.ok, gw.message
+    log = (await control(azure_sim, "GET", "/control/requests"))["requests"]
+    assert "operationResult" not in [r["operation"] for r in log]

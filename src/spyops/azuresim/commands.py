@@ -102,6 +102,10 @@ class ResetBehavior(_Command):
         description="After a successful reset the connection is Connecting and becomes Connected this much "
         "later; absent = the reset does not change the link's status.",
     )
+    location_header: bool = Field(
+        default=True,
+        description="Send Location beside Azure-AsyncOperation on the 202 (the spec example sends only the latter).",
+    )
     fail_code: str = Field(default="ResetFailed", min_length=1)
     fail_message: str = Field(default="The reset operation failed (simulated).", min_length=1)
 

@@ -358,14 +358,13 @@ async def _arm_request(server: AzureSim, request: web.Request, route: _Route) ->
         c = sim.config
         ops = f"/subscriptions/{c.subscription_id}/providers/Microsoft.Network/locations/{c.location}"
         version = request.query.get("api-version", "2024-05-01")
-        return web.Response(
-            status=202,
-            headers={
-                "Azure-AsyncOperation": f"{base}{ops}/operations/{started.op_id}?api-version={version}",
-                "Location": f"{base}{ops}/operationResults/{started.op_id}?api-version={version}",
-                "Retry-After": "0",
-            },
-        )
+        headers = {
+            "Azure-AsyncOperation": f"{base}{ops}/operations/{started.op_id}?api-version={version}",
+            "Retry-After": "0",
+        }
+        if started.behavior.location_header:
+            headers["Location"] = f"{base}{ops}/operationResults/{started.op_id}?api-version={version}"
+        return web.Response(status=202, headers=headers)
     if op is Operation.OPERATION_STATUS:
         pending = sim.poll_operation(route.op_id)
         if pending is None:
