@@ -209,23 +209,28 @@ class OutboxSender:
             transport=self._transport,
         ) as client:
             while not self._stopping:
-                self.metrics.refresh(self.store)
-                target = self._target()
-                if target is None:
-                    await self._sleep_or_wake(self.settings.idle_poll_seconds)
-                    continue
-                batch = await asyncio.to_thread(self.store.head_batch, self.settings.batch_size)
-                if not batch:
-                    await self._sleep_or_wake(self.settings.idle_poll_seconds)
-                    continue
                 try:
-                    await self._deliver(client, target, batch)
+                    await self._step(client)
                 except _SendFailedError as exc:
                     await self._after_failure(exc)
-                else:
-                    self._backoff = 0.0
-                    self.last_error = ""
-            self.metrics.refresh(self.store)
+                except Exception as exc:  # e.g. disk full: keep the task alive, keep the items
+                    log.exception("outbox sender step failed")
+                    await self._after_failure(_SendFailedError(f"internal: {type(exc).__name__}"))
+            await asyncio.to_thread(self.metrics.refresh, self.store)
+
+    async def _step(self, client: httpx.AsyncClient) -> None:
+        await asyncio.to_thread(self.metrics.refresh, self.store)
+        target = self._target()
+        if target is None:
+            await self._sleep_or_wake(self.settings.idle_poll_seconds)
+            return
+        batch = await asyncio.to_thread(self.store.head_batch, self.settings.batch_size)
+        if not batch:
+            await self._sleep_or_wake(self.settings.idle_poll_seconds)
+            return
+        await self._deliver(client, target, batch)
+        self._backoff = 0.0
+        self.last_error = ""
 
     async def _after_failure(self, exc: _SendFailedError) -> None:
         s = self.settings
