@@ -250,6 +250,11 @@ async def test_wrong_token_keeps_items_and_retries(
         await until(lambda: backend.posts >= 2)
         assert store.pending_count() == {"order": 1}
         assert sender.last_error.startswith("http_401")
+        snapshot = sender.snapshot()
+        assert snapshot["mode"] == "direct"
+        assert snapshot["pending"] == {"order": 1}
+        assert snapshot["oldestAgeSeconds"] >= 0
+        assert TOKEN not in str(snapshot)
         wrong.write_text(TOKEN, encoding="utf-8")  # the Secret is rotated; no restart needed
         await until(lambda: backend.total() == 1)
     finally:

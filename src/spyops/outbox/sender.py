@@ -168,6 +168,16 @@ class OutboxSender:
         self._wake.set()
         return seq
 
+    def snapshot(self) -> dict[str, Any]:
+        """State for a workload's /ready or debug endpoint (no URLs' credentials, no token)."""
+        oldest = self.store.oldest_created_at()
+        return {
+            "mode": self._outbound.mode.value,
+            "pending": self.store.pending_count(),
+            "oldestAgeSeconds": round(time.time() - oldest, 3) if oldest is not None else 0.0,
+            "lastError": self.last_error,
+        }
+
     def wake(self) -> None:
         """Tell the sender new items are waiting (producers call this after enqueue)."""
         self._wake.set()
