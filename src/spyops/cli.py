@@ -19,6 +19,7 @@ _COMPONENTS: list[tuple[str, str]] = [
     ("market", "spyops.market.cli:app"),
     ("backend", "spyops.backend.cli:main"),
     ("bench", "spyops.bench.cli:app"),
+    ("azure-sim", "spyops.azuresim.cli:azure_sim"),
 ]
 
 app = typer.Typer(
