@@ -17,8 +17,10 @@ import typer
 _COMPONENTS: list[tuple[str, str]] = [
     ("cluster", "spyops.cluster.cli:app"),
     ("market", "spyops.market.cli:app"),
-    ("bot", "spyops.bot.cli:bot"),
+    ("backend", "spyops.backend.cli:main"),
     ("bench", "spyops.bench.cli:app"),
+    ("azure-sim", "spyops.azuresim.cli:azure_sim"),
+    ("bot", "spyops.bot.cli:bot"),
 ]
 
 app = typer.Typer(

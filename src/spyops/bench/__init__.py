@@ -1,1 +1,1 @@
-"""Benchmarks that print JSON, each number next to its baseline (``spyops bench ...``)."""
+"""Benchmarks behind `spyops bench`: each prints one JSON document with its numbers and baselines."""

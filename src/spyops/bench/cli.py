@@ -1,4 +1,4 @@
-"""``spyops bench``: the project's benchmarks; each prints one JSON document."""
+"""`spyops bench ...`: one command per benchmark; each component's benchmark code stays in its package."""
 
 from __future__ import annotations
 
@@ -6,7 +6,28 @@ from typing import Annotated
 
 import typer
 
-app = typer.Typer(help="Benchmarks (JSON output, each number beside its baseline).", no_args_is_help=True)
+app = typer.Typer(name="bench", help="Benchmarks; each prints JSON.", no_args_is_help=True)
+
+
+@app.command("backend")
+def backend(
+    clients: Annotated[int, typer.Option(min=1, help="WebSocket clients to fan one signal out to.")] = 1000,
+    rounds: Annotated[int, typer.Option(min=1, help="Signals to time, one after another.")] = 5,
+    ingest_signals: Annotated[int, typer.Option(min=10, help="Signals to ingest into each store.")] = 2000,
+    batch_size: Annotated[int, typer.Option(min=1, max=1000, help="Signals per POST when ingesting.")] = 100,
+) -> None:
+    """Backend: fan-out delivery p50/p99 to N WebSocket clients, and ingest rate into SQLite and Azurite."""
+    import asyncio
+    import json
+
+    from spyops.backend.bench import run_backend_benchmark
+
+    result = asyncio.run(
+        run_backend_benchmark(
+            clients=clients, rounds=rounds, ingest_signals=ingest_signals, batch_size=batch_size
+        )
+    )
+    typer.echo(json.dumps(result, indent=2))
 
 
 @app.command("tick-to-order")
