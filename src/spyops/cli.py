@@ -16,6 +16,8 @@ import typer
 # (a single command, e.g. `spyops bot`).
 _COMPONENTS: list[tuple[str, str]] = [
     ("market", "spyops.market.cli:app"),
+    ("detect", "spyops.detector.cli:detect"),
+    ("bench", "spyops.bench.cli:app"),
 ]
 
 app = typer.Typer(

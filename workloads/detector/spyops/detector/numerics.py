@@ -10,14 +10,23 @@ so time to expiry never enters the fit.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 from numpy.typing import NDArray
 
-try:  # the ufunc np.linalg.solve wraps; present in numpy 1.x and 2.x
-    from numpy.linalg._umath_linalg import solve1 as _solve1
-except ImportError:  # pragma: no cover - depends on the numpy build
-    _solve1 = None
+
+def _gufunc_solver() -> Callable[..., FloatArray] | None:
+    """The ufunc np.linalg.solve wraps (numpy 1.x and 2.x), or None on a build without it."""
+    try:
+        from numpy.linalg import _umath_linalg
+    except ImportError:  # pragma: no cover - depends on the numpy build
+        return None
+    solver: Callable[..., FloatArray] | None = getattr(_umath_linalg, "solve1", None)
+    return solver
+
+
+_solve1 = _gufunc_solver()
 
 FloatArray = NDArray[np.float64]
 
@@ -87,7 +96,7 @@ def _solve_small(matrix: FloatArray, rhs: FloatArray) -> FloatArray:
         result: FloatArray = _solve1(matrix, rhs, signature="dd->d")
         return result
     try:
-        solved: FloatArray = np.linalg.solve(matrix, rhs)
+        solved: FloatArray = np.asarray(np.linalg.solve(matrix, rhs), dtype=np.float64)
     except np.linalg.LinAlgError:
         return np.full(rhs.shape, np.nan)
     return solved

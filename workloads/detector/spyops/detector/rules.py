@@ -305,9 +305,9 @@ def _scan_paired(chain: ChainArrays, p: ScanParams) -> list[Finding]:
         if fly.max() >= 0:
             for j, side in np.argwhere(fly >= 0):
                 i, side = int(j) + 1, int(side)
-                lw, rw, bw = (
-                    (1, 1, 2) if body_w is None else (int(left_w[j]), int(right_w[j]), int(body_w[j]))
-                )
+                lw, rw, bw = 1, 1, 2
+                if body_w is not None and left_w is not None and right_w is not None:
+                    lw, rw, bw = int(left_w[j]), int(right_w[j]), int(body_w[j])
                 legs = (_buy(2 * (i - 1) + side, lw), _sell(2 * i + side, bw), _buy(2 * (i + 1) + side, rw))
                 edge = float(fly[j, side]) * MULTIPLIER + min_edge
                 candidates.append((AnomalyKind.BUTTERFLY, edge, legs, None))
@@ -381,28 +381,29 @@ def _scan_paired(chain: ChainArrays, p: ScanParams) -> list[Finding]:
         box_short = -payoff - haircut + (cb - pa) - (ca[ref] - pb[ref])
         need = (min_edge + 4 * fee) / MULTIPLIER
         if box_long.max() >= need or box_short.max() >= need:
-            for i in np.flatnonzero(np.maximum(box_long, box_short) >= need):
-                i = int(i)
+            for box_row in np.flatnonzero(np.maximum(box_long, box_short) >= need):
+                i = int(box_row)
                 if i == ref:
                     continue
                 c, q, rc, rq = 2 * i, 2 * i + 1, 2 * ref, 2 * ref + 1
+                box_legs: tuple[LegSpec, ...]
                 if box_long[i] >= box_short[i]:
-                    legs = (_buy(c), _sell(q), _sell(rc), _buy(rq))
+                    box_legs = (_buy(c), _sell(q), _sell(rc), _buy(rq))
                     box = float(box_long[i])
                 else:
-                    legs = (_sell(c), _buy(q), _buy(rc), _sell(rq))
+                    box_legs = (_sell(c), _buy(q), _buy(rc), _sell(rq))
                     box = float(box_short[i])
-                candidates.append((AnomalyKind.PARITY, box * MULTIPLIER - 4 * fee, legs, None))
+                candidates.append((AnomalyKind.PARITY, box * MULTIPLIER - 4 * fee, box_legs, None))
 
     # --- quote quality ------------------------------------------------------------------------
     if AnomalyKind.CROSSED_QUOTE in enabled:
         through = bid - ask
         if through.max() >= 0:
-            for row in np.flatnonzero((through >= 0) & (bid > 0)):
-                row = int(row)
+            for crossed_row in np.flatnonzero((through >= 0) & (bid > 0)):
+                row = int(crossed_row)
                 edge = float(through[row]) * MULTIPLIER - 2 * fee
-                legs = (_buy(row), _sell(row)) if edge >= min_edge else ()
-                candidates.append((AnomalyKind.CROSSED_QUOTE, edge, legs, row))
+                pair: tuple[LegSpec, ...] = (_buy(row), _sell(row)) if edge >= min_edge else ()
+                candidates.append((AnomalyKind.CROSSED_QUOTE, edge, pair, row))
 
     if AnomalyKind.SPREAD_BLOWOUT in enabled:
         width = raw_ask - bid
@@ -410,8 +411,8 @@ def _scan_paired(chain: ChainArrays, p: ScanParams) -> list[Finding]:
         # width > ratio * mid  <=>  ask * (1 - ratio/2) - bid * (1 + ratio/2) > 0
         excess = np.minimum(width - BLOWOUT_MIN_WIDTH + 1e-9, raw_ask * (1.0 - ratio) - bid * (1.0 + ratio))
         if excess.max() > 0:
-            for row in np.flatnonzero(excess > 0):
-                row = int(row)
+            for blown_row in np.flatnonzero(excess > 0):
+                row = int(blown_row)
                 candidates.append(
                     (AnomalyKind.SPREAD_BLOWOUT, -float(width[row]) * MULTIPLIER / 2 - fee, (), row)
                 )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 
 from spyops.detector.rules import Finding
@@ -26,7 +27,7 @@ from spyops.schemas import (
     SuggestedOrder,
 )
 
-_EpisodeKey = tuple[str, dt.date, float, bool, AnomalyKind, bool]
+_EpisodeKey = Hashable
 
 
 def signal_id(contract: OptionContract, rule: AnomalyKind, episode_start: dt.datetime) -> str:
@@ -134,22 +135,28 @@ class SignalTracker:
 
     def update(self, chain: ChainArrays, findings: list[Finding]) -> list[Emitted]:
         """Feed one snapshot's findings; returns the ones that start a new episode."""
-        emitted: list[Emitted] = []
-        seen: set[_EpisodeKey] = set()
-        for finding in findings:
-            key: _EpisodeKey = (
+        keyed: dict[Hashable, Finding] = {
+            (
                 chain.underlying,
                 chain.expiry,
-                float(chain.strike[finding.culprit]),
-                bool(chain.is_call[finding.culprit]),
-                finding.rule,
-                finding.tradable,
-            )
-            seen.add(key)
+                float(chain.strike[f.culprit]),
+                bool(chain.is_call[f.culprit]),
+                f.rule,
+                f.tradable,
+            ): f
+            for f in findings
+        }
+        return [Emitted(keyed[key], start) for key, start in self.update_keys(chain.ts, keyed)]
+
+    def update_keys(self, ts: dt.datetime, keys: Iterable[Hashable]) -> list[tuple[Hashable, dt.datetime]]:
+        """The same hysteresis for any hashable episode keys; returns (key, start) of new ones."""
+        opened: list[tuple[Hashable, dt.datetime]] = []
+        seen = set(keys)
+        for key in seen:
             episode = self._open.get(key)
             if episode is None:
-                self._open[key] = _Episode(start=chain.ts)
-                emitted.append(Emitted(finding, chain.ts))
+                self._open[key] = _Episode(start=ts)
+                opened.append((key, ts))
             else:
                 episode.misses = 0
         for key in [k for k in self._open if k not in seen]:
@@ -157,4 +164,5 @@ class SignalTracker:
             episode.misses += 1
             if episode.misses >= self._clear_after:
                 del self._open[key]
-        return emitted
+        opened.sort(key=repr)
+        return opened
