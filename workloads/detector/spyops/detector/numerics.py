@@ -88,6 +88,28 @@ def fast_median(values: FloatArray) -> float:
     return 0.5 * float(ordered[half - 1] + ordered[half])
 
 
+def _running_median3(values: FloatArray) -> FloatArray:
+    """Median of each point and its two neighbours; an end point takes the median of the
+    three points at its end, so an outlier there is measured against its neighbours too."""
+    result = values.copy()
+    if values.size < 3:
+        return result
+    left, mid, right = values[:-2], values[1:-1], values[2:]
+    result[1:-1] = np.maximum(np.minimum(left, mid), np.minimum(np.maximum(left, mid), right))
+    result[0] = result[1]
+    result[-1] = result[-2]
+    return result
+
+
+def _tukey(residual: FloatArray, residual_scale: FloatArray, counted: NDArray[np.intp]) -> FloatArray:
+    """Tukey biweights of residuals measured in ``residual_scale`` units, robustly scaled."""
+    scaled = residual / residual_scale
+    scale = max(1.4826 * fast_median(np.abs(scaled[counted])), 0.5) if counted.size else 1.0
+    ratio = scaled * (1.0 / (4.685 * scale))
+    weights: FloatArray = np.maximum(1.0 - ratio * ratio, 0.0) ** 2
+    return weights
+
+
 def _solve_small(matrix: FloatArray, rhs: FloatArray) -> FloatArray:
     """Solve a tiny dense system. The gufunc behind np.linalg.solve is called directly when
     available: for a 5x5 system the public wrapper's checks cost several times the solve.
@@ -118,7 +140,10 @@ def robust_polyfit(
     """
     vander = np.vander(x, degree + 1)
     counted = np.flatnonzero(base_weight > 0)
-    weight = base_weight
+    # Start from weights that already ignore points far from the running median of their
+    # neighbours: one badly wrong quote would otherwise drag the first least-squares fit so
+    # far that every residual looks large and the reweighting cannot single it out.
+    weight = _tukey(y - _running_median3(y), residual_scale, counted) * base_weight
     fitted = y
     for iteration in range(iterations):
         weighted = vander * weight[:, None]
@@ -126,8 +151,5 @@ def robust_polyfit(
         fitted = vander @ coefficients
         if iteration == iterations - 1:
             break
-        residual = (y - fitted) / residual_scale
-        scale = max(1.4826 * fast_median(np.abs(residual[counted])), 0.5)
-        ratio = residual * (1.0 / (4.685 * scale))
-        weight = np.maximum(1.0 - ratio * ratio, 0.0) ** 2 * base_weight
+        weight = _tukey(y - fitted, residual_scale, counted) * base_weight
     return fitted

@@ -329,9 +329,14 @@ def _scan_paired(chain: ChainArrays, p: ScanParams) -> list[Finding]:
     # Only the strikes whose out-of-the-money side has a bid carry information; the rest
     # are worth their intrinsic value (fair value 0 out of the money).
     fair_window: tuple[int, int, FloatArray] | None = None
-    live = np.flatnonzero(np.where(strike >= forward, cb, pb) > 0)
-    if live.size >= MIN_FIT_POINTS:
-        lo, hi = int(live[0]), int(live[-1]) + 1
+    # The window is the run of strikes around the forward whose out-of-the-money side has a
+    # bid; a lone bid beyond a gap is not smile information (it may be the anomaly itself).
+    gaps = np.flatnonzero(np.where(strike >= forward, cb, pb) <= 0)
+    atm = int(np.searchsorted(strike, forward))
+    cut = int(np.searchsorted(gaps, atm))
+    lo = int(gaps[cut - 1]) + 1 if cut > 0 else 0
+    hi = int(gaps[cut]) if cut < gaps.size else n
+    if hi - lo >= MIN_FIT_POINTS:
         k_w = strike[lo:hi]
         b_w, a_w = bids[lo:hi], asks[lo:hi]
         side_w = k_w >= forward
