@@ -132,7 +132,8 @@ def robust_polyfit(
     residual_scale: FloatArray,
     iterations: int = 3,
 ) -> FloatArray:
-    """Weighted polynomial fit with Tukey-biweight reweighting (IRLS); returns fitted values.
+    """Weighted polynomial fit with Tukey-biweight reweighting (IRLS); returns coefficients
+    (highest power first, as np.vander orders them).
 
     ``residual_scale`` converts a residual in y into the units in which outliers are judged
     (here: half-spreads of the quote), so a point is down-weighted for being far outside its
@@ -140,16 +141,15 @@ def robust_polyfit(
     """
     vander = np.vander(x, degree + 1)
     counted = np.flatnonzero(base_weight > 0)
+    coefficients = np.zeros(degree + 1)
     # Start from weights that already ignore points far from the running median of their
     # neighbours: one badly wrong quote would otherwise drag the first least-squares fit so
     # far that every residual looks large and the reweighting cannot single it out.
     weight = _tukey(y - _running_median3(y), residual_scale, counted) * base_weight
-    fitted = y
     for iteration in range(iterations):
         weighted = vander * weight[:, None]
         coefficients = _solve_small(weighted.T @ vander, weighted.T @ y)
-        fitted = vander @ coefficients
         if iteration == iterations - 1:
             break
-        weight = _tukey(y - fitted, residual_scale, counted) * base_weight
-    return fitted
+        weight = _tukey(y - vander @ coefficients, residual_scale, counted) * base_weight
+    return coefficients

@@ -330,12 +330,15 @@ def _scan_paired(chain: ChainArrays, p: ScanParams) -> list[Finding]:
     # are worth their intrinsic value (fair value 0 out of the money).
     fair_window: tuple[int, int, FloatArray] | None = None
     # The window is the run of strikes around the forward whose out-of-the-money side has a
-    # bid; a lone bid beyond a gap is not smile information (it may be the anomaly itself).
-    gaps = np.flatnonzero(np.where(strike >= forward, cb, pb) <= 0)
+    # bid, up to two missing bids in a row: a lone bid beyond that is not smile information
+    # (it may be the anomaly itself), while one missing bid inside the run is a quote to judge.
+    no_bid = np.where(strike >= forward, cb, pb) <= 0
+    pairs = np.flatnonzero(no_bid[:-1] & no_bid[1:])
     atm = int(np.searchsorted(strike, forward))
-    cut = int(np.searchsorted(gaps, atm))
-    lo = int(gaps[cut - 1]) + 1 if cut > 0 else 0
-    hi = int(gaps[cut]) if cut < gaps.size else n
+    left = int(np.searchsorted(pairs, atm - 1))
+    right = int(np.searchsorted(pairs, atm))
+    lo = int(pairs[left - 1]) + 2 if left > 0 else 0
+    hi = int(pairs[right]) if right < pairs.size else n
     if hi - lo >= MIN_FIT_POINTS:
         k_w = strike[lo:hi]
         b_w, a_w = bids[lo:hi], asks[lo:hi]
@@ -345,18 +348,22 @@ def _scan_paired(chain: ChainArrays, p: ScanParams) -> list[Finding]:
         valid = (ob > 0) & (oa > ob) & (oa < NO_ASK)
         n_valid = int(np.count_nonzero(valid))
         if n_valid >= MIN_FIT_POINTS:
-            oa = np.where(valid, oa, ob + TICK)
+            ob, oa = ob[valid], oa[valid]
             mid = (ob + oa) * (0.5 / discount)
             distance = np.abs(k_w - forward)
-            vol = normal_total_vol(distance, 2.0 * mid + distance)
-            atm_vol = float(vol[int(np.argmin(np.where(valid, distance, np.inf)))])
+            fit_distance = distance[valid]
+            vol = normal_total_vol(fit_distance, 2.0 * mid + fit_distance)
+            atm_vol = float(vol[int(np.argmin(fit_distance))])
             # A quote's uncertainty in vol: its half-spread over the option's vega.
-            unc = ((oa - ob) * (0.5 / discount) + TICK / 2.0) / np.maximum(normal_pdf(distance / vol), 1e-3)
+            unc = ((oa - ob) * (0.5 / discount) + TICK / 2.0) / np.maximum(
+                normal_pdf(fit_distance / vol), 1e-3
+            )
+            x = (k_w - forward) / atm_vol
+            degree = min(FIT_DEGREE, n_valid - 2)
             with np.errstate(all="ignore"):
-                fitted = robust_polyfit(
-                    (k_w - forward) / atm_vol, vol, valid / (unc * unc), min(FIT_DEGREE, n_valid - 2), unc
-                )
-            if np.isfinite(fitted).all() and fitted.min() > 0:
+                coefficients = robust_polyfit(x[valid], vol, 1.0 / (unc * unc), degree, unc)
+                fitted = np.maximum(np.vander(x, degree + 1) @ coefficients, 1e-9)
+            if np.isfinite(fitted).all():
                 otm_fair = otm_price(distance, fitted) * discount
                 fair_window = (lo, hi, otm_fair)
                 if AnomalyKind.IV_OUTLIER in enabled or AnomalyKind.STALE_QUOTE in enabled:
