@@ -20,7 +20,7 @@ import platform
 import time
 from collections import Counter
 from collections.abc import Hashable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -81,7 +81,11 @@ def _simulate(
     model = MarketModel(seed, SESSION, MarketConfig(start_time=start, anomalies_per_minute=rate))
     for _ in range(round(config.minutes * 60 / INTERVAL)):
         chain = model.step(INTERVAL)
-        labels = {(lb.strike, lb.right.value == "C"): lb for lb in model.labels}
+        # Anomaly ids restart with every model: make them unique across seeds.
+        labels = {
+            (lb.strike, lb.right.value == "C"): replace(lb, anomaly_id=f"{seed}:{lb.anomaly_id}")
+            for lb in model.labels
+        }
         ours = {_contract(chain, f.culprit): (f.rule, f.tradable) for f in scan_chain(chain, params)}
         seed_flags = {t: {_contract(chain, int(r)) for r in seed_rule_flags(chain, t)} for t in thresholds}
         yield _Snapshot(chain.ts, labels, ours, seed_flags)

@@ -47,6 +47,7 @@ _CKK = np.array(
         [0.0, 1.174240599306013e1],
     ]
 )
+_CKK_POWERS = np.arange(10, dtype=np.float64)
 _SQRT_HALF_PI = math.sqrt(math.pi / 2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
@@ -55,7 +56,7 @@ def normal_total_vol(distance: FloatArray, straddle: FloatArray) -> FloatArray:
     """Total normal volatility from |F - K| and the undiscounted straddle price C + P."""
     ratio = np.clip(distance / straddle, 1e-9, 1.0 - 1e-12)
     eta = ratio / np.arctanh(ratio)
-    polys = np.vander(eta, 10, increasing=True) @ _CKK
+    polys = (eta[:, None] ** _CKK_POWERS) @ _CKK
     result: FloatArray = _SQRT_HALF_PI * straddle * np.sqrt(eta) * polys[:, 0] / polys[:, 1]
     return result
 
@@ -101,10 +102,10 @@ def _running_median3(values: FloatArray) -> FloatArray:
     return result
 
 
-def _tukey(residual: FloatArray, residual_scale: FloatArray, counted: NDArray[np.intp]) -> FloatArray:
+def _tukey(residual: FloatArray, residual_scale: FloatArray) -> FloatArray:
     """Tukey biweights of residuals measured in ``residual_scale`` units, robustly scaled."""
     scaled = residual / residual_scale
-    scale = max(1.4826 * fast_median(np.abs(scaled[counted])), 0.5) if counted.size else 1.0
+    scale = max(1.4826 * fast_median(np.abs(scaled)), 0.5) if scaled.size else 1.0
     ratio = scaled * (1.0 / (4.685 * scale))
     weights: FloatArray = np.maximum(1.0 - ratio * ratio, 0.0) ** 2
     return weights
@@ -125,31 +126,27 @@ def _solve_small(matrix: FloatArray, rhs: FloatArray) -> FloatArray:
 
 
 def robust_polyfit(
-    x: FloatArray,
+    basis: FloatArray,
     y: FloatArray,
     base_weight: FloatArray,
-    degree: int,
     residual_scale: FloatArray,
-    iterations: int = 3,
+    iterations: int = 2,
 ) -> FloatArray:
-    """Weighted polynomial fit with Tukey-biweight reweighting (IRLS); returns coefficients
-    (highest power first, as np.vander orders them).
+    """Weighted least squares on ``basis`` columns with Tukey-biweight weights; returns the
+    coefficients.
 
     ``residual_scale`` converts a residual in y into the units in which outliers are judged
     (here: half-spreads of the quote), so a point is down-weighted for being far outside its
-    own quote, not for being in a noisy wing. Points with zero base weight never count.
+    own quote, not for being in a noisy wing. The first weights come from each point's
+    distance to the running median of its neighbours: one badly wrong quote would otherwise
+    drag the first least-squares fit so far that every residual looks large and the
+    reweighting could not single it out.
     """
-    vander = np.vander(x, degree + 1)
-    counted = np.flatnonzero(base_weight > 0)
-    coefficients = np.zeros(degree + 1)
-    # Start from weights that already ignore points far from the running median of their
-    # neighbours: one badly wrong quote would otherwise drag the first least-squares fit so
-    # far that every residual looks large and the reweighting cannot single it out.
-    weight = _tukey(y - _running_median3(y), residual_scale, counted) * base_weight
+    weight = _tukey(y - _running_median3(y), residual_scale) * base_weight
+    coefficients = np.zeros(basis.shape[1])
     for iteration in range(iterations):
-        weighted = vander * weight[:, None]
-        coefficients = _solve_small(weighted.T @ vander, weighted.T @ y)
-        if iteration == iterations - 1:
-            break
-        weight = _tukey(y - vander @ coefficients, residual_scale, counted) * base_weight
+        weighted = basis * weight[:, None]
+        coefficients = _solve_small(weighted.T @ basis, weighted.T @ y)
+        if iteration < iterations - 1:
+            weight = _tukey(y - basis @ coefficients, residual_scale) * base_weight
     return coefficients

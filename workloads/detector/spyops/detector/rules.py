@@ -34,6 +34,7 @@ FORWARD_STRIKES = 4  # strikes each side of spot used for the implied forward
 FIT_DEGREE = 4
 NO_ASK = 1e9  # stands in for a missing ask: never bought, never a valid quote
 MIN_FIT_POINTS = 6
+_POWERS = tuple(np.arange(degree + 1, dtype=np.float64) for degree in range(FIT_DEGREE + 1))
 
 # Priority when several rules name the same culprit in one snapshot: the most specific first.
 RULE_ORDER = (
@@ -189,16 +190,6 @@ def _smile_outliers(
     return found
 
 
-def _paired(chain: ChainArrays) -> bool:
-    n = len(chain)
-    if n == 0 or n % 2:
-        return False
-    calls = chain.is_call
-    return bool(
-        calls[0::2].all() and not calls[1::2].any() and np.array_equal(chain.strike[0::2], chain.strike[1::2])
-    )
-
-
 def pair_chain(chain: ChainArrays) -> tuple[ChainArrays, NDArray[np.int64]]:
     """A chain with a call and a put at every strike (a missing side gets no bid and no ask).
 
@@ -237,7 +228,7 @@ def scan_chain(chain: ChainArrays, params: ScanParams) -> list[Finding]:
     """All findings in one snapshot, at most one per culprit, indices into ``chain``'s rows."""
     if len(chain) == 0:
         return []
-    if _paired(chain):
+    if chain.paired:
         return _scan_paired(chain, params)
     paired, source = pair_chain(chain)
     findings = _scan_paired(paired, params)
@@ -358,11 +349,11 @@ def _scan_paired(chain: ChainArrays, p: ScanParams) -> list[Finding]:
             unc = ((oa - ob) * (0.5 / discount) + TICK / 2.0) / np.maximum(
                 normal_pdf(fit_distance / vol), 1e-3
             )
-            x = (k_w - forward) / atm_vol
-            degree = min(FIT_DEGREE, n_valid - 2)
+            powers = _POWERS[min(FIT_DEGREE, n_valid - 2)]
+            basis = ((k_w - forward) / atm_vol)[:, None] ** powers
             with np.errstate(all="ignore"):
-                coefficients = robust_polyfit(x[valid], vol, 1.0 / (unc * unc), degree, unc)
-                fitted = np.maximum(np.vander(x, degree + 1) @ coefficients, 1e-9)
+                coefficients = robust_polyfit(basis[valid], vol, 1.0 / (unc * unc), unc)
+                fitted = np.maximum(basis @ coefficients, 1e-9)
             if np.isfinite(fitted).all():
                 otm_fair = otm_price(distance, fitted) * discount
                 fair_window = (lo, hi, otm_fair)
