@@ -17,11 +17,13 @@ class OutputFormat(StrEnum):
 
 
 def signal_record(signal: Any, tradable: bool) -> dict[str, Any]:
-    """The flat JSON form of a signal the command prints."""
+    """The flat JSON form of a signal the command prints (timestamps as in the CSV files)."""
+    from spyops.market.snapshot_csv import format_ts
+
     order = signal.suggested_order
     return {
         "id": signal.id,
-        "ts": signal.event_time.isoformat(),
+        "ts": format_ts(signal.event_time),
         "underlying": signal.underlying,
         "expiry": signal.expiry.isoformat(),
         "strike": signal.culprit.strike,
