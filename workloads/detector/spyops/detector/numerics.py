@@ -130,17 +130,18 @@ def robust_polyfit(
     y: FloatArray,
     base_weight: FloatArray,
     residual_scale: FloatArray,
-    iterations: int = 2,
+    iterations: int = 1,
 ) -> FloatArray:
     """Weighted least squares on ``basis`` columns with Tukey-biweight weights; returns the
     coefficients.
 
     ``residual_scale`` converts a residual in y into the units in which outliers are judged
     (here: half-spreads of the quote), so a point is down-weighted for being far outside its
-    own quote, not for being in a noisy wing. The first weights come from each point's
-    distance to the running median of its neighbours: one badly wrong quote would otherwise
-    drag the first least-squares fit so far that every residual looks large and the
-    reweighting could not single it out.
+    own quote, not for being in a noisy wing. The weights come from each point's distance to
+    the running median of its neighbours (a plain first least-squares fit would be dragged so
+    far by one badly wrong quote that every residual looked large); each further iteration
+    reweights by the fit's own residuals. One pass suffices when outliers are isolated
+    quotes, which is what the scan's latency budget allows.
     """
     weight = _tukey(y - _running_median3(y), residual_scale) * base_weight
     coefficients = np.zeros(basis.shape[1])
