@@ -110,45 +110,77 @@ def _sell(index: int, ratio: int = 1) -> LegSpec:
 
 
 class _Context:
-    """Per-scan values the (rare) candidate handling needs; built only when something fired."""
+    """What candidate handling needs: fair values and z-scores of the few contracts involved.
+
+    Built only when something fired, and computed per contract on demand (scalar arithmetic
+    over a handful of legs is cheaper than another pass over the whole chain).
+    """
 
     def __init__(
         self,
-        bid: FloatArray,
+        chain: ChainArrays,
         ask: FloatArray,
-        call_fair: FloatArray,
-        put_fair: FloatArray,
+        forward: float,
+        discount: float,
         fair_window: tuple[int, int, FloatArray] | None,
     ) -> None:
-        fair = np.empty(bid.shape[0])
-        fair[0::2] = call_fair
-        fair[1::2] = put_fair
-        quoted = (bid > 0) & (ask > bid) & (ask < NO_ASK)
-        ask_or_tick = np.where(ask < NO_ASK, ask, bid + TICK)
-        unit = np.abs(ask_or_tick - bid) / 2.0 + TICK / 2.0
-        # How far each contract's bid sits above, and its ask below, fair value, in half-spreads.
-        self.rich = (bid - fair) / unit
-        self.cheap = (fair - ask) / unit
-        # Robust z of each mid's distance from fair value, scaled by the smile window's spread
-        # of those distances (contracts outside the window score 0: no smile information).
-        residual = ((bid + ask_or_tick) / 2.0 - fair) / unit
-        self.zscore = np.zeros(bid.shape[0])
+        self._chain = chain
+        self._bid = chain.bid
+        self._ask = ask
+        self._forward = forward
+        self._discount = discount
+        self._window = fair_window
+        self._scale = 1.0
         if fair_window is not None:
-            lo, hi, _ = fair_window
-            window = slice(2 * lo, 2 * hi)
-            in_window = residual[window][quoted[window]]
-            scale = max(1.4826 * fast_median(np.abs(in_window)), 0.5) if in_window.size else 1.0
-            self.zscore[window] = np.where(quoted[window], residual[window] / scale, 0.0)
+            # Robust spread of every window quote's distance from fair value, in half-spreads.
+            lo, hi, otm_fair = fair_window
+            bids, asks = self._bid[2 * lo : 2 * hi], ask[2 * lo : 2 * hi]
+            quoted = (bids > 0) & (asks > bids) & (asks < NO_ASK)
+            strikes = chain.strike[2 * lo : 2 * hi]
+            intrinsic = np.where(chain.is_call[2 * lo : 2 * hi], forward - strikes, strikes - forward)
+            fair = np.repeat(otm_fair, 2) + np.maximum(intrinsic, 0.0) * discount
+            unit = (asks - bids) / 2.0 + TICK / 2.0
+            residual = ((bids + asks) / 2.0 - fair)[quoted] / unit[quoted]
+            if residual.size:
+                self._scale = max(1.4826 * fast_median(np.abs(residual)), 0.5)
+
+    def fair(self, row: int) -> float:
+        strike = float(self._chain.strike[row])
+        intrinsic = (self._forward - strike) if self._chain.is_call[row] else (strike - self._forward)
+        value = max(intrinsic, 0.0) * self._discount
+        if self._window is not None:
+            lo, hi, otm_fair = self._window
+            index = row // 2
+            if lo <= index < hi:
+                value += float(otm_fair[index - lo])
+        return value
+
+    def _unit(self, row: int) -> float:
+        bid, ask = float(self._bid[row]), float(self._ask[row])
+        ask = ask if ask < NO_ASK else bid + TICK
+        return abs(ask - bid) / 2.0 + TICK / 2.0
 
     def culprit(self, legs: tuple[LegSpec, ...]) -> int:
+        """The leg whose price is furthest on the wrong side of fair value, in half-spreads:
+        a sold leg's bid above it, a bought leg's ask below it."""
+
         def mispricing(leg: LegSpec) -> float:
-            value = self.cheap[leg.index] if leg.action is LegAction.BUY else self.rich[leg.index]
-            return float(value)
+            fair = self.fair(leg.index)
+            if leg.action is LegAction.BUY:
+                return (fair - float(self._ask[leg.index])) / self._unit(leg.index)
+            return (float(self._bid[leg.index]) - fair) / self._unit(leg.index)
 
         return max(legs, key=mispricing).index
 
-    def score(self, index: int) -> float:
-        return abs(float(self.zscore[index]))
+    def score(self, row: int) -> float:
+        """Robust z of the quote's mid against fair value (0 outside the smile window)."""
+        if self._window is None or not (self._window[0] <= row // 2 < self._window[1]):
+            return 0.0
+        bid, ask = float(self._bid[row]), float(self._ask[row])
+        if not (bid > 0 and bid < ask < NO_ASK):
+            return 0.0
+        residual = ((bid + ask) / 2.0 - self.fair(row)) / self._unit(row)
+        return abs(residual) / self._scale
 
 
 def _smile_outliers(
@@ -422,7 +454,7 @@ def _scan_paired(chain: ChainArrays, p: ScanParams) -> list[Finding]:
 
     if not candidates:
         return []
-    return _resolve(candidates, chain, p, bid, ask, strike, forward, discount, fair_window)
+    return _resolve(candidates, chain, p, bid, ask, forward, discount, fair_window)
 
 
 def _resolve(
@@ -431,19 +463,12 @@ def _resolve(
     p: ScanParams,
     bid: FloatArray,
     ask: FloatArray,
-    strike: FloatArray,
     forward: float,
     discount: float,
     fair_window: tuple[int, int, FloatArray] | None,
 ) -> list[Finding]:
     """Name a culprit and a score for each candidate and keep one finding per culprit."""
-    call_fair = np.maximum(forward - strike, 0.0) * discount
-    put_fair = np.maximum(strike - forward, 0.0) * discount
-    if fair_window is not None:
-        lo, hi, otm_fair = fair_window
-        call_fair[lo:hi] += otm_fair
-        put_fair[lo:hi] += otm_fair
-    context = _Context(bid, ask, call_fair, put_fair, fair_window)
+    context = _Context(chain, ask, forward, discount, fair_window)
     best: dict[int, Finding] = {}
     for rule, edge_value, legs, named in candidates:
         culprit = named if named is not None else context.culprit(legs)
