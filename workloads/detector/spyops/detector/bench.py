@@ -255,6 +255,16 @@ def _latency(
     }
 
 
+def _numpy_call_cost() -> float:
+    left, right = np.random.default_rng(0).random((2, 1000))
+    samples = []
+    for _ in range(2000):
+        start = time.thread_time_ns()
+        np.subtract(left, right)
+        samples.append(time.thread_time_ns() - start)
+    return round(float(np.percentile(samples, 50)) / 1_000.0, 2)
+
+
 def run_detector_benchmark(config: DetectorBenchConfig) -> dict[str, Any]:
     params = ScanParams.from_settings(config.settings)
     clear = config.settings.clear_after_snapshots
@@ -285,6 +295,7 @@ def run_detector_benchmark(config: DetectorBenchConfig) -> dict[str, Any]:
         os.sched_setaffinity(0, {pinned})
     try:
         latency = {str(size): _latency(size, config, params, seed_threshold) for size in config.sizes}
+        calibration = _numpy_call_cost()
     finally:
         if pinned is not None:
             os.sched_setaffinity(0, allowed)
@@ -330,6 +341,9 @@ def run_detector_benchmark(config: DetectorBenchConfig) -> dict[str, Any]:
             "cpu_count": os.cpu_count(),
             "pinned_to_cpu": pinned,
             "load_average_1m": round(os.getloadavg()[0], 2),
+            # How busy the core was: CPU time of one numpy subtraction of 1,000 floats (well
+            # under 1 us on an idle modern core); scan latencies scale with it.
+            "numpy_subtract_1000_cpu_us_p50": calibration,
             "seconds": round(time.monotonic() - started, 1),
         },
     }
