@@ -20,6 +20,7 @@ _COMPONENTS: list[tuple[str, str]] = [
     ("backend", "spyops.backend.cli:main"),
     ("bench", "spyops.bench.cli:app"),
     ("azure-sim", "spyops.azuresim.cli:azure_sim"),
+    ("detect", "spyops.detector.cli:detect"),
 ]
 
 app = typer.Typer(
