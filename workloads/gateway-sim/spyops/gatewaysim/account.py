@@ -57,7 +57,9 @@ class AccountBook:
         realized: float | None = None
         same_direction = position.quantity == 0 or (position.quantity > 0) == (signed > 0)
         if same_direction:
-            total_cost = position.avg_cost * abs(position.quantity) + price * multiplier * quantity + commission
+            total_cost = (
+                position.avg_cost * abs(position.quantity) + price * multiplier * quantity + commission
+            )
             position.quantity += signed
             position.avg_cost = total_cost / abs(position.quantity)
         else:
@@ -110,8 +112,11 @@ class AccountBook:
                 long_value += value
             else:
                 short_value += value
-                margin += SHORT_OPTION_MARGIN_RATE * underlying_price * multiplier_of(position.con_id) * abs(
-                    position.quantity
+                margin += (
+                    SHORT_OPTION_MARGIN_RATE
+                    * underlying_price
+                    * multiplier_of(position.con_id)
+                    * abs(position.quantity)
                 )
         net_liquidation = self.cash + long_value + short_value
         unrealized = self.unrealized_pnl(marks, multiplier_of)

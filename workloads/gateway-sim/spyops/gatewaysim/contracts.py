@@ -15,7 +15,19 @@ from typing import Final
 
 UNDERLYING_CON_ID: Final = 756733  # SPY's real IB conId
 OPTION_MULTIPLIER: Final = 100
-OPTION_EXCHANGES: Final = ("SMART", "AMEX", "BATS", "BOX", "CBOE", "CBOE2", "EDGX", "EMERALD", "ISE", "MIAX", "PHLX")
+OPTION_EXCHANGES: Final = (
+    "SMART",
+    "AMEX",
+    "BATS",
+    "BOX",
+    "CBOE",
+    "CBOE2",
+    "EDGX",
+    "EMERALD",
+    "ISE",
+    "MIAX",
+    "PHLX",
+)
 STOCK_EXCHANGES: Final = ("SMART", "ARCA", "NYSE", "NASDAQ", "BATS", "IEX")
 _CON_ID_BASE: Final = 1_000_000_000
 _EPOCH: Final = dt.date(2020, 1, 1)
@@ -157,7 +169,9 @@ class ContractCatalog:
             if spec is None or not self._matches(spec, query, ignore_identity=True):
                 return []
             return [spec]
-        return [spec for spec in self._by_con_id.values() if self._matches(spec, query, ignore_identity=False)]
+        return [
+            spec for spec in self._by_con_id.values() if self._matches(spec, query, ignore_identity=False)
+        ]
 
     def resolve(self, query: ContractQuery) -> ContractSpec | None:
         """Exactly one contract for an order or market-data request, or None."""
@@ -173,7 +187,9 @@ class ContractCatalog:
             return False
         if q.expiry:
             expiry = q.expiry.strip().split(" ")[0]
-            if spec.sec_type != "OPT" or not (expiry == spec.expiry or (len(expiry) == 6 and spec.expiry.startswith(expiry))):
+            if spec.sec_type != "OPT" or not (
+                expiry == spec.expiry or (len(expiry) == 6 and spec.expiry.startswith(expiry))
+            ):
                 return False
         if q.strike and abs(q.strike - spec.strike) > 1e-6:
             return False
@@ -186,7 +202,11 @@ class ContractCatalog:
         valid_exchanges = OPTION_EXCHANGES if spec.is_option else STOCK_EXCHANGES
         if q.exchange and q.exchange.upper() not in valid_exchanges:
             return False
-        if q.primary_exchange and spec.primary_exchange and q.primary_exchange.upper() != spec.primary_exchange:
+        if (
+            q.primary_exchange
+            and spec.primary_exchange
+            and q.primary_exchange.upper() != spec.primary_exchange
+        ):
             return False
         if q.currency and q.currency.upper() != spec.currency:
             return False

@@ -57,17 +57,21 @@ async def _body(request: web.Request, model: type[BaseModel]) -> Any:
             data = json.loads(raw)
         except json.JSONDecodeError as exc:
             raise web.HTTPBadRequest(
-                text=json.dumps({"error": f"body is not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"}),
+                text=json.dumps(
+                    {"error": f"body is not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"}
+                ),
                 content_type="application/json",
             ) from exc
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         problems = [
-            {"field": ".".join(str(p) for p in err["loc"]) or "<body>", "error": err["msg"]} for err in exc.errors()
+            {"field": ".".join(str(p) for p in err["loc"]) or "<body>", "error": err["msg"]}
+            for err in exc.errors()
         ]
         raise web.HTTPBadRequest(
-            text=json.dumps({"error": "invalid request body", "problems": problems}), content_type="application/json"
+            text=json.dumps({"error": "invalid request body", "problems": problems}),
+            content_type="application/json",
         ) from exc
 
 
@@ -76,7 +80,8 @@ async def health(request: web.Request) -> web.Response:
     stalled = time.monotonic() - server.last_cycle_wall
     ok = stalled < LIVENESS_STALL_SECONDS
     return web.json_response(
-        {"status": "ok" if ok else "stalled", "marketLoopAgeSeconds": round(stalled, 3)}, status=200 if ok else 503
+        {"status": "ok" if ok else "stalled", "marketLoopAgeSeconds": round(stalled, 3)},
+        status=200 if ok else 503,
     )
 
 
@@ -150,7 +155,11 @@ async def inject_anomaly(request: web.Request) -> web.Response:
     server = _server(request)
     try:
         injected = server.gateway.inject(
-            body.kind, strike=body.strike, right=body.right, size=body.size, duration_seconds=body.duration_seconds
+            body.kind,
+            strike=body.strike,
+            right=body.right,
+            size=body.size,
+            duration_seconds=body.duration_seconds,
         )
     except (ValueError, KeyError) as exc:
         return web.json_response({"error": f"the market model refused the anomaly: {exc}"}, status=422)

@@ -17,7 +17,7 @@ from typing import Any
 
 from spyops.gatewaysim import messages as msg
 from spyops.gatewaysim.account import AccountBook
-from spyops.gatewaysim.contracts import ContractCatalog, ContractQuery, ContractSpec
+from spyops.gatewaysim.contracts import ContractCatalog, ContractSpec
 from spyops.gatewaysim.market import MarketState, QuoteSource, frame_tick
 from spyops.gatewaysim.matching import LegSpec, Match, commission_increment, evaluate
 from spyops.gatewaysim.metrics import GatewayMetrics
@@ -40,7 +40,7 @@ from spyops.gatewaysim.protocol import (
     error_text,
 )
 from spyops.gatewaysim.session import ClientSession
-from spyops.gatewaysim.wire import FieldReader, MalformedMessage, split_fields
+from spyops.gatewaysim.wire import FieldReader, MalformedMessageError, split_fields
 from spyops.schemas import AnomalyKind, OptionRight
 
 log = logging.getLogger("spyops.gatewaysim.gateway")
@@ -163,7 +163,11 @@ class Gateway:
         log.warning("dropping connection %d (%s): %s", session.connection_id, session.peer, reason)
         self.metrics.protocol_violations.inc()
         if session.server_version is not None:
-            session.send(msg.error(NO_REQUEST_ID, Code.BAD_MESSAGE_LENGTH, error_text(Code.BAD_MESSAGE_LENGTH, detail=reason)))
+            session.send(
+                msg.error(
+                    NO_REQUEST_ID, Code.BAD_MESSAGE_LENGTH, error_text(Code.BAD_MESSAGE_LENGTH, detail=reason)
+                )
+            )
         session.abort()
 
     def drop_all_connections(self) -> int:
@@ -184,25 +188,34 @@ class Gateway:
             try:
                 msg_id = int(fields[0])
             except ValueError:
-                raise MalformedMessage(f"message id {fields[0][:20]!r} is not an integer") from None
+                raise MalformedMessageError(f"message id {fields[0][:20]!r} is not an integer") from None
             handler = self._handlers.get(msg_id)
             if handler is None:
-                raise MalformedMessage(f"message id {msg_id} is not supported by the spyops gateway simulator")
+                raise MalformedMessageError(
+                    f"message id {msg_id} is not supported by the spyops gateway simulator"
+                )
             if session.client_id is None and msg_id != In.START_API:
-                raise MalformedMessage(f"message {msg_id} before startApi")
+                raise MalformedMessageError(f"message {msg_id} before startApi")
             self.metrics.messages_in.labels(str(msg_id)).inc()
             reader = FieldReader(fields, msg_id)
             try:
                 handler(session, reader)
             finally:
                 req_id = reader.req_id
-        except MalformedMessage as exc:
+        except MalformedMessageError as exc:
             self.metrics.bad_messages.inc()
-            target = exc.req_id if exc.req_id is not None else (req_id if req_id is not None else NO_REQUEST_ID)
+            target = (
+                exc.req_id if exc.req_id is not None else (req_id if req_id is not None else NO_REQUEST_ID)
+            )
             self._error(session, target, Code.VALIDATION_ERROR, detail=str(exc))
         except Exception as exc:  # a bug must not take the gateway down for everyone
             log.exception("request from client %s failed", session.client_id)
-            self._error(session, req_id if req_id is not None else NO_REQUEST_ID, Code.PROCESSING_ERROR, detail=repr(exc)[:200])
+            self._error(
+                session,
+                req_id if req_id is not None else NO_REQUEST_ID,
+                Code.PROCESSING_ERROR,
+                detail=repr(exc)[:200],
+            )
 
     def _admit(self, session: ClientSession, now: float) -> bool:
         """IB's 50 messages/second: excess messages are refused with error 100."""
@@ -224,7 +237,11 @@ class Gateway:
                 msg.error(NO_REQUEST_ID, Code.PACING, error_text(Code.PACING, received=len(recent) + 1))
             )
             if len(violations) >= self.config.pacing_disconnect_after_seconds:
-                log.warning("client %s exceeded the message rate for %d seconds; disconnecting", session.client_id, len(violations))
+                log.warning(
+                    "client %s exceeded the message rate for %d seconds; disconnecting",
+                    session.client_id,
+                    len(violations),
+                )
                 session.close()
         return False
 
@@ -243,7 +260,9 @@ class Gateway:
         client_id = reader.int("clientId")
         reader.str("optionalCapabilities") if reader.remaining else ""
         if session.client_id is not None:
-            raise MalformedMessage(f"startApi sent twice (client id {session.client_id} already started)")
+            raise MalformedMessageError(
+                f"startApi sent twice (client id {session.client_id} already started)"
+            )
         existing = self.clients.get(client_id)
         if existing is not None and not existing.closed:
             self._error(session, NO_REQUEST_ID, Code.CLIENT_ID_IN_USE)
@@ -279,8 +298,13 @@ class Gateway:
     def _req_market_data_type(self, session: ClientSession, reader: FieldReader) -> None:
         reader.int("version")
         data_type = reader.int("marketDataType")
-        if data_type not in (MARKET_DATA_LIVE, MARKET_DATA_FROZEN, MARKET_DATA_DELAYED, MARKET_DATA_DELAYED_FROZEN):
-            raise MalformedMessage(f"reqMarketDataType: market data type must be 1..4, got {data_type}")
+        if data_type not in (
+            MARKET_DATA_LIVE,
+            MARKET_DATA_FROZEN,
+            MARKET_DATA_DELAYED,
+            MARKET_DATA_DELAYED_FROZEN,
+        ):
+            raise MalformedMessageError(f"reqMarketDataType: market data type must be 1..4, got {data_type}")
         session.market_data_type = data_type
 
     # contracts ------------------------------------------------------------------------
@@ -301,7 +325,10 @@ class Gateway:
         session_date = self.now().astimezone(msg.EASTERN).date()
         exchange = query.exchange.upper() if query.exchange else "SMART"
         session.send_many(
-            [msg.contract_details(req_id, spec, exchange=exchange, session_date=session_date) for spec in found]
+            [
+                msg.contract_details(req_id, spec, exchange=exchange, session_date=session_date)
+                for spec in found
+            ]
             + [msg.contract_details_end(req_id)],
             len(found) + 1,
         )
@@ -352,7 +379,9 @@ class Gateway:
         reader.bool("regulatorySnapshot")
         reader.str("mktDataOptions")
         if is_combo:
-            raise MalformedMessage("reqMktData: combo (BAG) market data is not supported by the simulator")
+            raise MalformedMessageError(
+                "reqMktData: combo (BAG) market data is not supported by the simulator"
+            )
         if req_id in session.subscriptions:
             self._error(session, req_id, Code.DUPLICATE_TICKER_ID)
             return
@@ -368,7 +397,10 @@ class Gateway:
             self.subscribers.setdefault(spec.con_id, {}).setdefault(session, set()).add(req_id)
             self.metrics.market_data_lines.set(len(self.subscribers))
         rid = str(req_id).encode()
-        replies = [msg.market_data_type(req_id, self._effective_data_type(session)), msg.tick_req_params(req_id)]
+        replies = [
+            msg.market_data_type(req_id, self._effective_data_type(session)),
+            msg.tick_req_params(req_id),
+        ]
         replies += [frame_tick(head, rid, tail) for head, tail in self.market.full_payloads(spec.con_id)]
         if snapshot:
             replies.append(msg.tick_snapshot_end(req_id))
@@ -621,25 +653,37 @@ class Gateway:
             self._try_fill(order, now)
 
     def _what_if(self, session: ClientSession, order: OrderRecord) -> None:
-        equity = self.book.summary(self.market.marks(), self._multiplier, self._underlying_mark())["EquityWithLoanValue"]
+        equity = self.book.summary(self.market.marks(), self._multiplier, self._underlying_mark())[
+            "EquityWithLoanValue"
+        ]
         price = order.lmt_price
         if price is None:
             legs = self._legs(order)
             match = evaluate(
-                action=order.action, order_type="MKT", limit_price=None, remaining=order.total_quantity,
-                legs=legs, books=self.market.books, taken={},
+                action=order.action,
+                order_type="MKT",
+                limit_price=None,
+                remaining=order.total_quantity,
+                legs=legs,
+                books=self.market.books,
+                taken={},
             )
             price = match.net_price if match else 0.0
         spec = order.contract.spec
         multiplier = 100 if spec is None else spec.multiplier_value
         change = abs(price) * multiplier * order.total_quantity if order.action == "BUY" else 0.0
-        state = [f"{v:.2f}" for v in (0.0, 0.0, equity, change, change, -change, change, change, equity - change)]
+        state = [
+            f"{v:.2f}" for v in (0.0, 0.0, equity, change, change, -change, change, change, equity - change)
+        ]
         session.send(msg.open_order(order, what_if_state=state))
 
     def _legs(self, order: OrderRecord) -> list[LegSpec]:
         if order.contract.spec is not None:
             return [LegSpec(con_id=order.contract.spec.con_id, ratio=1, action="BUY")]
-        return [LegSpec(con_id=leg.con_id, ratio=leg.ratio, action=leg.action) for leg in order.contract.combo_legs]
+        return [
+            LegSpec(con_id=leg.con_id, ratio=leg.ratio, action=leg.action)
+            for leg in order.contract.combo_legs
+        ]
 
     def _try_fill(self, order: OrderRecord, now: dt.datetime) -> None:
         if not order.is_open:
@@ -685,15 +729,35 @@ class Gateway:
             leg_cum = sum(e.shares for e in self.executions if e.order is order and e.con_id == spec.con_id)
             new_executions.append(
                 self._execution(
-                    order, spec.wire_fields(), spec.con_id, spec.sec_type, spec.symbol, leg.action,
-                    leg.quantity, leg.price, leg_cum + leg.quantity, now, commission, booking.realized_pnl,
+                    order,
+                    spec.wire_fields(),
+                    spec.con_id,
+                    spec.sec_type,
+                    spec.symbol,
+                    leg.action,
+                    leg.quantity,
+                    leg.price,
+                    leg_cum + leg.quantity,
+                    now,
+                    commission,
+                    booking.realized_pnl,
                 )
             )
             self.executions.append(new_executions[-1])
         if order.contract.is_combo:
             combo = self._execution(
-                order, order.contract.wire_fields(), 28812380, "BAG", order.contract.symbol, order.action,
-                match.units, match.net_price, order.filled, now, 0.0, None,
+                order,
+                order.contract.wire_fields(),
+                28812380,
+                "BAG",
+                order.contract.symbol,
+                order.action,
+                match.units,
+                match.net_price,
+                order.filled,
+                now,
+                0.0,
+                None,
             )
             combo.avg_price = order.avg_fill_price
             new_executions.append(combo)
@@ -758,7 +822,9 @@ class Gateway:
             session.send_many(
                 [
                     msg.order_status(order),
-                    msg.error(order.order_id, Code.ORDER_CANCELLED, error_text(Code.ORDER_CANCELLED, reason=reason)),
+                    msg.error(
+                        order.order_id, Code.ORDER_CANCELLED, error_text(Code.ORDER_CANCELLED, reason=reason)
+                    ),
                 ],
                 2,
             )
@@ -787,7 +853,9 @@ class Gateway:
 
     def _req_open_orders(self, session: ClientSession, reader: FieldReader) -> None:
         reader.int("version")
-        self._send_open_orders(session, [o for o in self.open_orders.values() if o.client_id == session.client_id])
+        self._send_open_orders(
+            session, [o for o in self.open_orders.values() if o.client_id == session.client_id]
+        )
 
     def _req_all_open_orders(self, session: ClientSession, reader: FieldReader) -> None:
         reader.int("version")
@@ -807,7 +875,8 @@ class Gateway:
     def _req_completed_orders(self, session: ClientSession, reader: FieldReader) -> None:
         reader.bool("apiOnly")
         done = sorted(
-            (o for o in self.orders_by_perm.values() if not o.is_open), key=lambda o: o.completed_at or o.created_at or self.now()
+            (o for o in self.orders_by_perm.values() if not o.is_open),
+            key=lambda o: o.completed_at or o.created_at or self.now(),
         )
         replies = [msg.completed_order(order) for order in done]
         replies.append(msg.completed_orders_end())
@@ -908,7 +977,14 @@ class Gateway:
             unrealized = value - position.quantity * position.avg_cost if position.quantity else 0.0
             replies.append(
                 msg.portfolio_value(
-                    spec, position.quantity, mark, value, position.avg_cost, unrealized, position.realized_pnl, self.config.account
+                    spec,
+                    position.quantity,
+                    mark,
+                    value,
+                    position.avg_cost,
+                    unrealized,
+                    position.realized_pnl,
+                    self.config.account,
                 )
             )
         return replies
@@ -918,7 +994,9 @@ class Gateway:
         subscribe = reader.bool("subscribe")
         account = reader.str("acctCode")
         if account and account != self.config.account:
-            raise MalformedMessage(f"reqAccountUpdates: account {account!r} is not managed by this gateway")
+            raise MalformedMessageError(
+                f"reqAccountUpdates: account {account!r} is not managed by this gateway"
+            )
         session.account_updates_subscribed = subscribe
         if not subscribe:
             return
@@ -971,11 +1049,15 @@ class Gateway:
         reader.str("modelCode")
         reader.bool("ledgerAndNLV")
         if account and account != self.config.account:
-            raise MalformedMessage(f"reqAccountUpdatesMulti: account {account!r} is not managed by this gateway")
+            raise MalformedMessageError(
+                f"reqAccountUpdatesMulti: account {account!r} is not managed by this gateway"
+            )
         session.account_multi_requests.add(req_id)
         replies = [
             msg.account_update_multi(req_id, self.config.account, tag, value, currency)
-            for tag, value, currency in self._summary_values(frozenset(self.account_values()) | {"AccountType"})
+            for tag, value, currency in self._summary_values(
+                frozenset(self.account_values()) | {"AccountType"}
+            )
         ]
         replies.append(msg.account_update_multi_end(req_id))
         session.send_many(replies, len(replies))
@@ -1016,7 +1098,12 @@ class Gateway:
         value = position.quantity * mark * self._multiplier(con_id)
         unrealized = value - position.quantity * position.avg_cost
         return msg.pnl_single(
-            req_id, position.quantity, unrealized + position.realized_pnl, unrealized, position.realized_pnl, value
+            req_id,
+            position.quantity,
+            unrealized + position.realized_pnl,
+            unrealized,
+            position.realized_pnl,
+            value,
         )
 
     def _req_pnl(self, session: ClientSession, reader: FieldReader) -> None:
@@ -1050,7 +1137,9 @@ class Gateway:
         if not self.sessions:
             return
         positions = [
-            (spec, quantity, avg_cost) for spec, quantity, avg_cost in self._positions() if spec.con_id in con_ids
+            (spec, quantity, avg_cost)
+            for spec, quantity, avg_cost in self._positions()
+            if spec.con_id in con_ids
         ]
         account_messages: list[bytes] | None = None
         for session in list(self.sessions):
@@ -1060,7 +1149,9 @@ class Gateway:
             if session.account_updates_subscribed:
                 if account_messages is None:
                     account_messages = self._account_value_messages()
-                replies += account_messages + self._portfolio_messages(con_ids) + [msg.account_time(self.now())]
+                replies += (
+                    account_messages + self._portfolio_messages(con_ids) + [msg.account_time(self.now())]
+                )
             for req_id, tags in session.account_summary_requests.items():
                 replies += [
                     msg.account_summary(req_id, self.config.account, tag, value, currency)
@@ -1101,7 +1192,9 @@ class Gateway:
         duration_seconds: float | None = None,
     ) -> Any:
         self.metrics.anomalies.labels(kind.value).inc()
-        return self.source.inject(kind, strike=strike, right=right, size=size, duration_seconds=duration_seconds)
+        return self.source.inject(
+            kind, strike=strike, right=right, size=size, duration_seconds=duration_seconds
+        )
 
     def orders_json(self, order_ref: str | None = None) -> list[dict[str, object]]:
         return [
@@ -1137,12 +1230,14 @@ def _parse_filter_time(text: str) -> dt.datetime | None:
         parts = cleaned.split(" ")
         base = dt.datetime.strptime(" ".join(parts[:2]), "%Y%m%d %H:%M:%S")
     except ValueError:
-        raise MalformedMessage(f"reqExecutions: filter time {text[:40]!r} is not 'yyyymmdd hh:mm:ss'") from None
+        raise MalformedMessageError(
+            f"reqExecutions: filter time {text[:40]!r} is not 'yyyymmdd hh:mm:ss'"
+        ) from None
     if len(parts) > 2:
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
         try:
             return base.replace(tzinfo=ZoneInfo(parts[2]))
         except (ZoneInfoNotFoundError, ValueError):
-            raise MalformedMessage(f"reqExecutions: unknown time zone {parts[2][:40]!r}") from None
+            raise MalformedMessageError(f"reqExecutions: unknown time zone {parts[2][:40]!r}") from None
     return base.replace(tzinfo=msg.EASTERN)

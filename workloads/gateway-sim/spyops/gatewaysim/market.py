@@ -115,7 +115,9 @@ class MarketState:
         books = self.books
         taken = self.taken
         stock_id = self.catalog.stock.con_id
-        stock = TopOfBook(snapshot.spot_bid, snapshot.spot_ask, UNDERLYING_DISPLAYED_SIZE, UNDERLYING_DISPLAYED_SIZE)
+        stock = TopOfBook(
+            snapshot.spot_bid, snapshot.spot_ask, UNDERLYING_DISPLAYED_SIZE, UNDERLYING_DISPLAYED_SIZE
+        )
         if books.get(stock_id) != stock:
             books[stock_id] = stock
             changed.append(stock_id)
@@ -176,7 +178,12 @@ class MarketState:
         values = Published(book.bid, book.ask, book.bid_size, book.ask_size)
         last = self.last.get(con_id)
         if last is not None and last.size > 0:
-            values.last, values.last_size, values.volume, values.last_time = last.price, last.size, last.volume, last.time
+            values.last, values.last_size, values.volume, values.last_time = (
+                last.price,
+                last.size,
+                last.volume,
+                last.time,
+            )
         return values
 
     def full_payloads(self, con_id: int) -> list[tuple[bytes, bytes]]:
@@ -226,7 +233,9 @@ def _encode_changes(old: Published, new: Published) -> list[tuple[bytes, bytes]]
     ):
         if price != old_price:
             if price > 0 and size > 0:
-                out.append((_PRICE_HEAD, b"\x00%d\x00%s\x00%d\x000\x00" % (tick_price, _price_text(price), size)))
+                out.append(
+                    (_PRICE_HEAD, b"\x00%d\x00%s\x00%d\x000\x00" % (tick_price, _price_text(price), size))
+                )
             else:
                 # No quote on this side: IB sends price -1 with size 0.
                 out.append((_PRICE_HEAD, b"\x00%d\x00-1\x000\x000\x00" % tick_price))

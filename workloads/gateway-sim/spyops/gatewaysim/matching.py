@@ -94,12 +94,10 @@ def evaluate(
     net = 0.0
     for leg, side, price, _ in traded:
         net += leg.ratio * price if side == "BUY" else -leg.ratio * price
-    if len(legs) == 1:
-        net = traded[0][2]
-    else:
-        # A combo's net is quoted from the order's own point of view: what a buy pays,
-        # what a sell receives.
-        net = net if action == "BUY" else -net
+    # A single leg's net is its price; a combo's is quoted from the order's own point of
+    # view: what a buy pays, what a sell receives.
+    single = len(legs) == 1
+    net = traded[0][2] if single else (net if action == "BUY" else -net)
     net = round(net, 6)
 
     if order_type == "LMT":

@@ -42,7 +42,9 @@ def contract_details(req_id: int, spec: ContractSpec, *, exchange: str, session_
     if spec.is_option:
         last_times = f"{spec.expiry} 16:00:00 US/Eastern"
         long_name = "SPDR S&P 500 ETF TRUST"
-        order_types = "ACTIVETIM,AD,ADJUST,ALERT,ALLOC,AVGCOST,BASKET,COND,CONDORDER,DAY,DEACT,GTC,IOC,LMT,MKT,NONALGO,OCA"
+        order_types = (
+            "ACTIVETIM,AD,ADJUST,ALERT,ALLOC,AVGCOST,BASKET,COND,DAY,DEACT,GTC,IOC,LMT,MKT,NONALGO,OCA"
+        )
         market_name, under_con_id, contract_month = spec.trading_class, UNDERLYING_CON_ID, spec.expiry[:6]
         under_symbol, under_sec_type, market_rules, real_expiry = spec.symbol, "STK", "32", spec.expiry
         industry = category = subcategory = ""
@@ -55,7 +57,11 @@ def contract_details(req_id: int, spec: ContractSpec, *, exchange: str, session_
         under_symbol, under_sec_type, market_rules, real_expiry = "", "", "26", ""
         industry, category, subcategory = "Funds", "Equity Fund", "Growth-Large Cap"
         agg_group = 1
-    valid = "SMART,AMEX,BATS,BOX,CBOE,CBOE2,EDGX,EMERALD,ISE,MIAX,PHLX" if spec.is_option else "SMART,ARCA,NYSE,NASDAQ,BATS,IEX"
+    valid = (
+        "SMART,AMEX,BATS,BOX,CBOE,CBOE2,EDGX,EMERALD,ISE,MIAX,PHLX"
+        if spec.is_option
+        else "SMART,ARCA,NYSE,NASDAQ,BATS,IEX"
+    )
     return encode(
         [
             Out.CONTRACT_DATA,
@@ -489,7 +495,9 @@ def account_update_multi_end(req_id: int) -> bytes:
 
 
 def position_multi(req_id: int, account: str, spec: ContractSpec, quantity: int, avg_cost: float) -> bytes:
-    return encode([Out.POSITION_MULTI, 1, req_id, account, *spec.wire_fields(), quantity, round(avg_cost, 6), ""])
+    return encode(
+        [Out.POSITION_MULTI, 1, req_id, account, *spec.wire_fields(), quantity, round(avg_cost, 6), ""]
+    )
 
 
 def position_multi_end(req_id: int) -> bytes:
@@ -500,8 +508,20 @@ def pnl(req_id: int, daily: float, unrealized: float, realized: float) -> bytes:
     return encode([Out.PNL, req_id, round(daily, 2), round(unrealized, 2), round(realized, 2)])
 
 
-def pnl_single(req_id: int, quantity: int, daily: float, unrealized: float, realized: float, value: float) -> bytes:
-    return encode([Out.PNL_SINGLE, req_id, quantity, round(daily, 2), round(unrealized, 2), round(realized, 2), round(value, 2)])
+def pnl_single(
+    req_id: int, quantity: int, daily: float, unrealized: float, realized: float, value: float
+) -> bytes:
+    return encode(
+        [
+            Out.PNL_SINGLE,
+            req_id,
+            quantity,
+            round(daily, 2),
+            round(unrealized, 2),
+            round(realized, 2),
+            round(value, 2),
+        ]
+    )
 
 
 def market_data_type(req_id: int, data_type: int) -> bytes:

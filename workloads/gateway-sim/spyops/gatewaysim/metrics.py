@@ -10,7 +10,9 @@ class GatewayMetrics:
         self.registry = CollectorRegistry()
         r = self.registry
         self.connections = Counter("gatewaysim_connections", "TCP connections accepted", registry=r)
-        self.connected_clients = Gauge("gatewaysim_connected_clients", "API clients with a started session", registry=r)
+        self.connected_clients = Gauge(
+            "gatewaysim_connected_clients", "API clients with a started session", registry=r
+        )
         self.messages_in = Counter(
             "gatewaysim_messages_in", "Requests received, by TWS message id", ["msg_id"], registry=r
         )
@@ -21,17 +23,27 @@ class GatewayMetrics:
         self.pacing_violations = Counter(
             "gatewaysim_pacing_violations", "Requests refused for exceeding 50 messages/second", registry=r
         )
-        self.errors = Counter("gatewaysim_errors_sent", "Error and notice messages sent, by code", ["code"], registry=r)
+        self.errors = Counter(
+            "gatewaysim_errors_sent", "Error and notice messages sent, by code", ["code"], registry=r
+        )
         self.orders = Counter("gatewaysim_orders", "Order events, by kind", ["event"], registry=r)
         self.executions = Counter("gatewaysim_executions", "Executions (fills) reported", registry=r)
         self.ticks_out = Counter("gatewaysim_ticks_sent", "Market data tick messages sent", registry=r)
         self.market_data_lines = Gauge(
-            "gatewaysim_market_data_lines", "Distinct contracts streamed (the account's line usage)", registry=r
+            "gatewaysim_market_data_lines",
+            "Distinct contracts streamed (the account's line usage)",
+            registry=r,
         )
-        self.anomalies = Counter("gatewaysim_anomalies_injected", "Anomalies injected, by kind", ["kind"], registry=r)
-        self.session_time = Gauge("gatewaysim_session_time_seconds", "Simulated session time (epoch)", registry=r)
+        self.anomalies = Counter(
+            "gatewaysim_anomalies_injected", "Anomalies injected, by kind", ["kind"], registry=r
+        )
+        self.session_time = Gauge(
+            "gatewaysim_session_time_seconds", "Simulated session time (epoch)", registry=r
+        )
         self.market_lag = Gauge(
-            "gatewaysim_market_lag_seconds", "How far the market model is behind the session clock", registry=r
+            "gatewaysim_market_lag_seconds",
+            "How far the market model is behind the session clock",
+            registry=r,
         )
         self.cycle_seconds = Histogram(
             "gatewaysim_market_cycle_seconds",

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from spyops.gatewaysim.contracts import ContractQuery, ContractSpec
-from spyops.gatewaysim.wire import UNSET_DOUBLE, FieldReader, MalformedMessage
+from spyops.gatewaysim.wire import UNSET_DOUBLE, FieldReader, MalformedMessageError
 
 BAG_CON_ID: Final = 28812380  # IB gives every combo this conId
 MAX_COMBO_LEGS: Final = 8
@@ -129,7 +129,9 @@ def parse_place_order(reader: FieldReader) -> PlaceOrderRequest:
                 )
             )
         reader.skip(reader.count("orderComboLegsCount", limit=MAX_COMBO_LEGS), "orderComboLeg.price")
-        reader.skip(2 * reader.count("smartComboRoutingParamsCount", limit=MAX_TAG_VALUES), "smartComboRoutingParam")
+        reader.skip(
+            2 * reader.count("smartComboRoutingParamsCount", limit=MAX_TAG_VALUES), "smartComboRoutingParam"
+        )
     reader.str("sharesAllocation")
     reader.float("discretionaryAmt", default=0.0)
     reader.str("goodAfterTime")
@@ -182,7 +184,9 @@ def parse_place_order(reader: FieldReader) -> PlaceOrderRequest:
         reader.skip(5, "pegBench")
     has_conditions = reader.count("conditionsCount", limit=MAX_TAG_VALUES) > 0
     if not action:
-        raise MalformedMessage("placeOrder: field 'action' is empty", msg_id=reader.msg_id, req_id=order_id)
+        raise MalformedMessageError(
+            "placeOrder: field 'action' is empty", msg_id=reader.msg_id, req_id=order_id
+        )
     return PlaceOrderRequest(
         order_id=order_id,
         contract=contract,
@@ -295,7 +299,10 @@ class OrderRecord:
                 else {
                     "conId": BAG_CON_ID,
                     "secType": "BAG",
-                    "legs": [{"conId": leg.con_id, "ratio": leg.ratio, "action": leg.action} for leg in self.contract.combo_legs],
+                    "legs": [
+                        {"conId": leg.con_id, "ratio": leg.ratio, "action": leg.action}
+                        for leg in self.contract.combo_legs
+                    ],
                 }
             ),
             "createdAt": self.created_at.isoformat() if self.created_at else None,

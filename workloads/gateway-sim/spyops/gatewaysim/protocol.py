@@ -156,7 +156,9 @@ TEXTS: Final[dict[Code, str]] = {
     Code.BAD_MESSAGE_LENGTH: "Error reading request:-'{detail}'",
     Code.VALIDATION_ERROR: "Error validating request:-'{detail}'",
     Code.PROCESSING_ERROR: "Error processing request:-'{detail}'",
-    Code.CLIENT_ID_IN_USE: "Unable to connect as the client id is already in use.  Retry with a unique client id.",
+    Code.CLIENT_ID_IN_USE: (
+        "Unable to connect as the client id is already in use.  Retry with a unique client id."
+    ),
     Code.NOT_CONNECTED: "Not connected",
     Code.CONNECTIVITY_LOST: "Connectivity between IB and Trader Workstation has been lost.",
     Code.CONNECTIVITY_RESTORED_DATA_LOST: (

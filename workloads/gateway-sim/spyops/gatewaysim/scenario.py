@@ -115,7 +115,9 @@ def parse_scenario(text: str, *, source: str = "<scenario>") -> Scenario:
     if data is None:
         return Scenario()
     if not isinstance(data, dict) or not isinstance(root, yaml.MappingNode):
-        raise ScenarioError(f"{source}: the top level must be a mapping with 'events' (and optional settings)")
+        raise ScenarioError(
+            f"{source}: the top level must be a mapping with 'events' (and optional settings)"
+        )
     raw_events = data.pop("events", []) or []
     if not isinstance(raw_events, list):
         raise ScenarioError(f"{source}: 'events' must be a list")
@@ -125,7 +127,11 @@ def parse_scenario(text: str, *, source: str = "<scenario>") -> Scenario:
         raise ScenarioError(f"{source}: settings: {_problems(exc)}") from exc
     event_nodes: list[yaml.Node] = []
     for key, value in root.value:
-        if isinstance(key, yaml.ScalarNode) and key.value == "events" and isinstance(value, yaml.SequenceNode):
+        if (
+            isinstance(key, yaml.ScalarNode)
+            and key.value == "events"
+            and isinstance(value, yaml.SequenceNode)
+        ):
             event_nodes = list(value.value)
     events = []
     for index, raw in enumerate(raw_events):

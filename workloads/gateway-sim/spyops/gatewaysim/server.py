@@ -9,6 +9,7 @@ changes to subscribers about every 100 ms of wall time.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import time
@@ -93,22 +94,26 @@ class GatewayServer:
         self._market_task = asyncio.create_task(self._market_loop(), name="gatewaysim-market")
         log.info(
             "gateway simulator listening on %s:%d (control %s:%d), session %s",
-            self.settings.host, self.port, self.settings.control_host, self.control_port, self.source.now.isoformat(),
+            self.settings.host,
+            self.port,
+            self.settings.control_host,
+            self.control_port,
+            self.source.now.isoformat(),
         )
 
     async def _listen(self) -> None:
         loop = asyncio.get_running_loop()
         port = self.port
-        self._server = await loop.create_server(self.gateway.new_session, self.settings.host, port, reuse_address=True)
+        self._server = await loop.create_server(
+            self.gateway.new_session, self.settings.host, port, reuse_address=True
+        )
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:
         if self._market_task is not None:
             self._market_task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._market_task
-            except asyncio.CancelledError:
-                pass
         for task in list(self._background):
             task.cancel()
         if self._server is not None:

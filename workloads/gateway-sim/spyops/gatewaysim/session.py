@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from spyops.gatewaysim.protocol import MARKET_DATA_LIVE, MIN_CLIENT_VERSION, SERVER_VERSION
-from spyops.gatewaysim.wire import FrameBuffer, ProtocolViolation, encode_text_fields
+from spyops.gatewaysim.wire import FrameBuffer, ProtocolViolationError, encode_text_fields
 
 if TYPE_CHECKING:
     from spyops.gatewaysim.gateway import Gateway
@@ -64,7 +64,7 @@ class ClientSession(asyncio.Protocol):
         self.bytes_in += len(data)
         try:
             frames = self.framer.feed(data)
-        except ProtocolViolation as exc:
+        except ProtocolViolationError as exc:
             self.gateway.protocol_violation(self, str(exc))
             return
         for payload in frames:
@@ -145,7 +145,9 @@ class ClientSession(asyncio.Protocol):
     def _check_backlog(self, transport: asyncio.Transport) -> None:
         if transport.get_write_buffer_size() > self.gateway.config.max_write_buffer_bytes:
             log.warning(
-                "client %s (%s) is not reading; dropping it", self.client_id, self.peer,
+                "client %s (%s) is not reading; dropping it",
+                self.client_id,
+                self.peer,
             )
             self.abort()
 

@@ -1,7 +1,7 @@
 """TWS API framing: 4-byte big-endian length prefix, NUL-terminated text fields.
 
 Incoming bytes go through ``FrameBuffer`` (incremental, bounded); a frame's fields are
-read with ``FieldReader``, whose typed getters raise ``MalformedMessage`` naming the
+read with ``FieldReader``, whose typed getters raise ``MalformedMessageError`` naming the
 field that was wrong. Outgoing messages are built with ``encode``.
 """
 
@@ -22,11 +22,11 @@ UNSET_INT: Final = 2**31 - 1
 UNSET_DOUBLE: Final = 1.7976931348623157e308
 
 
-class ProtocolViolation(Exception):
+class ProtocolViolationError(Exception):
     """The byte stream cannot be trusted any more (bad handshake, oversized frame)."""
 
 
-class MalformedMessage(ValueError):
+class MalformedMessageError(ValueError):
     """A well-framed message whose fields do not fit the expected layout."""
 
     def __init__(self, message: str, *, msg_id: int | None = None, req_id: int | None = None) -> None:
@@ -87,10 +87,10 @@ class FrameBuffer:
         if not self._prefix_seen:
             if len(self._buffer) < len(HANDSHAKE_PREFIX):
                 if not HANDSHAKE_PREFIX.startswith(bytes(self._buffer)):
-                    raise ProtocolViolation("connection did not start with the API\\0 handshake prefix")
+                    raise ProtocolViolationError("connection did not start with the API\\0 handshake prefix")
                 return []
             if bytes(self._buffer[: len(HANDSHAKE_PREFIX)]) != HANDSHAKE_PREFIX:
-                raise ProtocolViolation("connection did not start with the API\\0 handshake prefix")
+                raise ProtocolViolationError("connection did not start with the API\\0 handshake prefix")
             del self._buffer[: len(HANDSHAKE_PREFIX)]
             self._prefix_seen = True
         frames: list[bytes] = []
@@ -98,7 +98,9 @@ class FrameBuffer:
         while len(buffer) >= 4:
             (length,) = _LEN.unpack_from(buffer, 0)
             if length > self._max_frame:
-                raise ProtocolViolation(f"frame of {length} bytes exceeds the limit of {self._max_frame}")
+                raise ProtocolViolationError(
+                    f"frame of {length} bytes exceeds the limit of {self._max_frame}"
+                )
             if len(buffer) < 4 + length:
                 break
             frames.append(bytes(buffer[4 : 4 + length]))
@@ -115,9 +117,9 @@ def split_fields(payload: bytes) -> list[str]:
     try:
         text = payload.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise MalformedMessage(f"message is not UTF-8 text (byte {exc.start})") from exc
+        raise MalformedMessageError(f"message is not UTF-8 text (byte {exc.start})") from exc
     if not text.endswith("\0"):
-        raise MalformedMessage("message does not end with a field terminator")
+        raise MalformedMessageError("message does not end with a field terminator")
     return text[:-1].split("\0")
 
 
@@ -134,7 +136,7 @@ class FieldReader:
 
     def _next(self, name: str) -> str:
         if self._pos >= len(self._fields):
-            raise MalformedMessage(
+            raise MalformedMessageError(
                 f"message {self.msg_id} is truncated: field '{name}' (#{self._pos}) is missing",
                 msg_id=self.msg_id,
                 req_id=self.req_id,
@@ -143,9 +145,9 @@ class FieldReader:
         self._pos += 1
         return value
 
-    def _fail(self, name: str, value: str, expected: str) -> MalformedMessage:
+    def _fail(self, name: str, value: str, expected: str) -> MalformedMessageError:
         shown = value if len(value) <= 40 else value[:40] + "..."
-        return MalformedMessage(
+        return MalformedMessageError(
             f"message {self.msg_id}: field '{name}' (#{self._pos - 1}) must be {expected}, got {shown!r}",
             msg_id=self.msg_id,
             req_id=self.req_id,
