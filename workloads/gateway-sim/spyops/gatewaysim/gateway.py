@@ -256,9 +256,9 @@ class Gateway:
 
     # startup and ids ----------------------------------------------------------------
     def _start_api(self, session: ClientSession, reader: FieldReader) -> None:
-        reader.int("version")
-        client_id = reader.int("clientId")
-        reader.str("optionalCapabilities") if reader.remaining else ""
+        reader.integer("version")
+        client_id = reader.integer("clientId")
+        reader.text("optionalCapabilities") if reader.remaining else ""
         if session.client_id is not None:
             raise MalformedMessageError(
                 f"startApi sent twice (client id {session.client_id} already started)"
@@ -284,8 +284,8 @@ class Gateway:
         return self.max_order_id.get(client_id, 0) + 1
 
     def _req_ids(self, session: ClientSession, reader: FieldReader) -> None:
-        reader.int("version")
-        reader.int("numIds", default=1)
+        reader.integer("version")
+        reader.integer("numIds", default=1)
         assert session.client_id is not None
         session.send(msg.next_valid_id(self._next_order_id(session.client_id)))
 
@@ -296,8 +296,8 @@ class Gateway:
         session.send(msg.managed_accounts([self.config.account]))
 
     def _req_market_data_type(self, session: ClientSession, reader: FieldReader) -> None:
-        reader.int("version")
-        data_type = reader.int("marketDataType")
+        reader.integer("version")
+        data_type = reader.integer("marketDataType")
         if data_type not in (
             MARKET_DATA_LIVE,
             MARKET_DATA_FROZEN,
@@ -309,15 +309,15 @@ class Gateway:
 
     # contracts ------------------------------------------------------------------------
     def _req_contract_details(self, session: ClientSession, reader: FieldReader) -> None:
-        reader.int("version")
-        req_id = reader.int("reqId")
+        reader.integer("version")
+        req_id = reader.integer("reqId")
         reader.req_id = req_id
         query = read_contract(reader)
-        reader.bool("includeExpired")
-        sec_id_type = reader.str("secIdType")
-        reader.str("secId")
+        reader.flag("includeExpired")
+        sec_id_type = reader.text("secIdType")
+        reader.text("secId")
         if reader.remaining:
-            reader.str("issuerId")
+            reader.text("issuerId")
         found = [] if sec_id_type else self.catalog.find(query)
         if not found:
             self._error(session, req_id, Code.NO_SECURITY_DEFINITION)
@@ -334,12 +334,12 @@ class Gateway:
         )
 
     def _req_sec_def_opt_params(self, session: ClientSession, reader: FieldReader) -> None:
-        req_id = reader.int("reqId")
+        req_id = reader.integer("reqId")
         reader.req_id = req_id
-        symbol = reader.str("underlyingSymbol")
-        fut_fop_exchange = reader.str("futFopExchange")
-        sec_type = reader.str("underlyingSecType")
-        con_id = reader.int("underlyingConId", default=0)
+        symbol = reader.text("underlyingSymbol")
+        fut_fop_exchange = reader.text("futFopExchange")
+        sec_type = reader.text("underlyingSecType")
+        con_id = reader.integer("underlyingConId", default=0)
         stock = self.catalog.stock
         if (
             symbol.upper() != stock.symbol
@@ -365,19 +365,19 @@ class Gateway:
         return MARKET_DATA_FROZEN if (wants_frozen and not streaming) else MARKET_DATA_LIVE
 
     def _req_mkt_data(self, session: ClientSession, reader: FieldReader) -> None:
-        reader.int("version")
-        req_id = reader.int("reqId")
+        reader.integer("version")
+        req_id = reader.integer("reqId")
         reader.req_id = req_id
         query = read_contract(reader)
         is_combo = query.sec_type.upper() == "BAG"
         if is_combo:
             reader.skip(4 * reader.count("comboLegsCount", limit=8), "comboLeg")
-        if reader.bool("deltaNeutralContractPresent"):
+        if reader.flag("deltaNeutralContractPresent"):
             reader.skip(3, "deltaNeutralContract")
-        reader.str("genericTickList")
-        snapshot = reader.bool("snapshot")
-        reader.bool("regulatorySnapshot")
-        reader.str("mktDataOptions")
+        reader.text("genericTickList")
+        snapshot = reader.flag("snapshot")
+        reader.flag("regulatorySnapshot")
+        reader.text("mktDataOptions")
         if is_combo:
             raise MalformedMessageError(
                 "reqMktData: combo (BAG) market data is not supported by the simulator"
@@ -407,11 +407,11 @@ class Gateway:
         session.send_many(replies, len(replies))
 
     def _cancel_mkt_data(self, session: ClientSession, reader: FieldReader) -> None:
-        reader.int("version")
-        req_id = reader.int("reqId")
+        reader.integer("version")
+        req_id = reader.integer("reqId")
         reader.req_id = req_id
         if req_id not in session.subscriptions:
-            self._error(session, req_id, Code.CANT_FIND_EID, req_id=req_id)
+            self._error(session, req_id, Code.CANT_FIND_EID, ticker_id=req_id)
             return
         self._remove_subscription(session, req_id)
 
@@ -830,11 +830,11 @@ class Gateway:
             )
 
     def _cancel_order(self, session: ClientSession, reader: FieldReader) -> None:
-        reader.int("version")
-        order_id = reader.int("orderId")
+        reader.integer("version")
+        order_id = reader.integer("orderId")
         reader.req_id = order_id
         if reader.remaining:
-            reader.str("manualCancelOrderTime")
+            reader.text("manualCancelOrderTime")
         assert session.client_id is not None
         order = self.orders.get((session.client_id, order_id))
         if order is None:
@@ -846,19 +846,19 @@ class Gateway:
         self._cancel(order, self.now(), reason="")
 
     def _req_global_cancel(self, session: ClientSession, reader: FieldReader) -> None:
-        reader.int("version")
+        reader.integer("version")
         now = self.now()
         for order in list(self.open_orders.values()):
             self._cancel(order, now, reason="Global Cancel")
 
     def _req_open_orders(self, session: ClientSession, reader: FieldReader) -> None:
-        reader.int("version")
+        reader.integer("version")
         self._send_open_orders(
             session, [o for o in self.open_orders.values() if o.client_id == session.client_id]
         )
 
     def _req_all_open_orders(self, session: ClientSession, reader: FieldReader) -> None:
-        reader.int("version")
+        reader.integer("version")
         self._send_open_orders(session, list(self.open_orders.values()))
 
     def _send_open_orders(self, session: ClientSession, orders: list[OrderRecord]) -> None:
@@ -869,11 +869,11 @@ class Gateway:
         session.send_many(replies, len(replies))
 
     def _req_auto_open_orders(self, session: ClientSession, reader: FieldReader) -> None:
-        reader.int("version")
-        reader.bool("autoBind")  # manual TWS orders do not exist here; nothing to bind
+        reader.integer("version")
+        reader.flag("autoBind")  # manual TWS orders do not exist here; nothing to bind
 
     def _req_completed_orders(self, session: ClientSession, reader: FieldReader) -> None:
-        reader.bool("apiOnly")
+        reader.flag("apiOnly")
         done = sorted(
             (o for o in self.orders_by_perm.values() if not o.is_open),
             key=lambda o: o.completed_at or o.created_at or self.now(),
@@ -883,16 +883,16 @@ class Gateway:
         session.send_many(replies, len(replies))
 
     def _req_executions(self, session: ClientSession, reader: FieldReader) -> None:
-        reader.int("version")
-        req_id = reader.int("reqId")
+        reader.integer("version")
+        req_id = reader.integer("reqId")
         reader.req_id = req_id
-        client_id = reader.int("clientId", default=0)
-        account = reader.str("acctCode")
-        since = reader.str("time")
-        symbol = reader.str("symbol").upper()
-        sec_type = reader.str("secType").upper()
-        exchange = reader.str("exchange").upper()
-        side = reader.str("side").upper()
+        client_id = reader.integer("clientId", default=0)
+        account = reader.text("acctCode")
+        since = reader.text("time")
+        symbol = reader.text("symbol").upper()
+        sec_type = reader.text("secType").upper()
+        exchange = reader.text("exchange").upper()
+        side = reader.text("side").upper()
         since_time = _parse_filter_time(since) if since else None
         replies: list[bytes] = []
         for execution in self.executions:
@@ -937,7 +937,7 @@ class Gateway:
         return result
 
     def _req_positions(self, session: ClientSession, reader: FieldReader) -> None:
-        reader.int("version")
+        reader.integer("version")
         session.positions_subscribed = True
         replies = [
             msg.position(self.config.account, spec, quantity, avg_cost)
@@ -948,7 +948,7 @@ class Gateway:
         session.send_many(replies, len(replies))
 
     def _cancel_positions(self, session: ClientSession, reader: FieldReader) -> None:
-        reader.int("version")
+        reader.integer("version")
         session.positions_subscribed = False
 
     def _account_value_messages(self) -> list[bytes]:
@@ -990,9 +990,9 @@ class Gateway:
         return replies
 
     def _req_account_updates(self, session: ClientSession, reader: FieldReader) -> None:
-        reader.int("version")
-        subscribe = reader.bool("subscribe")
-        account = reader.str("acctCode")
+        reader.integer("version")
+        subscribe = reader.flag("subscribe")
+        account = reader.text("acctCode")
         if account and account != self.config.account:
             raise MalformedMessageError(
                 f"reqAccountUpdates: account {account!r} is not managed by this gateway"
@@ -1024,11 +1024,11 @@ class Gateway:
         return result
 
     def _req_account_summary(self, session: ClientSession, reader: FieldReader) -> None:
-        reader.int("version")
-        req_id = reader.int("reqId")
+        reader.integer("version")
+        req_id = reader.integer("reqId")
         reader.req_id = req_id
-        reader.str("groupName")
-        tags = frozenset(tag.strip() for tag in reader.str("tags").split(",") if tag.strip())
+        reader.text("groupName")
+        tags = frozenset(tag.strip() for tag in reader.text("tags").split(",") if tag.strip())
         session.account_summary_requests[req_id] = tags
         replies = [
             msg.account_summary(req_id, self.config.account, tag, value, currency)
@@ -1038,16 +1038,16 @@ class Gateway:
         session.send_many(replies, len(replies))
 
     def _cancel_account_summary(self, session: ClientSession, reader: FieldReader) -> None:
-        reader.int("version")
-        session.account_summary_requests.pop(reader.int("reqId"), None)
+        reader.integer("version")
+        session.account_summary_requests.pop(reader.integer("reqId"), None)
 
     def _req_account_updates_multi(self, session: ClientSession, reader: FieldReader) -> None:
-        reader.int("version")
-        req_id = reader.int("reqId")
+        reader.integer("version")
+        req_id = reader.integer("reqId")
         reader.req_id = req_id
-        account = reader.str("account")
-        reader.str("modelCode")
-        reader.bool("ledgerAndNLV")
+        account = reader.text("account")
+        reader.text("modelCode")
+        reader.flag("ledgerAndNLV")
         if account and account != self.config.account:
             raise MalformedMessageError(
                 f"reqAccountUpdatesMulti: account {account!r} is not managed by this gateway"
@@ -1063,15 +1063,15 @@ class Gateway:
         session.send_many(replies, len(replies))
 
     def _cancel_account_updates_multi(self, session: ClientSession, reader: FieldReader) -> None:
-        reader.int("version")
-        session.account_multi_requests.discard(reader.int("reqId"))
+        reader.integer("version")
+        session.account_multi_requests.discard(reader.integer("reqId"))
 
     def _req_positions_multi(self, session: ClientSession, reader: FieldReader) -> None:
-        reader.int("version")
-        req_id = reader.int("reqId")
+        reader.integer("version")
+        req_id = reader.integer("reqId")
         reader.req_id = req_id
-        reader.str("account")
-        reader.str("modelCode")
+        reader.text("account")
+        reader.text("modelCode")
         replies = [
             msg.position_multi(req_id, self.config.account, spec, quantity, avg_cost)
             for spec, quantity, avg_cost in self._positions()
@@ -1081,8 +1081,8 @@ class Gateway:
         session.send_many(replies, len(replies))
 
     def _cancel_request_noop(self, session: ClientSession, reader: FieldReader) -> None:
-        reader.int("version")
-        reader.int("reqId")
+        reader.integer("version")
+        reader.integer("reqId")
 
     def _pnl_message(self, req_id: int) -> bytes:
         values = self.account_values()
@@ -1107,22 +1107,22 @@ class Gateway:
         )
 
     def _req_pnl(self, session: ClientSession, reader: FieldReader) -> None:
-        req_id = reader.int("reqId")
+        req_id = reader.integer("reqId")
         reader.req_id = req_id
-        reader.str("account")
-        reader.str("modelCode")
+        reader.text("account")
+        reader.text("modelCode")
         session.pnl_requests.add(req_id)
         session.send(self._pnl_message(req_id))
 
     def _cancel_pnl(self, session: ClientSession, reader: FieldReader) -> None:
-        session.pnl_requests.discard(reader.int("reqId"))
+        session.pnl_requests.discard(reader.integer("reqId"))
 
     def _req_pnl_single(self, session: ClientSession, reader: FieldReader) -> None:
-        req_id = reader.int("reqId")
+        req_id = reader.integer("reqId")
         reader.req_id = req_id
-        reader.str("account")
-        reader.str("modelCode")
-        con_id = reader.int("conId")
+        reader.text("account")
+        reader.text("modelCode")
+        con_id = reader.integer("conId")
         if self.catalog.by_con_id(con_id) is None:
             self._error(session, req_id, Code.NO_SECURITY_DEFINITION)
             return
@@ -1130,7 +1130,7 @@ class Gateway:
         session.send(self._pnl_single_message(req_id, con_id))
 
     def _cancel_pnl_single(self, session: ClientSession, reader: FieldReader) -> None:
-        session.pnl_single_requests.pop(reader.int("reqId"), None)
+        session.pnl_single_requests.pop(reader.integer("reqId"), None)
 
     def _push_account_changes(self, con_ids: set[int]) -> None:
         """After fills: positions, portfolio, account values and P&L to their subscribers."""

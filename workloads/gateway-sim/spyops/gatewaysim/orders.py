@@ -68,18 +68,18 @@ def _optional_price(value: float) -> float | None:
 
 def read_contract(reader: FieldReader) -> ContractQuery:
     return ContractQuery(
-        con_id=reader.int("conId", default=0),
-        symbol=reader.str("symbol"),
-        sec_type=reader.str("secType"),
-        expiry=reader.str("lastTradeDateOrContractMonth"),
-        strike=reader.float("strike", default=0.0),
-        right=reader.str("right"),
-        multiplier=reader.str("multiplier"),
-        exchange=reader.str("exchange"),
-        primary_exchange=reader.str("primaryExchange"),
-        currency=reader.str("currency"),
-        local_symbol=reader.str("localSymbol"),
-        trading_class=reader.str("tradingClass"),
+        con_id=reader.integer("conId", default=0),
+        symbol=reader.text("symbol"),
+        sec_type=reader.text("secType"),
+        expiry=reader.text("lastTradeDateOrContractMonth"),
+        strike=reader.number("strike", default=0.0),
+        right=reader.text("right"),
+        multiplier=reader.text("multiplier"),
+        exchange=reader.text("exchange"),
+        primary_exchange=reader.text("primaryExchange"),
+        currency=reader.text("currency"),
+        local_symbol=reader.text("localSymbol"),
+        trading_class=reader.text("tradingClass"),
     )
 
 
@@ -89,96 +89,96 @@ def parse_place_order(reader: FieldReader) -> PlaceOrderRequest:
     Reading stops after ``whatIf``: nothing after it changes how the simulator treats
     an order, and order conditions (variable layout) are refused anyway.
     """
-    order_id = reader.int("orderId")
+    order_id = reader.integer("orderId")
     reader.req_id = order_id
     contract = read_contract(reader)
-    reader.str("secIdType")
-    reader.str("secId")
-    action = reader.str("action").upper()
-    total_quantity = reader.float("totalQuantity", default=0.0)
-    order_type = reader.str("orderType").upper()
-    lmt_price = _optional_price(reader.float("lmtPrice", default=UNSET_DOUBLE))
-    aux_price = _optional_price(reader.float("auxPrice", default=UNSET_DOUBLE))
-    tif = reader.str("tif").upper() or "DAY"
-    oca_group = reader.str("ocaGroup")
-    account = reader.str("account")
-    open_close = reader.str("openClose")
-    origin = reader.int("origin", default=0)
-    order_ref = reader.str("orderRef")
-    transmit = reader.bool("transmit")
-    parent_id = reader.int("parentId", default=0)
-    reader.bool("blockOrder")
-    reader.bool("sweepToFill")
-    display_size = reader.int("displaySize", default=0)
-    reader.int("triggerMethod", default=0)
-    outside_rth = reader.bool("outsideRth")
-    hidden = reader.bool("hidden")
+    reader.text("secIdType")
+    reader.text("secId")
+    action = reader.text("action").upper()
+    total_quantity = reader.number("totalQuantity", default=0.0)
+    order_type = reader.text("orderType").upper()
+    lmt_price = _optional_price(reader.number("lmtPrice", default=UNSET_DOUBLE))
+    aux_price = _optional_price(reader.number("auxPrice", default=UNSET_DOUBLE))
+    tif = reader.text("tif").upper() or "DAY"
+    oca_group = reader.text("ocaGroup")
+    account = reader.text("account")
+    open_close = reader.text("openClose")
+    origin = reader.integer("origin", default=0)
+    order_ref = reader.text("orderRef")
+    transmit = reader.flag("transmit")
+    parent_id = reader.integer("parentId", default=0)
+    reader.flag("blockOrder")
+    reader.flag("sweepToFill")
+    display_size = reader.integer("displaySize", default=0)
+    reader.integer("triggerMethod", default=0)
+    outside_rth = reader.flag("outsideRth")
+    hidden = reader.flag("hidden")
     combo_legs: list[ComboLegWire] = []
     if contract.sec_type.upper() == "BAG":
         for index in range(reader.count("comboLegsCount", limit=MAX_COMBO_LEGS)):
             combo_legs.append(
                 ComboLegWire(
-                    con_id=reader.int(f"comboLeg[{index}].conId"),
-                    ratio=reader.int(f"comboLeg[{index}].ratio"),
-                    action=reader.str(f"comboLeg[{index}].action").upper(),
-                    exchange=reader.str(f"comboLeg[{index}].exchange"),
-                    open_close=reader.int(f"comboLeg[{index}].openClose", default=0),
-                    short_sale_slot=reader.int(f"comboLeg[{index}].shortSaleSlot", default=0),
-                    designated_location=reader.str(f"comboLeg[{index}].designatedLocation"),
-                    exempt_code=reader.int(f"comboLeg[{index}].exemptCode", default=-1),
+                    con_id=reader.integer(f"comboLeg[{index}].conId"),
+                    ratio=reader.integer(f"comboLeg[{index}].ratio"),
+                    action=reader.text(f"comboLeg[{index}].action").upper(),
+                    exchange=reader.text(f"comboLeg[{index}].exchange"),
+                    open_close=reader.integer(f"comboLeg[{index}].openClose", default=0),
+                    short_sale_slot=reader.integer(f"comboLeg[{index}].shortSaleSlot", default=0),
+                    designated_location=reader.text(f"comboLeg[{index}].designatedLocation"),
+                    exempt_code=reader.integer(f"comboLeg[{index}].exemptCode", default=-1),
                 )
             )
         reader.skip(reader.count("orderComboLegsCount", limit=MAX_COMBO_LEGS), "orderComboLeg.price")
         reader.skip(
             2 * reader.count("smartComboRoutingParamsCount", limit=MAX_TAG_VALUES), "smartComboRoutingParam"
         )
-    reader.str("sharesAllocation")
-    reader.float("discretionaryAmt", default=0.0)
-    reader.str("goodAfterTime")
-    good_till_date = reader.str("goodTillDate")
+    reader.text("sharesAllocation")
+    reader.number("discretionaryAmt", default=0.0)
+    reader.text("goodAfterTime")
+    good_till_date = reader.text("goodTillDate")
     reader.skip(3, "faGroup/faMethod/faPercentage")
-    reader.str("modelCode")
-    reader.int("shortSaleSlot", default=0)
-    reader.str("designatedLocation")
-    reader.int("exemptCode", default=-1)
-    reader.int("ocaType", default=0)
+    reader.text("modelCode")
+    reader.integer("shortSaleSlot", default=0)
+    reader.text("designatedLocation")
+    reader.integer("exemptCode", default=-1)
+    reader.integer("ocaType", default=0)
     reader.skip(2, "rule80A/settlingFirm")
-    reader.bool("allOrNone")
-    reader.int("minQty", default=0)
-    reader.float("percentOffset", default=0.0)
+    reader.flag("allOrNone")
+    reader.integer("minQty", default=0)
+    reader.number("percentOffset", default=0.0)
     reader.skip(2, "eTradeOnly/firmQuoteOnly")
-    reader.float("nbboPriceCap", default=0.0)
-    reader.int("auctionStrategy", default=0)
+    reader.number("nbboPriceCap", default=0.0)
+    reader.integer("auctionStrategy", default=0)
     reader.skip(5, "startingPrice/stockRefPrice/delta/stockRangeLower/stockRangeUpper")
-    reader.bool("overridePercentageConstraints")
-    reader.float("volatility", default=0.0)
-    reader.int("volatilityType", default=0)
-    delta_neutral_order_type = reader.str("deltaNeutralOrderType")
-    reader.float("deltaNeutralAuxPrice", default=0.0)
+    reader.flag("overridePercentageConstraints")
+    reader.number("volatility", default=0.0)
+    reader.integer("volatilityType", default=0)
+    delta_neutral_order_type = reader.text("deltaNeutralOrderType")
+    reader.number("deltaNeutralAuxPrice", default=0.0)
     if delta_neutral_order_type:
         reader.skip(8, "deltaNeutral")
-    reader.bool("continuousUpdate")
-    reader.int("referencePriceType", default=0)
+    reader.flag("continuousUpdate")
+    reader.integer("referencePriceType", default=0)
     reader.skip(2, "trailStopPrice/trailingPercent")
-    reader.int("scaleInitLevelSize", default=0)
-    reader.int("scaleSubsLevelSize", default=0)
-    scale_increment = reader.float("scalePriceIncrement", default=UNSET_DOUBLE)
+    reader.integer("scaleInitLevelSize", default=0)
+    reader.integer("scaleSubsLevelSize", default=0)
+    scale_increment = reader.number("scalePriceIncrement", default=UNSET_DOUBLE)
     if 0 < scale_increment < UNSET_DOUBLE:
         reader.skip(7, "scale")
     reader.skip(3, "scaleTable/activeStartTime/activeStopTime")
-    if reader.str("hedgeType"):
-        reader.str("hedgeParam")
-    reader.bool("optOutSmartRouting")
+    if reader.text("hedgeType"):
+        reader.text("hedgeParam")
+    reader.flag("optOutSmartRouting")
     reader.skip(2, "clearingAccount/clearingIntent")
-    reader.bool("notHeld")
-    if reader.bool("deltaNeutralContractPresent"):
+    reader.flag("notHeld")
+    if reader.flag("deltaNeutralContractPresent"):
         reader.skip(3, "deltaNeutralContract")
-    algo_strategy = reader.str("algoStrategy")
+    algo_strategy = reader.text("algoStrategy")
     if algo_strategy:
         reader.skip(2 * reader.count("algoParamsCount", limit=MAX_TAG_VALUES), "algoParam")
-    reader.str("algoId")
-    what_if = reader.bool("whatIf")
-    reader.str("orderMiscOptions")
+    reader.text("algoId")
+    what_if = reader.flag("whatIf")
+    reader.text("orderMiscOptions")
     reader.skip(3, "solicited/randomizeSize/randomizePrice")
     if order_type in ("PEG BENCH", "PEGBENCH"):
         reader.skip(5, "pegBench")

@@ -152,7 +152,7 @@ TEXTS: Final[dict[Code, str]] = {
     Code.NO_SECURITY_DEFINITION: "No security definition has been found for the request",
     Code.ORDER_REJECTED: "Order rejected - reason:{reason}",
     Code.ORDER_CANCELLED: "Order Canceled - reason:{reason}",
-    Code.CANT_FIND_EID: "Can't find EId with tickerId:{req_id}",
+    Code.CANT_FIND_EID: "Can't find EId with tickerId:{ticker_id}",
     Code.BAD_MESSAGE_LENGTH: "Error reading request:-'{detail}'",
     Code.VALIDATION_ERROR: "Error validating request:-'{detail}'",
     Code.PROCESSING_ERROR: "Error processing request:-'{detail}'",

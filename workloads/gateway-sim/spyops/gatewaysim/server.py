@@ -14,7 +14,9 @@ import datetime as dt
 import logging
 import time
 from collections import deque
+from collections.abc import Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 from aiohttp import web
 
@@ -149,8 +151,8 @@ class GatewayServer:
             self.restarting = False
         log.info("restarted; listening on %s:%d", self.settings.host, self.port)
 
-    def spawn(self, coro: asyncio.Future[None] | asyncio.Task[None] | object) -> None:
-        task = asyncio.ensure_future(coro)  # type: ignore[arg-type]
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coro)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 

@@ -153,10 +153,10 @@ class FieldReader:
             req_id=self.req_id,
         )
 
-    def str(self, name: str) -> str:
+    def text(self, name: str) -> str:
         return self._next(name)
 
-    def int(self, name: str, *, default: int | None = None) -> int:
+    def integer(self, name: str, *, default: int | None = None) -> int:
         value = self._next(name)
         if value == "" and default is not None:
             return default
@@ -168,7 +168,7 @@ class FieldReader:
             raise self._fail(name, value, "a 64-bit integer")
         return number
 
-    def float(self, name: str, *, default: float | None = None) -> float:
+    def number(self, name: str, *, default: float | None = None) -> float:
         value = self._next(name)
         if value == "" and default is not None:
             return default
@@ -182,7 +182,7 @@ class FieldReader:
             raise self._fail(name, value, "a number")
         return number
 
-    def bool(self, name: str) -> bool:
+    def flag(self, name: str) -> bool:
         value = self._next(name)
         if value in ("", "0"):
             return False
@@ -198,7 +198,7 @@ class FieldReader:
             self._next(f"{name}[{index}]")
 
     def count(self, name: str, *, limit: int) -> int:
-        number = self.int(name, default=0)
+        number = self.integer(name, default=0)
         if not 0 <= number <= limit:
             raise self._fail(name, str(number), f"a count between 0 and {limit}")
         return number
