@@ -11,7 +11,7 @@ from spyops.gatewaysim.gateway import GatewayConfig
 from spyops.gatewaysim.server import GatewayServer, ServerSettings
 from tests.gatewaysim.chain_source import ScriptedChain
 
-ClientFactory = Callable[..., Awaitable[IB]]
+ClientFactory = Callable[[int], Awaitable[IB]]
 
 
 @pytest.fixture
@@ -38,10 +38,10 @@ async def server(chain: ScriptedChain, gateway_config: GatewayConfig) -> AsyncIt
 async def connect(server: GatewayServer) -> AsyncIterator[ClientFactory]:
     clients: list[IB] = []
 
-    async def factory(client_id: int, **kwargs: object) -> IB:
+    async def factory(client_id: int) -> IB:
         ib = IB()
         clients.append(ib)
-        await ib.connectAsync("127.0.0.1", server.port, clientId=client_id, timeout=10, **kwargs)
+        await ib.connectAsync("127.0.0.1", server.port, clientId=client_id, timeout=10)
         return ib
 
     try:

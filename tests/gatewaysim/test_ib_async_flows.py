@@ -23,12 +23,12 @@ from tests.gatewaysim.conftest import ClientFactory
 EXPIRY = "20261120"
 
 
-async def wait_for(predicate: Callable[[], bool], timeout: float = 10.0, what: str = "condition") -> None:
+async def wait_for(predicate: Callable[[], bool], within: float = 10.0, what: str = "condition") -> None:
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+    deadline = loop.time() + within
     while not predicate():
         if loop.time() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+            raise AssertionError(f"timed out after {within}s waiting for {what}")
         await asyncio.sleep(0.02)
 
 
@@ -266,14 +266,14 @@ async def test_duplicate_order_id_gets_103_and_bad_orders_are_rejected(connect: 
     # ib_async spends ids on requests too, so the id just below the order's is unused
     # but lower than the highest id this client has used: IB calls that a duplicate.
     assert first.order.orderId > 1
-    ib.client.placeOrder(first.order.orderId - 1, option, LimitOrder("BUY", 1, 0.5))
+    ib.client.placeOrder(first.order.orderId - 1, option, LimitOrder("BUY", 1, 0.5))  # type: ignore[no-untyped-call]
     await wait_for(
         lambda: any(code == 103 and req_id == first.order.orderId - 1 for req_id, code, _ in errors),
         what="103",
     )
     done = ib.placeOrder(option, MarketOrder("BUY", 1))
     await asyncio.wait_for(done.filledEvent, 10)
-    ib.client.placeOrder(done.order.orderId, option, LimitOrder("BUY", 1, 0.5))
+    ib.client.placeOrder(done.order.orderId, option, LimitOrder("BUY", 1, 0.5))  # type: ignore[no-untyped-call]
     await wait_for(lambda: any(code == 104 for _, code, _ in errors), what="104 for a filled order")
     odd = ib.placeOrder(option, LimitOrder("BUY", 1, 1.234))
     await asyncio.wait_for(odd.cancelledEvent, 10)
@@ -405,7 +405,7 @@ async def test_pacing_over_50_messages_per_second_gets_error_100(connect: Client
     errors = collect_errors(ib)
     ib.client.MaxRequests = 0  # switch off ib_async's own throttle to exceed IB's limit
     for _ in range(70):
-        ib.client.reqCurrentTime()
+        ib.client.reqCurrentTime()  # type: ignore[no-untyped-call]
     await wait_for(lambda: any(code == 100 for _, code, _ in errors), what="error 100")
     text = next(text for _, code, text in errors if code == 100)
     assert text.startswith("Max rate of messages per second has been exceeded:max=50")

@@ -168,7 +168,8 @@ class Gateway:
                     NO_REQUEST_ID, Code.BAD_MESSAGE_LENGTH, error_text(Code.BAD_MESSAGE_LENGTH, detail=reason)
                 )
             )
-        session.abort()
+        # A graceful close delivers the error first; nothing more is read from this client.
+        session.close()
 
     def drop_all_connections(self) -> int:
         sessions = list(self.sessions)

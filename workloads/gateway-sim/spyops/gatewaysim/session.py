@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("spyops.gatewaysim.session")
 
+LINGER_SECONDS = 1.0
+
 
 class ClientSession(asyncio.Protocol):
     """Server side of one TWS API socket."""
@@ -74,6 +76,11 @@ class ClientSession(asyncio.Protocol):
                 self._handshake(payload)
             else:
                 self.gateway.handle_frame(self, payload)
+        try:
+            self.framer.check()
+        except ProtocolViolationError as exc:
+            if not self.closed:
+                self.gateway.protocol_violation(self, str(exc))
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -152,9 +159,21 @@ class ClientSession(asyncio.Protocol):
             self.abort()
 
     def close(self) -> None:
-        if self.transport is not None and not self.closed:
-            self.closed = True
-            self.transport.close()
+        """Send what is queued, then end the connection.
+
+        Closing a socket that still has unread input makes the kernel send a reset, which
+        can destroy the error we just wrote before the client reads it. So: half-close
+        (FIN after the queued bytes), ignore further input, and close shortly after.
+        """
+        transport = self.transport
+        if transport is None or self.closed:
+            return
+        self.closed = True
+        if transport.can_write_eof():
+            transport.write_eof()
+            asyncio.get_running_loop().call_later(LINGER_SECONDS, transport.close)
+        else:
+            transport.close()
 
     def abort(self) -> None:
         if self.transport is not None and not self.closed:

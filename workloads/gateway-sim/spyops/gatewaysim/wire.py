@@ -81,8 +81,12 @@ class FrameBuffer:
         self._buffer = bytearray()
         self._max_frame = max_frame
         self._prefix_seen = False
+        self._violation: str | None = None
 
     def feed(self, data: bytes) -> list[bytes]:
+        """Complete frames so far. Once the stream is unusable, the frames before the bad
+        part are still returned and ``check`` (or the next feed) raises."""
+        self.check()
         self._buffer += data
         if not self._prefix_seen:
             if len(self._buffer) < len(HANDSHAKE_PREFIX):
@@ -98,14 +102,18 @@ class FrameBuffer:
         while len(buffer) >= 4:
             (length,) = _LEN.unpack_from(buffer, 0)
             if length > self._max_frame:
-                raise ProtocolViolationError(
-                    f"frame of {length} bytes exceeds the limit of {self._max_frame}"
-                )
+                # Frames before the bad one are still delivered; ``check`` then raises.
+                self._violation = f"frame of {length} bytes exceeds the limit of {self._max_frame}"
+                break
             if len(buffer) < 4 + length:
                 break
             frames.append(bytes(buffer[4 : 4 + length]))
             del buffer[: 4 + length]
         return frames
+
+    def check(self) -> None:
+        if self._violation is not None:
+            raise ProtocolViolationError(self._violation)
 
     @property
     def pending_bytes(self) -> int:
