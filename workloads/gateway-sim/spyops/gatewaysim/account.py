@@ -1,7 +1,8 @@
 """The paper account: cash, positions and P&L booked from fills. Pure, no I/O.
 
 Conventions follow IB's reports: a position's ``avg_cost`` is per contract including the
-multiplier and the commissions paid to open it; realized P&L of a closing execution is
+multiplier and the commissions paid to open it (for a short, the premium received net of
+them); realized P&L of a closing execution is
 net of the commissions of both the opening (through avg_cost) and the closing trade.
 Margin is a documented simplification: long options need their premium, short options
 20% of the underlying's notional.
@@ -56,10 +57,11 @@ class AccountBook:
         position = self.positions.setdefault(con_id, Position(con_id=con_id))
         realized: float | None = None
         same_direction = position.quantity == 0 or (position.quantity > 0) == (signed > 0)
+        # A long's average cost includes its commissions; a short's average is what it
+        # received net of them.
+        fee = commission if side == "BUY" else -commission
         if same_direction:
-            total_cost = (
-                position.avg_cost * abs(position.quantity) + price * multiplier * quantity + commission
-            )
+            total_cost = position.avg_cost * abs(position.quantity) + price * multiplier * quantity + fee
             position.quantity += signed
             position.avg_cost = total_cost / abs(position.quantity)
         else:
@@ -75,7 +77,8 @@ class AccountBook:
                 position.avg_cost = 0.0
             if opening:
                 position.quantity = opening if signed > 0 else -opening
-                position.avg_cost = (price * multiplier * opening + commission - closing_commission) / opening
+                opening_fee = (commission - closing_commission) * (1 if side == "BUY" else -1)
+                position.avg_cost = (price * multiplier * opening + opening_fee) / opening
             position.realized_pnl += realized
             self.realized_pnl += realized
         return Booking(realized_pnl=None if realized is None else round(realized, 2), position=position)
