@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import struct
+from collections.abc import Sequence
 
 import pytest
 
 from spyops.gatewaysim.account import STARTING_CASH, AccountBook
 from spyops.gatewaysim.contracts import ContractCatalog, ContractQuery, occ_symbol, option_con_id
-from spyops.gatewaysim.matching import LegSpec, TopOfBook, commission_increment, commission_total, evaluate
+from spyops.gatewaysim.matching import (
+    LegSpec,
+    Match,
+    TopOfBook,
+    commission_increment,
+    commission_total,
+    evaluate,
+)
 from spyops.gatewaysim.wire import (
     FieldReader,
     FrameBuffer,
@@ -91,7 +99,14 @@ BOOKS = {1: TopOfBook(1.00, 1.10, 10, 5), 2: TopOfBook(0.50, 0.55, 3, 4)}
 CALL = [LegSpec(con_id=1, ratio=1, action="BUY")]
 
 
-def match(action: str, order_type: str, limit: float | None, remaining: int, legs=CALL, taken=None):  # type: ignore[no-untyped-def]
+def match(
+    action: str,
+    order_type: str,
+    limit: float | None,
+    remaining: int,
+    legs: Sequence[LegSpec] = CALL,
+    taken: dict[tuple[int, str], int] | None = None,
+) -> Match | None:
     return evaluate(
         action=action,
         order_type=order_type,
@@ -103,12 +118,17 @@ def match(action: str, order_type: str, limit: float | None, remaining: int, leg
     )
 
 
+def filled(result: Match | None) -> Match:
+    assert result is not None
+    return result
+
+
 def test_buy_fills_at_the_ask_up_to_displayed_size() -> None:
     result = match("BUY", "LMT", 1.20, 8)
     assert result is not None
     assert (result.units, result.net_price) == (5, 1.10)
     assert match("BUY", "LMT", 1.09, 8) is None
-    assert match("BUY", "LMT", 1.10, 3).units == 3  # type: ignore[union-attr]
+    assert filled(match("BUY", "LMT", 1.10, 3)).units == 3
 
 
 def test_sell_fills_at_the_bid_and_market_orders_always_cross() -> None:
@@ -116,11 +136,11 @@ def test_sell_fills_at_the_bid_and_market_orders_always_cross() -> None:
     assert sold is not None
     assert (sold.units, sold.net_price, sold.legs[0].action) == (10, 1.00, "SELL")
     assert match("SELL", "LMT", 1.01, 1) is None
-    assert match("SELL", "MKT", None, 2).net_price == 1.00  # type: ignore[union-attr]
+    assert filled(match("SELL", "MKT", None, 2)).net_price == 1.00
 
 
 def test_taken_size_is_not_available_again_until_the_quote_changes() -> None:
-    assert match("BUY", "LMT", 1.10, 8, taken={(1, "ASK"): 4}).units == 1  # type: ignore[union-attr]
+    assert filled(match("BUY", "LMT", 1.10, 8, taken={(1, "ASK"): 4})).units == 1
     assert match("BUY", "LMT", 1.10, 8, taken={(1, "ASK"): 5}) is None
 
 
