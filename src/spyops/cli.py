@@ -17,6 +17,7 @@ import typer
 _COMPONENTS: list[tuple[str, str]] = [
     ("cluster", "spyops.cluster.cli:app"),
     ("gateway-sim", "spyops.gatewaysim.cli:gateway_sim"),
+    ("market", "spyops.market.cli:app"),
 ]
 
 app = typer.Typer(
