@@ -10,6 +10,7 @@ import datetime as dt
 from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
+from spyops.market import ChainArrays
 from spyops.schemas import AnomalyKind, ChainSnapshot, OptionQuote, OptionRight
 
 EASTERN = ZoneInfo("America/New_York")
@@ -77,10 +78,14 @@ class ScriptedChain:
     def underlying(self) -> str:
         return "SPY"
 
-    def advance(self, seconds: float) -> ChainSnapshot:
+    @property
+    def arrays(self) -> ChainArrays:
+        return ChainArrays.from_snapshot(self._snapshot)
+
+    def step(self, seconds: float = 0.1) -> ChainArrays:
         self._now += dt.timedelta(seconds=seconds)
         self._snapshot = self._build()
-        return self._snapshot
+        return self.arrays
 
     def inject(
         self,

@@ -33,19 +33,23 @@ def gateway_sim(
     ] = None,
     account: Annotated[str, typer.Option(help="Paper account id reported to clients.")] = "DU1234567",
     market_data_lines: Annotated[int, typer.Option(help="Market-data line budget of the account.")] = 100,
+    anomalies_per_minute: Annotated[
+        float,
+        typer.Option(help="Anomalies the model schedules by itself per minute (0: only injected ones)."),
+    ] = 0.0,
     log_level: Annotated[str, typer.Option(help="Log level.")] = "info",
 ) -> None:
     """Run the paper IB Gateway simulator (TWS API wire protocol) driven by the market model."""
     import asyncio
     import signal
 
+    from spyops.common.jsonlog import configure_json_logging
     from spyops.gatewaysim.gateway import GatewayConfig
-    from spyops.gatewaysim.logs import configure_json_logging
     from spyops.gatewaysim.model_source import build_model_source
     from spyops.gatewaysim.scenario import Scenario, ScenarioError, load_scenario
     from spyops.gatewaysim.server import GatewayServer, ServerSettings
 
-    configure_json_logging(log_level)
+    configure_json_logging("gateway-sim", log_level)
     try:
         loaded = load_scenario(scenario) if scenario is not None else Scenario()
     except ScenarioError as exc:
@@ -64,7 +68,12 @@ def gateway_sim(
     if chosen_speed <= 0:
         raise typer.BadParameter("speed must be positive", param_hint="--speed")
     chosen_seed = seed if seed is not None else (settings.seed if settings.seed is not None else 7)
-    source = build_model_source(chosen_seed, date, start)
+    if anomalies_per_minute < 0:
+        raise typer.BadParameter("must not be negative", param_hint="--anomalies-per-minute")
+    try:
+        source = build_model_source(chosen_seed, date, start, anomalies_per_minute=anomalies_per_minute)
+    except ValueError as exc:  # e.g. a start at or after the 16:00 close
+        raise typer.BadParameter(str(exc)) from exc
     server = GatewayServer(
         source,
         settings=ServerSettings(

@@ -45,7 +45,6 @@ from spyops.schemas import AnomalyKind, OptionRight
 
 log = logging.getLogger("spyops.gatewaysim.gateway")
 
-SESSION_CLOSE = dt.time(16, 0)
 SUPPORTED_ORDER_TYPES = frozenset({"LMT", "MKT"})
 SUPPORTED_TIFS = frozenset({"DAY", "GTC", "IOC"})
 SEC_DEF_EXCHANGES = ("SMART", "CBOE")
@@ -130,7 +129,8 @@ class Gateway:
             In.REQ_PNL_SINGLE: self._req_pnl_single,
             In.CANCEL_PNL_SINGLE: self._cancel_pnl_single,
         }
-        self.dirty.update(self.market.apply(source.snapshot))
+        self.market_closed = False
+        self.dirty.update(self.market.apply(source.arrays))
 
     # time ---------------------------------------------------------------------------
     def now(self) -> dt.datetime:
@@ -497,13 +497,16 @@ class Gateway:
             return
         now = self.now()
         if self.open_orders:
-            self._expire_day_orders(now)
             for order in list(self.open_orders.values()):
                 self._try_fill(order, now)
 
-    def _expire_day_orders(self, now: dt.datetime) -> None:
-        if now.astimezone(msg.EASTERN).time() < SESSION_CLOSE:
+    def close_market(self) -> None:
+        """The 0DTE session is over: no more quotes move, and DAY orders expire."""
+        if self.market_closed:
             return
+        self.market_closed = True
+        now = self.now()
+        log.info("market closed at %s; cancelling DAY orders", now.isoformat())
         for order in list(self.open_orders.values()):
             if order.tif == "DAY":
                 self._cancel(order, now, reason="")

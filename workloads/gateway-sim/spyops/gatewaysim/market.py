@@ -14,9 +14,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
+import numpy as np
+
 from spyops.gatewaysim.contracts import ContractCatalog
 from spyops.gatewaysim.matching import TopOfBook
-from spyops.schemas import AnomalyKind, ChainSnapshot, OptionRight
+from spyops.market import ChainArrays
+from spyops.schemas import AnomalyKind, OptionRight
 
 # The underlying's displayed size on each side, in shares: the chain snapshot carries
 # the spot's prices but not its sizes.
@@ -25,13 +28,13 @@ _LEN = struct.Struct(">I")
 
 
 class QuoteSource(Protocol):
-    """What the gateway needs from the market model."""
+    """What the gateway needs from the market model (``spyops.market.MarketModel``)."""
 
     @property
     def now(self) -> dt.datetime: ...
 
     @property
-    def snapshot(self) -> ChainSnapshot: ...
+    def arrays(self) -> ChainArrays: ...
 
     @property
     def strikes(self) -> Sequence[float]: ...
@@ -42,7 +45,7 @@ class QuoteSource(Protocol):
     @property
     def underlying(self) -> str: ...
 
-    def advance(self, seconds: float) -> ChainSnapshot: ...
+    def step(self, seconds: float = 0.1) -> ChainArrays: ...
 
     def inject(
         self,
@@ -108,38 +111,69 @@ class MarketState:
         self._option_ids: dict[tuple[float, str], int] = {
             (spec.strike, spec.right): spec.con_id for spec in catalog.options()
         }
+        self._row_ids: np.ndarray = np.zeros(0, dtype=np.int64)
+        self._row_strikes: np.ndarray | None = None
+        self._previous: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
 
-    def apply(self, snapshot: ChainSnapshot) -> list[int]:
+    def _align(self, arrays: ChainArrays) -> None:
+        """Contract id of every row of the model's arrays (rows keep their order)."""
+        ids = np.zeros(len(arrays), dtype=np.int64)
+        for index in range(len(arrays)):
+            key = (float(arrays.strike[index]), "C" if bool(arrays.is_call[index]) else "P")
+            ids[index] = self._option_ids.get(key, 0)
+        self._row_ids = ids
+        self._row_strikes = arrays.strike.copy()
+        self._previous = None
+
+    def apply(self, arrays: ChainArrays) -> list[int]:
         """Take a new snapshot as the top of book; returns the contracts whose quote changed."""
         changed: list[int] = []
         books = self.books
         taken = self.taken
         stock_id = self.catalog.stock.con_id
         stock = TopOfBook(
-            snapshot.spot_bid, snapshot.spot_ask, UNDERLYING_DISPLAYED_SIZE, UNDERLYING_DISPLAYED_SIZE
+            arrays.spot_bid, arrays.spot_ask, UNDERLYING_DISPLAYED_SIZE, UNDERLYING_DISPLAYED_SIZE
         )
         if books.get(stock_id) != stock:
             books[stock_id] = stock
             changed.append(stock_id)
             last = self.last.setdefault(stock_id, LastTrade())
             # The underlying trades all the time; its last is the mid of its quote.
-            last.price = round((snapshot.spot_bid + snapshot.spot_ask) / 2, 2)
+            last.price = round((arrays.spot_bid + arrays.spot_ask) / 2, 2)
             last.size = 100
             last.volume += 100
-            last.time = snapshot.ts
-        ids = self._option_ids
-        for quote in snapshot.quotes:
-            con_id = ids.get((quote.strike, quote.right.value))
-            if con_id is None:
-                continue
-            book = TopOfBook(quote.bid, quote.ask, quote.bid_size, quote.ask_size)
-            if books.get(con_id) != book:
-                books[con_id] = book
-                changed.append(con_id)
+            last.time = arrays.ts
+        if (
+            self._row_strikes is None
+            or len(self._row_strikes) != len(arrays)
+            or not np.array_equal(self._row_strikes, arrays.strike)
+        ):
+            self._align(arrays)
+        current = (arrays.bid, arrays.ask, arrays.bid_size, arrays.ask_size)
+        previous = self._previous
+        if previous is None:
+            rows = np.arange(len(arrays))
+        else:
+            mask = (current[0] != previous[0]) | (current[1] != previous[1])
+            mask |= (current[2] != previous[2]) | (current[3] != previous[3])
+            rows = np.flatnonzero(mask)
+        self._previous = (current[0].copy(), current[1].copy(), current[2].copy(), current[3].copy())
+        if len(rows):
+            ids = self._row_ids[rows].tolist()
+            bids = current[0][rows].tolist()
+            asks = current[1][rows].tolist()
+            bid_sizes = current[2][rows].tolist()
+            ask_sizes = current[3][rows].tolist()
+            for con_id, bid, ask, bid_size, ask_size in zip(
+                ids, bids, asks, bid_sizes, ask_sizes, strict=True
+            ):
+                if con_id:
+                    books[con_id] = TopOfBook(round(bid, 2), round(ask, 2), bid_size, ask_size)
+                    changed.append(con_id)
         for con_id in changed:
             taken.pop((con_id, "BID"), None)
             taken.pop((con_id, "ASK"), None)
-        self.snapshot_time = snapshot.ts
+        self.snapshot_time = arrays.ts
         return changed
 
     def take(self, con_id: int, side: str, quantity: int) -> None:

@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 
-from spyops.gatewaysim.market import QuoteSource
-from spyops.gatewaysim.messages import EASTERN
+from spyops.market import MarketConfig, MarketModel
 
 
-def build_model_source(seed: int, session_date: dt.date, start: dt.time) -> QuoteSource:
-    """The market model for ``session_date``, moved forward to ``start`` (Eastern time).
+def build_model_source(
+    seed: int, session_date: dt.date, start: dt.time, *, anomalies_per_minute: float = 0.0
+) -> MarketModel:
+    """The market model for ``session_date``, starting at ``start`` (New York time).
 
-    If the model's own session starts later than ``start``, the simulator starts there.
+    ``anomalies_per_minute`` > 0 lets the model schedule anomalies by itself (seeded, so
+    the same day replays); 0 means anomalies only come from the control API or scenario.
     """
-    from spyops.market import MarketConfig, MarketModel
-
-    model = MarketModel(seed=seed, session_date=session_date, config=MarketConfig())
-    target = dt.datetime.combine(session_date, start, tzinfo=EASTERN)
-    ahead = (target - model.now).total_seconds()
-    if ahead > 0:
-        model.advance(ahead)
-    source: QuoteSource = model
-    return source
+    return MarketModel(
+        seed=seed,
+        session_date=session_date,
+        config=MarketConfig(start_time=start, anomalies_per_minute=anomalies_per_minute),
+    )

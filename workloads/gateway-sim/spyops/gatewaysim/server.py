@@ -36,6 +36,7 @@ from spyops.gatewaysim.scenario import (
     ScenarioEvent,
     event_time,
 )
+from spyops.market import MarketClosedError
 
 log = logging.getLogger("spyops.gatewaysim.server")
 
@@ -188,15 +189,19 @@ class GatewayServer:
         config = self.gateway.config
         step = dt.timedelta(seconds=config.step_seconds)
         steps = 0
-        while steps < config.max_steps_per_cycle:
+        while steps < config.max_steps_per_cycle and not self.gateway.market_closed:
             next_time = self.source.now + step
             if next_time > target:
                 break
             while self._pending_events and self._pending_events[0][0] <= next_time:
                 _, event = self._pending_events.popleft()
                 self.apply_event(event)
-            snapshot = self.source.advance(config.step_seconds)
-            changed = self.gateway.market.apply(snapshot)
+            try:
+                arrays = self.source.step(config.step_seconds)
+            except MarketClosedError:
+                self.gateway.close_market()
+                break
+            changed = self.gateway.market.apply(arrays)
             self.gateway.on_snapshot_applied(changed)
             steps += 1
         return steps
