@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import math
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import httpx
 import pytest
@@ -46,7 +46,7 @@ async def model_server() -> AsyncIterator[GatewayServer]:
 
 
 @pytest.fixture
-async def clients(model_server: GatewayServer) -> AsyncIterator[Callable[[int], asyncio.Future[IB]]]:
+async def clients(model_server: GatewayServer) -> AsyncIterator[Callable[[int], Awaitable[IB]]]:
     opened: list[IB] = []
 
     async def open_client(client_id: int) -> IB:
@@ -56,7 +56,7 @@ async def clients(model_server: GatewayServer) -> AsyncIterator[Callable[[int], 
         return ib
 
     try:
-        yield open_client  # type: ignore[misc]
+        yield open_client
     finally:
         for ib in opened:
             ib.disconnect()
@@ -66,13 +66,16 @@ def quoted(ticker: Ticker) -> bool:
     return not math.isnan(ticker.bid) and not math.isnan(ticker.ask) and ticker.bid > 0 and ticker.ask > 0
 
 
-async def test_trading_day_through_ib_async(model_server: GatewayServer, clients) -> None:  # type: ignore[no-untyped-def]
-    ib: IB = await clients(101)
+async def test_trading_day_through_ib_async(
+    model_server: GatewayServer, clients: Callable[[int], Awaitable[IB]]
+) -> None:
+    ib = await clients(101)
     assert ib.managedAccounts() == ["DU1234567"]
 
     spy = Stock("SPY", "SMART", "USD")
     [qualified_spy] = await ib.qualifyContractsAsync(spy)
-    assert qualified_spy is not None and spy.conId == 756733
+    assert qualified_spy is not None
+    assert spy.conId == 756733
 
     [chain] = [
         c for c in await ib.reqSecDefOptParamsAsync("SPY", "", "STK", spy.conId) if c.exchange == "SMART"
@@ -135,7 +138,7 @@ async def test_trading_day_through_ib_async(model_server: GatewayServer, clients
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{model_server.control_port}") as control:
         assert (await control.post("/connections/drop")).json()["dropped"] == 1
         await asyncio.wait_for(dropped.wait(), 15)
-        again: IB = await clients(101)
+        again = await clients(101)
         assert [t.order.orderRef for t in again.openTrades()] == ["e2e/sig-3:0"]
         assert {f.execution.orderRef for f in again.fills()} == {"e2e/sig-1:0"}
         completed_again = await again.reqCompletedOrdersAsync(apiOnly=True)
