@@ -18,6 +18,7 @@ _COMPONENTS: list[tuple[str, str]] = [
     ("cluster", "spyops.cluster.cli:app"),
     ("gateway-sim", "spyops.gatewaysim.cli:gateway_sim"),
     ("market", "spyops.market.cli:app"),
+    ("bench", "spyops.bench.cli:app"),
 ]
 
 app = typer.Typer(

@@ -1,0 +1,1 @@
+"""Benchmarks that ship with the package (`spyops bench ...`); each prints one JSON document."""
