@@ -325,8 +325,8 @@ async def test_positions_account_executions_open_and_completed_orders(connect: C
     assert by_ref["open-4"].order.filledQuantity == 4
     assert by_ref["close-1"].orderStatus.status == "Filled"
 
+    await wait_for(lambda: [p.position for p in ib.portfolio()] == [3], what="portfolio update")
     portfolio = ib.portfolio()
-    assert [p.position for p in portfolio] == [3]
     assert portfolio[0].marketPrice == pytest.approx(1.05)
 
 

@@ -17,9 +17,13 @@ app = typer.Typer(name="bench", help="Benchmarks (JSON on stdout).", no_args_is_
 @app.command("gateway-sim")
 def gateway_sim(
     clients: Annotated[int, typer.Option("--clients", help="Streaming clients.", min=1)] = 5,
-    tickers: Annotated[int, typer.Option("--tickers", help="Option tickers per client (plus SPY).", min=1, max=102)] = 100,
+    tickers: Annotated[
+        int, typer.Option("--tickers", help="Option tickers per client (plus SPY).", min=1, max=102)
+    ] = 100,
     seconds: Annotated[float, typer.Option("--seconds", help="Measurement time per speed.", min=1.0)] = 10.0,
-    speeds: Annotated[str, typer.Option("--speeds", help="Comma-separated session speeds to stream at.")] = "1,10",
+    speeds: Annotated[
+        str, typer.Option("--speeds", help="Comma-separated session speeds to stream at.")
+    ] = "1,10",
     orders: Annotated[int, typer.Option("--orders", help="Orders timed for the round trip.", min=10)] = 200,
 ) -> None:
     """Gateway simulator: quote fan-out to N clients, and placeOrder-to-fill round trip (p50/p99)."""

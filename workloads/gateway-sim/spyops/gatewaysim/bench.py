@@ -21,7 +21,6 @@ import os
 import socket
 import statistics
 import struct
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -66,15 +65,17 @@ class SimulatorProcess:
             "--seed", str(seed), "--session-date", SESSION.isoformat(), "--start-time", "10:00:00",
             "--speed", str(speed), "--market-data-lines", str(lines), "--log-level", "warning",
         ]  # fmt: skip
-        self.process: subprocess.Popen[bytes] | None = None
+        self.process: asyncio.subprocess.Process | None = None
 
     async def __aenter__(self) -> SimulatorProcess:
-        self.process = subprocess.Popen(self.args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.process = await asyncio.create_subprocess_exec(
+            *self.args, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
+        )
         deadline = time.monotonic() + 30
         async with httpx.AsyncClient() as client:
             while True:
-                if self.process.poll() is not None:
-                    stderr = self.process.stderr.read().decode() if self.process.stderr else ""
+                if self.process.returncode is not None:
+                    stderr = (await self.process.stderr.read()).decode() if self.process.stderr else ""
                     raise RuntimeError(f"gateway-sim exited with {self.process.returncode}: {stderr[-2000:]}")
                 try:
                     if (await client.get(f"http://127.0.0.1:{self.control_port}/ready")).status_code == 200:
@@ -86,13 +87,13 @@ class SimulatorProcess:
                 await asyncio.sleep(0.1)
 
     async def __aexit__(self, *exc: object) -> None:
-        if self.process is not None and self.process.poll() is None:
+        if self.process is not None and self.process.returncode is None:
             self.process.terminate()
             try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
+                await asyncio.wait_for(self.process.wait(), 10)
+            except TimeoutError:
                 self.process.kill()
-                self.process.wait(10)
+                await self.process.wait()
 
     def cpu_seconds(self) -> float:
         assert self.process is not None
@@ -168,7 +169,10 @@ def _contracts(count: int) -> list[tuple[int, str, str]]:
     from spyops.market import MarketConfig
 
     config = MarketConfig()
-    strikes = [config.spot + config.strike_step * k for k in range(-config.strikes_each_side, config.strikes_each_side + 1)]
+    strikes = [
+        config.spot + config.strike_step * k
+        for k in range(-config.strikes_each_side, config.strikes_each_side + 1)
+    ]
     strikes.sort(key=lambda k: abs(k - config.spot))
     options = [
         (option_con_id(SESSION, strike, right), occ_symbol("SPY", SESSION, strike, right), "OPT")
@@ -221,8 +225,12 @@ async def _order_round_trip(config: GatewayBenchConfig) -> dict[str, Any]:
             option = Option("SPY", SESSION.strftime("%Y%m%d"), 590.0, "C", "SMART")
             await ib.qualifyContractsAsync(option)
             ticker = ib.reqMktData(option)
-            while not ticker.ask > 0:
+            for _ in range(200):
+                if ticker.ask > 0:
+                    break
                 await asyncio.sleep(0.05)
+            else:
+                raise RuntimeError("no quote for the benchmark's option within 10 s")
             fills: list[float] = []
             echoes: list[float] = []
             for index in range(config.orders):
@@ -230,24 +238,39 @@ async def _order_round_trip(config: GatewayBenchConfig) -> dict[str, Any]:
                 await ib.reqCurrentTimeAsync()
                 echoes.append(time.perf_counter() - started)
                 action = "BUY" if index % 2 == 0 else "SELL"
-                price = round(ticker.ask + 1.0, 2) if action == "BUY" else max(round(ticker.bid - 1.0, 2), 0.01)
+                price = (
+                    round(ticker.ask + 1.0, 2) if action == "BUY" else max(round(ticker.bid - 1.0, 2), 0.01)
+                )
                 started = time.perf_counter()
                 trade = ib.placeOrder(option, LimitOrder(action, 1, price))
                 await asyncio.wait_for(trade.fillEvent, 10)
                 fills.append(time.perf_counter() - started)
                 await asyncio.sleep(0.05)  # two messages per iteration: stay under the pacing limit
+            async with httpx.AsyncClient() as client:
+                state = (await client.get(f"http://127.0.0.1:{sim.control_port}/state")).json()
         finally:
             ib.disconnect()
 
     def percentiles(samples: list[float]) -> dict[str, float]:
         ordered = sorted(samples)
-        q = statistics.quantiles(ordered, n=100)
-        return {"p50_ms": round(q[49] * 1000, 3), "p99_ms": round(q[98] * 1000, 3), "max_ms": round(ordered[-1] * 1000, 3)}
+        q = statistics.quantiles(ordered, n=100, method="inclusive")
+        return {
+            "p50_ms": round(q[49] * 1000, 3),
+            "p99_ms": round(q[98] * 1000, 3),
+            "max_ms": round(ordered[-1] * 1000, 3),
+        }
 
+    server_side = state["orderToFillMs"]
     return {
         "orders": config.orders,
+        "client": "ib_async (unmodified), same machine, loopback",
         "place_order_to_fill": percentiles(fills),
         "baseline_request_round_trip": percentiles(echoes),
+        "server_side_place_order_to_fill_written": {
+            "p50_ms": server_side["p50"],
+            "p99_ms": server_side["p99"],
+            "max_ms": server_side["max"],
+        },
     }
 
 

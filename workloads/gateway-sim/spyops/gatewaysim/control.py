@@ -44,6 +44,17 @@ class RestartRequest(BaseModel):
     downtime_seconds: float = Field(default=2.0, ge=0, le=600)
 
 
+def _percentiles_ms(samples: list[float]) -> dict[str, float] | None:
+    if not samples:
+        return None
+    ordered = sorted(samples)
+
+    def at(q: float) -> float:
+        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 3)
+
+    return {"count": len(ordered), "p50": at(0.50), "p99": at(0.99), "max": round(ordered[-1] * 1000, 3)}
+
+
 def _server(request: web.Request) -> GatewayServer:
     return request.app[SERVER_KEY]  # type: ignore[return-value]
 
@@ -121,6 +132,7 @@ async def state(request: web.Request) -> web.Response:
             "orders": len(gateway.orders_by_perm),
             "executions": len(gateway.executions),
             "scenarioEventsFired": server.events_fired,
+            "orderToFillMs": _percentiles_ms(list(gateway.fill_latencies)),
         }
     )
 

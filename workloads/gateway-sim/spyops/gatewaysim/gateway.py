@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -91,6 +92,10 @@ class Gateway:
         self.book = AccountBook(account=self.config.account)
         self.subscribers: dict[int, dict[ClientSession, set[int]]] = {}
         self.dirty: set[int] = set()
+        self._account_dirty: set[int] = set()
+        # Server-side time from a placeOrder's arrival to its fill being written, for
+        # orders marketable on arrival (the last 1000).
+        self.fill_latencies: deque[float] = deque(maxlen=1000)
         self.connectivity_ok = True
         self.market_data_paused = False
         self._next_perm_id = 1_000_001
@@ -513,6 +518,7 @@ class Gateway:
 
     # orders ---------------------------------------------------------------------------
     def _place_order(self, session: ClientSession, reader: FieldReader) -> None:
+        received = time.perf_counter()
         request = parse_place_order(reader)
         client_id = session.client_id
         assert client_id is not None
@@ -573,6 +579,10 @@ class Gateway:
         session.send_many([msg.open_order(order), msg.order_status(order)], 2)
         if self.connectivity_ok:
             self._try_fill(order, now)
+            if order.filled:
+                elapsed = time.perf_counter() - received
+                self.fill_latencies.append(elapsed)
+                self.metrics.order_to_fill_seconds.observe(elapsed)
         if order.tif == "IOC" and order.is_open:
             self._cancel(order, now, reason="")
 
@@ -730,7 +740,8 @@ class Gateway:
             self.market.take(spec.con_id, leg.action, leg.quantity)
             self.market.record_trade(spec.con_id, leg.price, leg.quantity, now)
             self.dirty.add(spec.con_id)
-            leg_cum = sum(e.shares for e in self.executions if e.order is order and e.con_id == spec.con_id)
+            leg_cum = order.leg_filled.get(spec.con_id, 0)
+            order.leg_filled[spec.con_id] = leg_cum + leg.quantity
             new_executions.append(
                 self._execution(
                     order,
@@ -775,7 +786,10 @@ class Gateway:
             replies += [msg.order_status(order), msg.open_order(order)]
             replies += [msg.commission_report(e) for e in new_executions if e.sec_type != "BAG"]
             session.send_many(replies, len(replies))
-        self._push_account_changes({leg.con_id for leg in match.legs})
+        # Positions go out with the fill; account values, portfolio and P&L are batched
+        # into the next market cycle (IB too sends those as periodic updates).
+        self._push_positions({leg.con_id for leg in match.legs})
+        self._account_dirty.update(leg.con_id for leg in match.legs)
 
     def _execution(
         self,
@@ -1136,26 +1150,31 @@ class Gateway:
     def _cancel_pnl_single(self, session: ClientSession, reader: FieldReader) -> None:
         session.pnl_single_requests.pop(reader.integer("reqId"), None)
 
-    def _push_account_changes(self, con_ids: set[int]) -> None:
-        """After fills: positions, portfolio, account values and P&L to their subscribers."""
-        if not self.sessions:
-            return
+    def _push_positions(self, con_ids: set[int]) -> None:
         positions = [
-            (spec, quantity, avg_cost)
+            msg.position(self.config.account, spec, quantity, avg_cost)
             for spec, quantity, avg_cost in self._positions()
             if spec.con_id in con_ids
         ]
+        for session in list(self.sessions):
+            if session.positions_subscribed:
+                session.send_many(positions, len(positions))
+
+    def flush_account_updates(self) -> None:
+        """Account values, portfolio and P&L changed by fills since the last cycle."""
+        if not self._account_dirty:
+            return
+        con_ids, self._account_dirty = self._account_dirty, set()
         account_messages: list[bytes] | None = None
+        portfolio: list[bytes] | None = None
         for session in list(self.sessions):
             replies: list[bytes] = []
-            if session.positions_subscribed:
-                replies += [msg.position(self.config.account, s, q, a) for s, q, a in positions]
             if session.account_updates_subscribed:
                 if account_messages is None:
                     account_messages = self._account_value_messages()
-                replies += (
-                    account_messages + self._portfolio_messages(con_ids) + [msg.account_time(self.now())]
-                )
+                    portfolio = self._portfolio_messages(con_ids)
+                assert portfolio is not None
+                replies += account_messages + portfolio + [msg.account_time(self.now())]
             for req_id, tags in session.account_summary_requests.items():
                 replies += [
                     msg.account_summary(req_id, self.config.account, tag, value, currency)

@@ -45,6 +45,12 @@ class GatewayMetrics:
             "How far the market model is behind the session clock",
             registry=r,
         )
+        self.order_to_fill_seconds = Histogram(
+            "gatewaysim_order_to_fill_seconds",
+            "From a marketable placeOrder's arrival to its fill being written to the client",
+            buckets=(0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05),
+            registry=r,
+        )
         self.cycle_seconds = Histogram(
             "gatewaysim_market_cycle_seconds",
             "Time to step the model and publish one cycle",

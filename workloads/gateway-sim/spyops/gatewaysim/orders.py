@@ -266,6 +266,7 @@ class OrderRecord:
     completed_at: dt.datetime | None = None
     completed_status: str = ""
     execution_ids: list[str] = field(default_factory=list)
+    leg_filled: dict[int, int] = field(default_factory=dict)  # conId -> contracts filled
 
     @property
     def remaining(self) -> int:

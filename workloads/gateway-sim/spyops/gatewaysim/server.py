@@ -219,6 +219,7 @@ class GatewayServer:
                 target = self.clock.at(started)
                 self.step_until(target)
                 self.gateway.publish(started)
+                self.gateway.flush_account_updates()
                 metrics.session_time.set(self.source.now.timestamp())
                 metrics.market_lag.set(max((target - self.source.now).total_seconds(), 0.0))
             except Exception:

@@ -60,7 +60,9 @@ def field_text(value: object) -> str:
 
 def encode(fields: Iterable[object]) -> bytes:
     """A complete frame (length prefix included) for the given fields."""
-    payload = "".join(field_text(f) + "\0" for f in fields).encode()
+    text = [f if type(f) is str else field_text(f) for f in fields]
+    text.append("")
+    payload = "\0".join(text).encode()
     return _LEN.pack(len(payload)) + payload
 
 
