@@ -11,11 +11,15 @@ import typer
 
 def gateway_sim(
     port: Annotated[int, typer.Option(help="TWS API port (4002 is IB Gateway paper).")] = 4002,
-    host: Annotated[str, typer.Option(help="Address for the TWS API listener.")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option(help="Address for the TWS API listener.", envvar="SPYOPS_GATEWAY_SIM_HOST")
+    ] = "127.0.0.1",
     control_port: Annotated[
         int, typer.Option(help="Port of the HTTP control API (/health, /ready, /metrics, ...).")
     ] = 4080,
-    control_host: Annotated[str, typer.Option(help="Address for the control API.")] = "127.0.0.1",
+    control_host: Annotated[
+        str, typer.Option(help="Address for the control API.", envvar="SPYOPS_GATEWAY_SIM_CONTROL_HOST")
+    ] = "127.0.0.1",
     seed: Annotated[
         int | None, typer.Option(help="Market model seed (default 7, or the scenario's).")
     ] = None,
