@@ -127,3 +127,48 @@ async def test_control_api_reads_state_and_validates_input(
         assert (await control.get("/clients")).json() == []
         assert (await control.get("/orders")).json() == []
         assert (await control.get("/account")).json()["values"]["NetLiquidation"] == 1_000_000.0
+
+
+def test_shipped_scenarios_are_valid() -> None:
+    scenarios = sorted((Path(__file__).parents[2] / "workloads" / "gateway-sim" / "scenarios").glob("*.yaml"))
+    assert scenarios
+    for path in scenarios:
+        assert load_scenario(path).events
+
+
+def test_shipped_demo_scenario_replays_against_the_real_model() -> None:
+    from spyops.gatewaysim.model_source import build_model_source
+
+    path = Path(__file__).parents[2] / "workloads" / "gateway-sim" / "scenarios" / "demo-day.yaml"
+    scenario = load_scenario(path)
+    settings = scenario.settings
+    assert settings.seed is not None and settings.session_date is not None and settings.start is not None
+
+    def replay() -> list[dict[str, object]]:
+        source = build_model_source(settings.seed, settings.session_date, settings.start)
+        server = GatewayServer(source, settings=ServerSettings(port=0, control_port=0), scenario=scenario)
+        target = source.now + dt.timedelta(minutes=2, seconds=5)
+        while source.now + dt.timedelta(seconds=0.1) <= target:
+            server.step_until(target)
+        return server.events_fired
+
+    fired = replay()
+    assert [e["action"] for e in fired][:4] == ["inject_anomaly"] * 3 + ["connectivity_lost"]
+    assert all("injected" in e for e in fired if e["action"] == "inject_anomaly")
+    assert fired == replay()  # same seed and scenario, same day
+
+
+def test_cli_refuses_a_bad_scenario_with_its_line(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from spyops.cli import app
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "events:\n  - at: '10:00:00'\n    action: inject_anomaly\n    kind: nope\n", encoding="utf-8"
+    )
+    result = CliRunner().invoke(
+        app, ["gateway-sim", "--scenario", str(bad), "--port", "0"], env={"COLUMNS": "300"}
+    )
+    assert result.exit_code == 2
+    assert "bad.yaml:2: event 1" in result.output

@@ -160,14 +160,19 @@ class GatewayServer:
     def apply_event(self, event: ScenarioEvent) -> None:
         record: dict[str, object] = {"at": event.at.isoformat(), "action": event.action}
         if isinstance(event, InjectAnomaly):
-            injected = self.gateway.inject(
-                event.kind,
-                strike=event.strike,
-                right=event.right,
-                size=event.size,
-                duration_seconds=event.duration_seconds,
-            )
-            record["injected"] = describe(injected)
+            try:
+                injected = self.gateway.inject(
+                    event.kind,
+                    strike=event.strike,
+                    right=event.right,
+                    size=event.size,
+                    duration_seconds=event.duration_seconds,
+                )
+            except ValueError as exc:  # the model cannot place it now; the day goes on
+                record["error"] = str(exc)
+                log.warning("scenario anomaly at %s not injected: %s", event.at.isoformat(), exc)
+            else:
+                record["injected"] = describe(injected)
         elif isinstance(event, DropConnections):
             record["dropped"] = self.gateway.drop_all_connections()
         elif isinstance(event, ConnectivityLost):
