@@ -141,11 +141,17 @@ def test_shipped_demo_scenario_replays_against_the_real_model() -> None:
 
     path = Path(__file__).parents[2] / "workloads" / "gateway-sim" / "scenarios" / "demo-day.yaml"
     scenario = load_scenario(path)
-    settings = scenario.settings
-    assert settings.seed is not None and settings.session_date is not None and settings.start is not None
+    seed, session_date, start = (
+        scenario.settings.seed,
+        scenario.settings.session_date,
+        scenario.settings.start,
+    )
+    assert seed is not None
+    assert session_date is not None
+    assert start is not None
 
     def replay() -> list[dict[str, object]]:
-        source = build_model_source(settings.seed, settings.session_date, settings.start)
+        source = build_model_source(seed, session_date, start)
         server = GatewayServer(source, settings=ServerSettings(port=0, control_port=0), scenario=scenario)
         target = source.now + dt.timedelta(minutes=2, seconds=5)
         while source.now + dt.timedelta(seconds=0.1) <= target:
