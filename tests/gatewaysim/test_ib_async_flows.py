@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from ib_async import IB, ExecutionFilter, LimitOrder, MarketOrder, Option, Order, Stock
+from ib_async import IB, Bag, ComboLeg, ExecutionFilter, LimitOrder, MarketOrder, Option, Order, Stock
 
 from spyops.gatewaysim.contracts import UNDERLYING_CON_ID, occ_symbol, option_con_id
 from spyops.gatewaysim.gateway import GatewayConfig
@@ -423,3 +423,92 @@ async def test_what_if_order_returns_margin_without_placing(
     assert float(state.initMarginChange) == pytest.approx(240.0)
     assert not server.gateway.orders_by_perm
     assert math.isclose(float(state.equityWithLoanBefore), 1_000_000.0)
+
+
+async def test_combo_vertical_spread_fills_per_leg(connect: ClientFactory) -> None:
+    ib = await connect(51)
+    low = await qualified_option(ib, 585.0, "C")  # 6.00 x 6.10
+    high = await qualified_option(ib, 590.0, "C")  # 1.00 x 1.10
+    spread = Bag(
+        symbol="SPY",
+        exchange="SMART",
+        currency="USD",
+        comboLegs=[
+            ComboLeg(conId=low.conId, ratio=1, action="BUY", exchange="SMART"),
+            ComboLeg(conId=high.conId, ratio=1, action="SELL", exchange="SMART"),
+        ],
+    )
+    too_cheap = ib.placeOrder(spread, LimitOrder("BUY", 2, 5.00, orderRef="spread-low"))
+    await wait_for(lambda: too_cheap.orderStatus.status == "Submitted", what="Submitted")
+    trade = ib.placeOrder(spread, LimitOrder("BUY", 2, 5.15, orderRef="spread"))
+    await asyncio.wait_for(trade.filledEvent, 10)
+    assert trade.orderStatus.avgFillPrice == pytest.approx(5.10)  # 6.10 paid, 1.00 received
+    legs = {f.contract.conId: (f.execution.side, f.execution.shares, f.execution.price) for f in trade.fills}
+    assert legs[low.conId] == ("BOT", 2, 6.10)
+    assert legs[high.conId] == ("SLD", 2, 1.00)
+    assert any(f.contract.secType == "BAG" for f in trade.fills)
+    positions = {p.contract.conId: p.position for p in await ib.reqPositionsAsync()}
+    assert positions == {low.conId: 2, high.conId: -2}
+    await wait_for(
+        lambda: bool(trade.fills) and sum(f.commissionReport.commission for f in trade.fills) > 0, what="fees"
+    )
+    assert sum(f.commissionReport.commission for f in trade.fills) == pytest.approx(2.60)  # 4 contracts
+    [open_combo] = await ib.reqOpenOrdersAsync()
+    assert open_combo.order.orderRef == "spread-low"
+    assert [leg.conId for leg in open_combo.contract.comboLegs] == [low.conId, high.conId]
+
+
+async def test_pnl_subscriptions_follow_fills(connect: ClientFactory) -> None:
+    ib = await connect(52)
+    option = await qualified_option(ib)
+    pnl = ib.reqPnL("DU1234567")
+    single = ib.reqPnLSingle("DU1234567", "", option.conId)
+    await wait_for(lambda: pnl.realizedPnL == 0 and single.position == 0, what="first P&L")
+    trade = ib.placeOrder(option, LimitOrder("BUY", 2, 1.2))
+    await asyncio.wait_for(trade.filledEvent, 10)
+    # Bought 2 at 1.10 (+$1.30), marked at the 1.05 mid: -$11.30 unrealized.
+    await wait_for(lambda: single.position == 2, what="P&L single update")
+    assert single.unrealizedPnL == pytest.approx(-11.30)
+    assert single.value == pytest.approx(210.0)
+    await wait_for(lambda: pnl.unrealizedPnL == pytest.approx(-11.30), what="account P&L update")
+
+
+async def test_ioc_cancels_what_does_not_fill_at_once(connect: ClientFactory) -> None:
+    ib = await connect(53)
+    option = await qualified_option(ib, 595.0, "C")  # 10 shown at the ask
+    trade = ib.placeOrder(option, LimitOrder("BUY", 12, 1.10, tif="IOC"))
+    await asyncio.wait_for(trade.cancelledEvent, 10)
+    assert trade.orderStatus.filled == 10
+    assert trade.orderStatus.status == "Cancelled"
+
+
+async def test_no_fills_while_connectivity_is_lost_and_1101_drops_market_data(
+    connect: ClientFactory, server: GatewayServer, chain: ScriptedChain
+) -> None:
+    ib = await connect(54)
+    errors = collect_errors(ib)
+    option = await qualified_option(ib, 590.0, "P")
+    ticker = ib.reqMktData(option)
+    await wait_for(lambda: ticker.bid == 1.0, what="quote")
+    server.gateway.set_connectivity(False)
+    trade = ib.placeOrder(option, LimitOrder("BUY", 1, 1.20))
+    await wait_for(lambda: trade.orderStatus.status == "Submitted", what="Submitted")
+    chain.set_quote(590.0, "P", 1.01, 1.11, 10, 10)
+    await asyncio.sleep(0.4)
+    assert trade.orderStatus.filled == 0
+    assert ticker.bid == 1.0  # no quotes while disconnected from the farms
+    server.gateway.set_connectivity(True, data_lost=True)
+    await asyncio.wait_for(trade.filledEvent, 10)
+    assert trade.fills[0].execution.price == 1.11
+    assert [code for _, code, _ in errors if code in (1100, 1101)] == [1100, 1101]
+    assert server.gateway.subscribers == {}  # data lost: the client must resubscribe
+
+
+async def test_clients_endpoint_reports_rates(connect: ClientFactory, server: GatewayServer) -> None:
+    await connect(55)
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.control_port}") as control:
+        [client] = (await control.get("/clients")).json()
+    assert client["clientId"] == 55
+    assert client["messagesIn"] >= 7  # startApi and the startup requests
+    assert client["messagesOut"] > 0
+    assert client["messagesInLastSecond"] >= 1
