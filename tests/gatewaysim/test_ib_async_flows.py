@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from ib_async import IB, Bag, ComboLeg, ExecutionFilter, LimitOrder, MarketOrder, Option, Order, Stock
+from ib_async import IB, ComboLeg, Contract, ExecutionFilter, LimitOrder, MarketOrder, Option, Order, Stock
 
 from spyops.gatewaysim.contracts import UNDERLYING_CON_ID, occ_symbol, option_con_id
 from spyops.gatewaysim.gateway import GatewayConfig
@@ -429,7 +429,8 @@ async def test_combo_vertical_spread_fills_per_leg(connect: ClientFactory) -> No
     ib = await connect(51)
     low = await qualified_option(ib, 585.0, "C")  # 6.00 x 6.10
     high = await qualified_option(ib, 590.0, "C")  # 1.00 x 1.10
-    spread = Bag(
+    spread = Contract(
+        secType="BAG",
         symbol="SPY",
         exchange="SMART",
         currency="USD",
