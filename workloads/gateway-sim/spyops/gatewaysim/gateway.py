@@ -255,11 +255,6 @@ class Gateway:
         self.metrics.errors.labels(str(int(code))).inc()
         session.send(msg.error(req_id, code, error_text(code, **values)))
 
-    def _send_to_client(self, client_id: int, message: bytes) -> None:
-        session = self.clients.get(client_id)
-        if session is not None:
-            session.send(message)
-
     # startup and ids ----------------------------------------------------------------
     def _start_api(self, session: ClientSession, reader: FieldReader) -> None:
         reader.integer("version")

@@ -107,7 +107,6 @@ class MarketState:
         self.taken: dict[tuple[int, str], int] = {}
         self.last: dict[int, LastTrade] = {}
         self.published: dict[int, Published] = {}
-        self.snapshot_time: dt.datetime | None = None
         self._option_ids: dict[tuple[float, str], int] = {
             (spec.strike, spec.right): spec.con_id for spec in catalog.options()
         }
@@ -173,7 +172,6 @@ class MarketState:
         for con_id in changed:
             taken.pop((con_id, "BID"), None)
             taken.pop((con_id, "ASK"), None)
-        self.snapshot_time = arrays.ts
         return changed
 
     def take(self, con_id: int, side: str, quantity: int) -> None:
@@ -257,8 +255,9 @@ def _encode_changes(old: Published, new: Published) -> list[tuple[bytes, bytes]]
     """Tick messages that turn a subscriber's ``old`` view into ``new``, as (head, tail).
 
     A message is ``head + reqId + tail``; the caller adds the reqId and the length
-    prefix. A price change goes as tickPrice carrying its size; a size-only change as
-    tickSize, as TWS does.
+    prefix. A price change goes as tickPrice (message 1) carrying its size; a size-only
+    change as tickSize (message 2), as TWS does. Tick types: 1/2 bid/ask, 0/3 their sizes,
+    4/5 last and last size, 8 volume, 45 last timestamp (tickString, message 46).
     """
     out: list[tuple[bytes, bytes]] = []
     for tick_price, tick_size, price, size, old_price, old_size in (

@@ -96,20 +96,6 @@ class Out(IntEnum):
     COMPLETED_ORDERS_END = 102
 
 
-class Tick(IntEnum):
-    """Tick types (https://interactivebrokers.github.io/tws-api/tick_types.html)."""
-
-    BID_SIZE = 0
-    BID = 1
-    ASK = 2
-    ASK_SIZE = 3
-    LAST = 4
-    LAST_SIZE = 5
-    VOLUME = 8
-    CLOSE = 9
-    LAST_TIMESTAMP = 45
-
-
 class Code(IntEnum):
     """IB error and notice codes the simulator emits, with IB's texts in ``TEXTS``."""
 
@@ -129,7 +115,6 @@ class Code(IntEnum):
     VALIDATION_ERROR = 321
     PROCESSING_ERROR = 322
     CLIENT_ID_IN_USE = 326
-    NOT_CONNECTED = 504
     CONNECTIVITY_LOST = 1100
     CONNECTIVITY_RESTORED_DATA_LOST = 1101
     CONNECTIVITY_RESTORED_DATA_KEPT = 1102
@@ -159,7 +144,6 @@ TEXTS: Final[dict[Code, str]] = {
     Code.CLIENT_ID_IN_USE: (
         "Unable to connect as the client id is already in use.  Retry with a unique client id."
     ),
-    Code.NOT_CONNECTED: "Not connected",
     Code.CONNECTIVITY_LOST: "Connectivity between IB and Trader Workstation has been lost.",
     Code.CONNECTIVITY_RESTORED_DATA_LOST: (
         "Connectivity between IB and Trader Workstation has been restored - data lost."

@@ -117,10 +117,6 @@ class FrameBuffer:
         if self._violation is not None:
             raise ProtocolViolationError(self._violation)
 
-    @property
-    def pending_bytes(self) -> int:
-        return len(self._buffer)
-
 
 def split_fields(payload: bytes) -> list[str]:
     """Text fields of one frame. Every field is NUL-terminated, so the last split is empty."""
