@@ -23,7 +23,7 @@ def gateway_sim(
     seconds: Annotated[float, typer.Option("--seconds", help="Measurement time per speed.", min=1.0)] = 10.0,
     speeds: Annotated[
         str, typer.Option("--speeds", help="Comma-separated session speeds to stream at.")
-    ] = "1,10",
+    ] = "1,10,30",
     orders: Annotated[int, typer.Option("--orders", help="Orders timed for the round trip.", min=10)] = 200,
 ) -> None:
     """Gateway simulator: quote fan-out to N clients, and placeOrder-to-fill round trip (p50/p99)."""

@@ -449,6 +449,7 @@ class Gateway:
             wall - self._last_underlying_publish < self.config.underlying_publish_interval_seconds
         )
         batches: dict[ClientSession, list[bytes]] = {}
+        updates = 0  # ticker refreshes: one per subscription whose contract changed
         for con_id in self.dirty:
             if con_id == underlying and hold_underlying:
                 continue
@@ -459,6 +460,7 @@ class Gateway:
             if not payloads:
                 continue
             for session, req_ids in by_session.items():
+                updates += len(req_ids)
                 batch = batches.get(session)
                 if batch is None:
                     batch = batches[session] = []
@@ -475,6 +477,7 @@ class Gateway:
             session.send_many(batch, len(batch))
             sent += len(batch)
         self.metrics.ticks_out.inc(sent)
+        self.metrics.quote_updates.inc(updates)
         return sent
 
     def set_market_data_paused(self, paused: bool) -> None:

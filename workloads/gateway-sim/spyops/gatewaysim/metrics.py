@@ -29,6 +29,11 @@ class GatewayMetrics:
         self.orders = Counter("gatewaysim_orders", "Order events, by kind", ["event"], registry=r)
         self.executions = Counter("gatewaysim_executions", "Executions (fills) reported", registry=r)
         self.ticks_out = Counter("gatewaysim_ticks_sent", "Market data tick messages sent", registry=r)
+        self.quote_updates = Counter(
+            "gatewaysim_quote_updates_sent",
+            "Ticker refreshes sent: one per subscription whose contract changed in a publish cycle",
+            registry=r,
+        )
         self.market_data_lines = Gauge(
             "gatewaysim_market_data_lines",
             "Distinct contracts streamed (the account's line usage)",
