@@ -514,3 +514,15 @@ async def test_clients_endpoint_reports_rates(connect: ClientFactory, server: Ga
     assert client["messagesIn"] >= 7  # startApi and the startup requests
     assert client["messagesOut"] > 0
     assert client["messagesInLastSecond"] >= 1
+
+
+async def test_unsupported_request_fails_fast_instead_of_hanging(connect: ClientFactory) -> None:
+    ib = await connect(56)
+    errors = collect_errors(ib)
+    spy = Stock("SPY", "SMART", "USD")
+    await ib.qualifyContractsAsync(spy)
+    bars = await asyncio.wait_for(
+        ib.reqHistoricalDataAsync(spy, "", "1 D", "1 min", "TRADES", useRTH=True), 10
+    )
+    assert list(bars) == []
+    assert any(code == 322 and "not supported" in text for _, code, text in errors)

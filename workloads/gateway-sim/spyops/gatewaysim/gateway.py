@@ -49,6 +49,12 @@ log = logging.getLogger("spyops.gatewaysim.gateway")
 SUPPORTED_ORDER_TYPES = frozenset({"LMT", "MKT"})
 SUPPORTED_TIFS = frozenset({"DAY", "GTC", "IOC"})
 SEC_DEF_EXCHANGES = ("SMART", "CBOE")
+# Requests the simulator does not serve, and where their request id sits (historical
+# data, depth, real-time bars, scanners, news, tick-by-tick, ...).
+UNSUPPORTED_REQUEST_ID_FIELD = {
+    10: 2, 20: 1, 21: 2, 22: 1, 50: 2, 52: 2, 54: 2, 55: 2, 79: 1, 81: 1,
+    83: 1, 84: 1, 86: 1, 87: 1, 88: 1, 96: 1, 97: 1,
+}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,9 +203,21 @@ class Gateway:
                 raise MalformedMessageError(f"message id {fields[0][:20]!r} is not an integer") from None
             handler = self._handlers.get(msg_id)
             if handler is None:
-                raise MalformedMessageError(
-                    f"message id {msg_id} is not supported by the spyops gateway simulator"
+                # Answer with the request's id when it has one, so the client's pending
+                # request ends with this error instead of waiting forever.
+                position = UNSUPPORTED_REQUEST_ID_FIELD.get(msg_id)
+                target = None
+                if position is not None and position < len(fields) and fields[position].lstrip("-").isdigit():
+                    target = int(fields[position])
+                # 321 would be a warning to ib_async; 322 ends the pending request.
+                self.metrics.unsupported_requests.inc()
+                self._error(
+                    session,
+                    target if target is not None else NO_REQUEST_ID,
+                    Code.PROCESSING_ERROR,
+                    detail=f"message id {msg_id} is not supported by the spyops gateway simulator",
                 )
+                return
             if session.client_id is None and msg_id != In.START_API:
                 raise MalformedMessageError(f"message {msg_id} before startApi")
             self.metrics.messages_in.labels(str(msg_id)).inc()
@@ -216,6 +234,7 @@ class Gateway:
             self._error(session, target, Code.VALIDATION_ERROR, detail=str(exc))
         except Exception as exc:  # a bug must not take the gateway down for everyone
             log.exception("request from client %s failed", session.client_id)
+            self.metrics.handler_failures.inc()
             self._error(
                 session,
                 req_id if req_id is not None else NO_REQUEST_ID,
@@ -233,8 +252,8 @@ class Gateway:
             return True
         self.metrics.pacing_violations.inc()
         second = int(now)
-        if session._pacing_notified_second != second:
-            session._pacing_notified_second = second
+        if session.pacing_notified_second != second:
+            session.pacing_notified_second = second
             violations = session.pacing_violation_seconds
             if violations and violations[-1] != second - 1:
                 violations.clear()
@@ -259,7 +278,8 @@ class Gateway:
     def _start_api(self, session: ClientSession, reader: FieldReader) -> None:
         reader.integer("version")
         client_id = reader.integer("clientId")
-        reader.text("optionalCapabilities") if reader.remaining else ""
+        if reader.remaining:
+            reader.text("optionalCapabilities")
         if session.client_id is not None:
             raise MalformedMessageError(
                 f"startApi sent twice (client id {session.client_id} already started)"

@@ -17,6 +17,12 @@ class GatewayMetrics:
             "gatewaysim_messages_in", "Requests received, by TWS message id", ["msg_id"], registry=r
         )
         self.bad_messages = Counter("gatewaysim_bad_messages", "Requests refused as malformed", registry=r)
+        self.unsupported_requests = Counter(
+            "gatewaysim_unsupported_requests", "Requests of a kind the simulator does not serve", registry=r
+        )
+        self.handler_failures = Counter(
+            "gatewaysim_handler_failures", "Requests whose handler failed unexpectedly (bugs)", registry=r
+        )
         self.protocol_violations = Counter(
             "gatewaysim_protocol_violations", "Connections dropped for unusable byte streams", registry=r
         )

@@ -39,7 +39,7 @@ class ClientSession(asyncio.Protocol):
         self.bytes_out = 0
         self.recent_in: deque[float] = deque()
         self.pacing_violation_seconds: deque[int] = deque()
-        self._pacing_notified_second = -1
+        self.pacing_notified_second = -1
         self._out_second = 0
         self._out_this_second = 0
         self._out_last_second = 0
