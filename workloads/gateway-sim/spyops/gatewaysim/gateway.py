@@ -400,9 +400,13 @@ class Gateway:
         reader.flag("regulatorySnapshot")
         reader.text("mktDataOptions")
         if is_combo:
-            raise MalformedMessageError(
-                "reqMktData: combo (BAG) market data is not supported by the simulator"
+            self._error(
+                session,
+                req_id,
+                Code.PROCESSING_ERROR,
+                detail="combo (BAG) market data is not supported by the spyops gateway simulator",
             )
+            return
         if req_id in session.subscriptions:
             self._error(session, req_id, Code.DUPLICATE_TICKER_ID)
             return
