@@ -16,6 +16,7 @@ import typer
 # (a single command, e.g. `spyops bot`).
 _COMPONENTS: list[tuple[str, str]] = [
     ("cluster", "spyops.cluster.cli:app"),
+    ("gateway-sim", "spyops.gatewaysim.cli:gateway_sim"),
     ("market", "spyops.market.cli:app"),
     ("backend", "spyops.backend.cli:main"),
     ("bench", "spyops.bench.cli:app"),
