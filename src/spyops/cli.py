@@ -14,7 +14,10 @@ import typer
 # (subcommand name, "module:attribute"): the attribute is either a typer.Typer
 # application (a command group, e.g. `spyops cluster up`) or a plain function
 # (a single command, e.g. `spyops bot`).
-_COMPONENTS: list[tuple[str, str]] = []
+_COMPONENTS: list[tuple[str, str]] = [
+    ("operator", "spyops.operator.main:run_operator"),
+    ("crds", "spyops.operator.crds_cli:app"),
+]
 
 app = typer.Typer(
     name="spyops",
