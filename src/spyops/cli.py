@@ -15,6 +15,7 @@ import typer
 # application (a command group, e.g. `spyops cluster up`) or a plain function
 # (a single command, e.g. `spyops bot`).
 _COMPONENTS: list[tuple[str, str]] = [
+    ("cluster", "spyops.cluster.cli:app"),
     ("operator", "spyops.operator.main:run_operator"),
     ("crds", "spyops.operator.crds_cli:app"),
 ]
