@@ -103,6 +103,10 @@ def transitions(
     changed = []
     for condition in after:
         prior = old.get(condition["type"])
-        if prior is None or prior.get("status") != condition["status"] or prior.get("reason") != condition["reason"]:
+        if (
+            prior is None
+            or prior.get("status") != condition["status"]
+            or prior.get("reason") != condition["reason"]
+        ):
             changed.append((prior, condition))
     return changed

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
-app = typer.Typer(help="The spyops.io CustomResourceDefinitions, generated from the API models.", no_args_is_help=True)
+app = typer.Typer(
+    help="The spyops.io CustomResourceDefinitions, generated from the API models.", no_args_is_help=True
+)
 
 _DEFAULT_DIR = Path("crds")
 
 
 @app.command()
-def generate(directory: Path = typer.Option(_DEFAULT_DIR, "--dir", help="Where to write the CRDs.")) -> None:
+def generate(
+    directory: Annotated[Path, typer.Option("--dir", help="Where to write the CRDs.")] = _DEFAULT_DIR,
+) -> None:
     """Write crds/*.yaml from spyops.operator.api."""
     from spyops.operator.api.crd import generate as write_crds
 
@@ -21,12 +26,16 @@ def generate(directory: Path = typer.Option(_DEFAULT_DIR, "--dir", help="Where t
 
 
 @app.command()
-def check(directory: Path = typer.Option(_DEFAULT_DIR, "--dir", help="Where the CRDs are checked in.")) -> None:
+def check(
+    directory: Annotated[Path, typer.Option("--dir", help="Where the CRDs are checked in.")] = _DEFAULT_DIR,
+) -> None:
     """Exit 1 if crds/*.yaml differ from what the models generate."""
     from spyops.operator.api.crd import drifted
 
     stale = drifted(directory)
     if stale:
-        typer.echo("CRDs drifted from spyops.operator.api; run `spyops crds generate`: " + ", ".join(stale), err=True)
+        typer.echo(
+            "CRDs drifted from spyops.operator.api; run `spyops crds generate`: " + ", ".join(stale), err=True
+        )
         raise typer.Exit(1)
     typer.echo("CRDs are up to date")

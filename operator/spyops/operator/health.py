@@ -48,7 +48,12 @@ def _app(state: HealthState) -> web.Application:
         return web.json_response({"live": state.live}, status=200 if state.live else 503)
 
     async def ready(_: web.Request) -> web.Response:
-        body = {"ready": state.ready, "leader": state.leader, "watching": state.watching, "standby": state.standby}
+        body = {
+            "ready": state.ready,
+            "leader": state.leader,
+            "watching": state.watching,
+            "standby": state.standby,
+        }
         return web.json_response(body, status=200 if state.ready else 503)
 
     async def metrics(_: web.Request) -> web.Response:
@@ -69,8 +74,6 @@ async def serve(state: HealthState, host: str, port: int) -> tuple[web.AppRunner
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
-    server = site._server
-    bound = port
-    if server is not None and getattr(server, "sockets", None):
-        bound = server.sockets[0].getsockname()[1]
+    sockets = getattr(site._server, "sockets", None)
+    bound = int(sockets[0].getsockname()[1]) if sockets else port
     return runner, bound

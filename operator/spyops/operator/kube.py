@@ -85,7 +85,11 @@ def _status_resource(ref: KindRef) -> Any:
     from lightkube.core.resource import ApiInfo
 
     info = ApiInfo(
-        resource=parent.resource, parent=parent.resource, plural=ref.plural, verbs=["get", "patch"], action="status"
+        resource=parent.resource,
+        parent=parent.resource,
+        plural=ref.plural,
+        verbs=["get", "patch"],
+        action="status",
     )
     return type(f"{ref.kind}Status", (base,), {"_api_info": info})
 
@@ -113,7 +117,7 @@ class Kube:
     @classmethod
     def connect(cls, kubeconfig: Path | None, instance: str) -> Kube:
         config = KubeConfig.from_file(kubeconfig) if kubeconfig is not None else KubeConfig.from_env()
-        return cls(AsyncClient(config=config, field_manager=FIELD_MANAGER, timeout=30), instance)
+        return cls(AsyncClient(config=config, field_manager=FIELD_MANAGER), instance)
 
     async def close(self) -> None:
         await self._client.close()
@@ -132,17 +136,23 @@ class Kube:
         )
         return dict(result)
 
-    async def get(self, api_version: str, kind: str, namespace: str | None, name: str) -> dict[str, Any] | None:
+    async def get(
+        self, api_version: str, kind: str, namespace: str | None, name: str
+    ) -> dict[str, Any] | None:
         ref = kind_ref(api_version, kind)
         try:
-            found = await self._client.get(_resource(ref), name, namespace=namespace if ref.namespaced else None)
+            found = await self._client.get(
+                _resource(ref), name, namespace=namespace if ref.namespaced else None
+            )
         except ApiError as exc:
             if is_not_found(exc):
                 return None
             raise
         return dict(found)
 
-    async def list(self, api_version: str, kind: str, namespace: str, labels: dict[str, str]) -> list[dict[str, Any]]:
+    async def list(
+        self, api_version: str, kind: str, namespace: str, labels: dict[str, Any]
+    ) -> list[dict[str, Any]]:
         ref = kind_ref(api_version, kind)
         items = []
         async for item in self._client.list(_resource(ref), namespace=namespace, labels=labels):
@@ -189,7 +199,7 @@ class Kube:
             return cached[1]
         ref = kind_ref(api_version, kind)
         try:
-            async for _ in self._client.list(_resource(ref), namespace=namespace, limit=1):
+            async for _ in self._client.list(_resource(ref), namespace=namespace, chunk_size=1):
                 break
             available = True
         except ApiError as exc:

@@ -28,7 +28,7 @@ class LeaseSettings:
     retry_period: float = 2.0
 
 
-class LeadershipLost(RuntimeError):
+class LeadershipLostError(RuntimeError):
     """This replica could not renew its Lease before the deadline; it must stop reconciling."""
 
 
@@ -103,7 +103,7 @@ class LeaderElector:
             await asyncio.sleep(self.settings.retry_period)
 
     async def keep(self) -> None:
-        """Renew every retry period; raise LeadershipLost when no renewal succeeded within the deadline."""
+        """Renew every retry period; raise LeadershipLostError when no renewal succeeded within the deadline."""
         last_renewed = time.monotonic()
         while True:
             await asyncio.sleep(self.settings.retry_period)
@@ -115,7 +115,7 @@ class LeaderElector:
             if renewed:
                 last_renewed = time.monotonic()
             elif time.monotonic() - last_renewed > self.settings.renew_deadline:
-                raise LeadershipLost(f"could not renew Lease {self.settings.name} within the deadline")
+                raise LeadershipLostError(f"could not renew Lease {self.settings.name} within the deadline")
 
     async def release(self) -> None:
         """Give the Lease up on a clean shutdown so a standby takes over at once."""

@@ -11,7 +11,7 @@ import signal
 import socket
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
@@ -49,7 +49,9 @@ class _ManagedObjects:
         from prometheus_client.core import GaugeMetricFamily
 
         family = GaugeMetricFamily(
-            "spyops_operator_managed_objects", "Custom resources managed, by kind and phase.", labels=["kind", "phase"]
+            "spyops_operator_managed_objects",
+            "Custom resources managed, by kind and phase.",
+            labels=["kind", "phase"],
         )
         for kind in ("TradingStrategy", "IBKRGateway"):
             for phase, count in sorted(self._cache.phases(kind).items()):
@@ -63,7 +65,7 @@ async def run(options: OperatorOptions) -> int:
     from spyops.operator import handlers, metrics
     from spyops.operator.health import HealthState, heartbeat, serve
     from spyops.operator.kube import Kube
-    from spyops.operator.leader import LeaderElector, LeadershipLost, LeaseSettings
+    from spyops.operator.leader import LeaderElector, LeadershipLostError, LeaseSettings
     from spyops.operator.reconcile import OperatorSettings, Reconciler
     from spyops.operator.state import Cache
     from spyops.operator.workqueue import WorkQueue
@@ -82,7 +84,7 @@ async def run(options: OperatorOptions) -> int:
 
     kube = Kube.connect(options.kubeconfig, options.identity)
     cache = Cache()
-    metrics.REGISTRY.register(_ManagedObjects(cache))  # type: ignore[arg-type]
+    metrics.REGISTRY.register(_ManagedObjects(cache))
     reconciler = Reconciler(kube, cache, OperatorSettings(workload_image=options.workload_image))
     gateways = WorkQueue("ibkrgateway", reconciler.reconcile_gateway, max(2, options.workers // 4))
     strategies = WorkQueue("tradingstrategy", reconciler.reconcile_strategy, options.workers)
@@ -143,8 +145,10 @@ async def run(options: OperatorOptions) -> int:
         done, _ = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
         if keeper is not None and keeper in done:
             exc = keeper.exception()
-            if isinstance(exc, LeadershipLost):
-                log.error("leadership lost; exiting so that only one replica reconciles", extra={"error": str(exc)})
+            if isinstance(exc, LeadershipLostError):
+                log.error(
+                    "leadership lost; exiting so that only one replica reconciles", extra={"error": str(exc)}
+                )
                 exit_code = 1
             stop.set()
         with contextlib.suppress(asyncio.CancelledError):
@@ -184,32 +188,68 @@ def _login(**kwargs: Any) -> Any:
 
 
 def run_operator(
-    namespace: list[str] = typer.Option([], "--namespace", "-n", help="Namespace to watch (repeatable)."),
-    all_namespaces: bool = typer.Option(False, "--all-namespaces", "-A", help="Watch every namespace."),
-    kubeconfig: Path | None = typer.Option(None, "--kubeconfig", help="Kubeconfig file; else in-cluster/KUBECONFIG."),
-    metrics_host: str = typer.Option("0.0.0.0", "--metrics-host", help="Bind address of /metrics, /health, /ready."),
-    metrics_port: int = typer.Option(8080, "--metrics-port", help="Port of /metrics, /health, /ready (0: any)."),
-    workload_image: str = typer.Option(
-        DEFAULT_WORKLOAD_IMAGE, "--workload-image", envvar="SPYOPS_WORKLOAD_IMAGE", help="spyops image of the pods."
-    ),
-    workers: int = typer.Option(8, "--workers", min=1, max=64, help="Concurrent TradingStrategy reconciles."),
-    leader_elect: bool = typer.Option(
-        True, "--leader-elect/--no-leader-elect", help="Lease-based leader election (for more than one replica)."
-    ),
-    lease_namespace: str = typer.Option(
-        "", "--lease-namespace", envvar="POD_NAMESPACE", help="Namespace of the leader Lease (default: first -n)."
-    ),
-    lease_name: str = typer.Option("spyops-operator", "--lease-name", help="Name of the leader Lease."),
-    identity: str = typer.Option("", "--identity", help="Leader identity (default: POD_NAME, else host-pid)."),
-    log_level: str = typer.Option("INFO", "--log-level", help="DEBUG, INFO, WARNING, ERROR."),
+    namespace: Annotated[
+        list[str] | None, typer.Option("--namespace", "-n", help="Namespace to watch (repeatable).")
+    ] = None,
+    all_namespaces: Annotated[
+        bool, typer.Option("--all-namespaces", "-A", help="Watch every namespace.")
+    ] = False,
+    kubeconfig: Annotated[
+        Path | None, typer.Option("--kubeconfig", help="Kubeconfig file; else in-cluster/KUBECONFIG.")
+    ] = None,
+    metrics_host: Annotated[
+        str, typer.Option("--metrics-host", help="Bind address of /metrics, /health, /ready.")
+    ] = "0.0.0.0",
+    metrics_port: Annotated[
+        int, typer.Option("--metrics-port", help="Port of /metrics, /health, /ready (0: any).")
+    ] = 8080,
+    workload_image: Annotated[
+        str,
+        typer.Option(
+            "--workload-image",
+            envvar="SPYOPS_WORKLOAD_IMAGE",
+            help="spyops image of the pods.",
+        ),
+    ] = DEFAULT_WORKLOAD_IMAGE,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, max=64, help="Concurrent TradingStrategy reconciles.")
+    ] = 8,
+    leader_elect: Annotated[
+        bool,
+        typer.Option(
+            "--leader-elect/--no-leader-elect",
+            help="Lease-based leader election (for more than one replica).",
+        ),
+    ] = True,
+    lease_namespace: Annotated[
+        str,
+        typer.Option(
+            "--lease-namespace",
+            envvar="POD_NAMESPACE",
+            help="Namespace of the leader Lease (default: first -n).",
+        ),
+    ] = "",
+    lease_name: Annotated[
+        str, typer.Option("--lease-name", help="Name of the leader Lease.")
+    ] = "spyops-operator",
+    identity: Annotated[
+        str, typer.Option("--identity", help="Leader identity (default: POD_NAME, else host-pid).")
+    ] = "",
+    log_level: Annotated[str, typer.Option("--log-level", help="DEBUG, INFO, WARNING, ERROR.")] = "INFO",
 ) -> None:
     """Run the spyops operator (TradingStrategy and IBKRGateway controllers)."""
     from spyops.operator.logs import configure_json_logging
 
+    namespace = namespace or []
+    namespace = namespace or []
     if not namespace and not all_namespaces:
-        raise typer.BadParameter("give --namespace (repeatable) or --all-namespaces", param_hint="--namespace")
+        raise typer.BadParameter(
+            "give --namespace (repeatable) or --all-namespaces", param_hint="--namespace"
+        )
     if namespace and all_namespaces:
-        raise typer.BadParameter("--namespace and --all-namespaces exclude each other", param_hint="--namespace")
+        raise typer.BadParameter(
+            "--namespace and --all-namespaces exclude each other", param_hint="--namespace"
+        )
     lease_ns = lease_namespace or (namespace[0] if namespace else "")
     if leader_elect and not lease_ns:
         raise typer.BadParameter("leader election needs --lease-namespace (or POD_NAMESPACE)")

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector, PlatformCollector
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+)
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 ProcessCollector(registry=REGISTRY)
@@ -24,7 +31,28 @@ RECONCILE_TIME = Histogram(
     "controller_runtime_reconcile_time_seconds",
     "Length of time per reconciliation per controller.",
     ["controller"],
-    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30, 60),
+    buckets=(
+        0.005,
+        0.01,
+        0.025,
+        0.05,
+        0.1,
+        0.15,
+        0.2,
+        0.25,
+        0.3,
+        0.4,
+        0.5,
+        0.75,
+        1,
+        1.5,
+        2,
+        3,
+        5,
+        10,
+        30,
+        60,
+    ),
     registry=REGISTRY,
 )
 ACTIVE_WORKERS = Gauge(
@@ -40,7 +68,9 @@ MAX_CONCURRENT = Gauge(
     registry=REGISTRY,
 )
 QUEUE_DEPTH = Gauge("workqueue_depth", "Current depth of workqueue.", ["name"], registry=REGISTRY)
-QUEUE_ADDS = Counter("workqueue_adds_total", "Total number of adds handled by workqueue.", ["name"], registry=REGISTRY)
+QUEUE_ADDS = Counter(
+    "workqueue_adds_total", "Total number of adds handled by workqueue.", ["name"], registry=REGISTRY
+)
 QUEUE_RETRIES = Counter(
     "workqueue_retries_total", "Total number of retries handled by workqueue.", ["name"], registry=REGISTRY
 )

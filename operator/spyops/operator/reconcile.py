@@ -35,7 +35,15 @@ VPNLINK = "VpnLink"
 
 # Look again this often while something outside our watches may change (a Secret appearing).
 RECHECK_SECONDS = 30.0
-GATEWAY_STATUS_FIELDS = ("observedGeneration", "conditions", "phase", "mode", "replicas", "readyReplicas", "endpoint")
+GATEWAY_STATUS_FIELDS = (
+    "observedGeneration",
+    "conditions",
+    "phase",
+    "mode",
+    "replicas",
+    "readyReplicas",
+    "endpoint",
+)
 
 
 @dataclass(frozen=True)
@@ -58,11 +66,18 @@ def _rollout_complete(live: dict[str, Any] | None, wanted_replicas: int) -> tupl
     updated = int(status.get("updatedReplicas", 0))
     observed = int(status.get("observedGeneration", 0)) >= generation
     if live.get("kind") == "StatefulSet":
-        same_revision = status.get("currentRevision") == status.get("updateRevision") or updated == wanted_replicas
+        same_revision = (
+            status.get("currentRevision") == status.get("updateRevision") or updated == wanted_replicas
+        )
         done = observed and ready == wanted_replicas and same_revision and replicas == wanted_replicas
     else:
         available = int(status.get("availableReplicas", 0))
-        done = observed and updated == wanted_replicas and available == wanted_replicas and replicas == wanted_replicas
+        done = (
+            observed
+            and updated == wanted_replicas
+            and available == wanted_replicas
+            and replicas == wanted_replicas
+        )
     return done, replicas, ready
 
 
@@ -116,12 +131,20 @@ class Reconciler:
 
     async def _event_for(self, body: dict[str, Any], old: dict[str, Any] | None, new: dict[str, Any]) -> None:
         kind = new["type"]
-        if kind in (cond.RECONCILING, cond.STALLED) and not (kind == cond.STALLED and new["status"] == cond.TRUE):
+        if kind in (cond.RECONCILING, cond.STALLED) and not (
+            kind == cond.STALLED and new["status"] == cond.TRUE
+        ):
             return
-        if old is None and new["status"] != cond.TRUE and kind not in (cond.READY, cond.STALLED):
-            # A first "False" of a domain condition is news only when it is a problem worth a warning.
-            if kind not in (cond.GATEWAY_READY, cond.CREDENTIALS_AVAILABLE, cond.CLOUD_LINK_READY):
-                return
+        # A first "False" of a domain condition is news only when it is a problem worth a warning.
+        worth_warning = (
+            cond.READY,
+            cond.STALLED,
+            cond.GATEWAY_READY,
+            cond.CREDENTIALS_AVAILABLE,
+            cond.CLOUD_LINK_READY,
+        )
+        if old is None and new["status"] != cond.TRUE and kind not in worth_warning:
+            return
         good = (new["status"] == cond.TRUE) != (kind in (cond.STALLED, cond.RISK_HALTED))
         note = f"{kind}={new['status']}: {new['message'] or new['reason']}"
         await self.kube.event(body, "Normal" if good else "Warning", new["reason"], note, kind)
@@ -143,7 +166,9 @@ class Reconciler:
                 "observedGeneration": generation,
                 "phase": GatewayPhase.STALLED.value,
                 "conditions": cond.merge_conditions(
-                    current.get("conditions"), cond.kstatus_triplet(False, "InvalidSpec", message, True), generation
+                    current.get("conditions"),
+                    cond.kstatus_triplet(False, "InvalidSpec", message, True),
+                    generation,
                 ),
             }
             await self._write_status(GATEWAY, body, status, ("observedGeneration", "phase", "conditions"))
@@ -190,7 +215,11 @@ class Reconciler:
             return False, "CredentialsMissing", "spec.credentialsSecretRef is not set"
         secret = await self.kube.get("v1", "Secret", namespace, ref.name)
         if secret is None:
-            return False, "SecretNotFound", f"Secret {ref.name} (spec.credentialsSecretRef.name) does not exist"
+            return (
+                False,
+                "SecretNotFound",
+                f"Secret {ref.name} (spec.credentialsSecretRef.name) does not exist",
+            )
         data = {**(secret.get("data") or {}), **(secret.get("stringData") or {})}
         missing = [key for key in (ref.username_key, ref.password_key) if not data.get(key)]
         if missing:
@@ -209,7 +238,10 @@ class Reconciler:
         link = await self._current(VPNLINK, namespace, name)
         if link is None:
             return None, cond.Wanted(
-                cond.CLOUD_LINK_READY, cond.FALSE, "CloudLinkNotFound", f"VpnLink {name} (spec.cloudLinkRef) not found"
+                cond.CLOUD_LINK_READY,
+                cond.FALSE,
+                "CloudLinkNotFound",
+                f"VpnLink {name} (spec.cloudLinkRef) not found",
             )
         status = link.get("status") or {}
         failover = (link.get("spec") or {}).get("failover") or {}
@@ -220,9 +252,14 @@ class Reconciler:
             backup_url=failover.get("backupUrl") or "",
         )
         if health == LinkHealth.HEALTHY.value:
-            return state, cond.Wanted(cond.CLOUD_LINK_READY, cond.TRUE, "LinkHealthy", f"VpnLink {name} is Healthy")
+            return state, cond.Wanted(
+                cond.CLOUD_LINK_READY, cond.TRUE, "LinkHealthy", f"VpnLink {name} is Healthy"
+            )
         return state, cond.Wanted(
-            cond.CLOUD_LINK_READY, cond.FALSE, f"Link{health}", f"VpnLink {name} is {health}; trading continues"
+            cond.CLOUD_LINK_READY,
+            cond.FALSE,
+            f"Link{health}",
+            f"VpnLink {name} is {health}; trading continues",
         )
 
     async def reconcile_strategy(self, key: Key) -> float | None:
@@ -240,7 +277,9 @@ class Reconciler:
             message = _spec_error(exc)
             status["phase"] = StrategyPhase.STALLED.value
             status["conditions"] = cond.merge_conditions(
-                current.get("conditions"), cond.kstatus_triplet(False, "InvalidSpec", message, True), generation
+                current.get("conditions"),
+                cond.kstatus_triplet(False, "InvalidSpec", message, True),
+                generation,
             )
             await self._write_status(STRATEGY, body, status, ("observedGeneration", "phase", "conditions"))
             return None
@@ -249,9 +288,13 @@ class Reconciler:
         risk = cond.Wanted(
             cond.RISK_HALTED,
             cond.TRUE if halted else cond.FALSE,
-            "KillSwitch" if spec.trading_state == TradingState.HALTED else ("RiskLimit" if halted else "Trading"),
+            "KillSwitch"
+            if spec.trading_state == TradingState.HALTED
+            else ("RiskLimit" if halted else "Trading"),
             f"tradingState {spec.trading_state.value}"
-            + (f", enforced {current['enforcedTradingState']}" if current.get("enforcedTradingState") else ""),
+            + (
+                f", enforced {current['enforcedTradingState']}" if current.get("enforcedTradingState") else ""
+            ),
         )
         leader = current.get("leader")
         leader_condition = cond.Wanted(
@@ -293,14 +336,18 @@ class Reconciler:
         target = GatewayTarget(gateway_host(gateway_name, namespace), gateway_port, gateway_mode_value)
         config = render_runtime_config(namespace, name, spec, target, link_state)
         owner = Owner(STRATEGY, name, namespace, meta["uid"])
-        service_monitor = await self.kube.api_available("monitoring.coreos.com/v1", "ServiceMonitor", namespace)
+        service_monitor = await self.kube.api_available(
+            "monitoring.coreos.com/v1", "ServiceMonitor", namespace
+        )
         live = await self._apply_children(
             build_strategy_children(
                 StrategyInputs(owner, spec, config, self.settings.workload_image, service_monitor)
             )
         )
         wanted_bots = 0 if spec.suspend else spec.replicas
-        bots_done, bot_replicas, bot_ready = _rollout_complete(live.get(f"Deployment/{bot_name(name)}"), wanted_bots)
+        bots_done, bot_replicas, bot_ready = _rollout_complete(
+            live.get(f"Deployment/{bot_name(name)}"), wanted_bots
+        )
         detector_done, _, detector_ready = _rollout_complete(
             live.get(f"Deployment/{detector_name(name)}"), 0 if spec.suspend else 1
         )
@@ -308,18 +355,25 @@ class Reconciler:
             cond.Wanted(cond.GATEWAY_READY, cond.TRUE, "GatewayReady", f"IBKRGateway {gateway_name} is Ready")
             if gateway_ready
             else cond.Wanted(
-                cond.GATEWAY_READY, cond.FALSE, "GatewayNotReady", f"IBKRGateway {gateway_name} is not Ready yet"
+                cond.GATEWAY_READY,
+                cond.FALSE,
+                "GatewayNotReady",
+                f"IBKRGateway {gateway_name} is not Ready yet",
             )
         )
         if spec.suspend:
             triplet = [
-                cond.Wanted(cond.READY, cond.FALSE, "Suspended", "spec.suspend is true: workloads scaled to zero"),
+                cond.Wanted(
+                    cond.READY, cond.FALSE, "Suspended", "spec.suspend is true: workloads scaled to zero"
+                ),
                 cond.Wanted(cond.RECONCILING, cond.FALSE, "Suspended", "spec.suspend is true"),
                 cond.Wanted(cond.STALLED, cond.FALSE, "Suspended", "spec.suspend is true"),
             ]
             phase = StrategyPhase.SUSPENDED
         elif not gateway_ready:
-            triplet = cond.kstatus_triplet(False, "WaitingForGateway", f"IBKRGateway {gateway_name} is not Ready")
+            triplet = cond.kstatus_triplet(
+                False, "WaitingForGateway", f"IBKRGateway {gateway_name} is not Ready"
+            )
             phase = StrategyPhase.PROGRESSING
         elif not (bots_done and detector_done):
             triplet = cond.kstatus_triplet(
@@ -329,7 +383,9 @@ class Reconciler:
             )
             phase = StrategyPhase.PROGRESSING
         else:
-            triplet = cond.kstatus_triplet(True, "Running", f"detector and {bot_ready}/{wanted_bots} bots ready")
+            triplet = cond.kstatus_triplet(
+                True, "Running", f"detector and {bot_ready}/{wanted_bots} bots ready"
+            )
             phase = StrategyPhase.HALTED if halted else StrategyPhase.RUNNING
         wanted = [*triplet, gateway_condition, link_condition, leader_condition, risk]
         status.update(

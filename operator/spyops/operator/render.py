@@ -22,7 +22,7 @@ from spyops.schemas.runtime_config import (
     TradingHours,
 )
 
-BACKEND_TOKEN_DIR = "/var/run/secrets/spyops/backend"
+BACKEND_TOKEN_DIR = "/var/run/secrets/spyops/backend"  # noqa: S105 - a mount path
 DETECTOR_SIGNAL_PORT = 8090
 # Client ids: detector = base, bot replica i = base + 1 + i; 10 bots at most, so 11 ids a strategy.
 _CLIENT_ID_SLOTS = 12
@@ -97,7 +97,9 @@ def render_runtime_config(
             host=gateway.host,
             port=gateway.port,
             client_id_base=(
-                spec.client_id_base if spec.client_id_base is not None else default_client_id_base(namespace, name)
+                spec.client_id_base
+                if spec.client_id_base is not None
+                else default_client_id_base(namespace, name)
             ),
             trading_mode=gateway.trading_mode,
         ),
@@ -119,7 +121,9 @@ def render_runtime_config(
             max_daily_loss=spec.risk.max_daily_loss,
             max_orders_per_minute=spec.risk.max_orders_per_minute,
             max_messages_per_second=spec.risk.max_messages_per_second,
-            trading_hours=TradingHours(timezone=hours.timezone, start=_hhmm(hours.start), end=_hhmm(hours.end)),
+            trading_hours=TradingHours(
+                timezone=hours.timezone, start=_hhmm(hours.start), end=_hhmm(hours.end)
+            ),
         ),
         execution=ExecutionSettings(
             order_type=spec.execution.order_type.value,

@@ -120,7 +120,11 @@ class WorkQueue:
                 metrics.QUEUE_RETRIES.labels(self.name).inc()
                 log.warning(
                     "reconcile failed, retrying",
-                    extra={"key": str(key), "error": f"{type(exc).__name__}: {exc}", "retry_in": round(delay, 3)},
+                    extra={
+                        "key": str(key),
+                        "error": f"{type(exc).__name__}: {exc}",
+                        "retry_in": round(delay, 3),
+                    },
                 )
                 self.add_after(key, delay)
             else:

@@ -17,7 +17,9 @@ _VERSION_PKG = "helm.sh/helm/v4/internal/version"
 
 
 def pinned_helm_version() -> str:
-    match = re.search(r"^require helm\.sh/helm/v4 (v\S+)", (HELM_MODULE_DIR / "go.mod").read_text(), re.MULTILINE)
+    match = re.search(
+        r"^require helm\.sh/helm/v4 (v\S+)", (HELM_MODULE_DIR / "go.mod").read_text(), re.MULTILINE
+    )
     if match is None:
         raise GoBuildError(f"helm.sh/helm/v4 is not pinned in {HELM_MODULE_DIR / 'go.mod'}")
     return match.group(1)

@@ -19,18 +19,25 @@ CATEGORY = "spyops"
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 # DNS-1123 subdomain (Secret names, ConfigMap keys are looser but this is what we accept).
 DNS_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
-SECRET_KEY = r"^[-._a-zA-Z0-9]+$"
+SECRET_KEY = r"^[-._a-zA-Z0-9]+$"  # noqa: S105 - a pattern for key names, not a secret
 QUANTITY = r"^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$"
 IMAGE = r"^[a-zA-Z0-9][a-zA-Z0-9._/:@-]*$"
 HH_MM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 
 
-def cel(rule: str, message: str, field_path: str | None = None, reason: str = "FieldValueInvalid") -> dict[str, str]:
+def cel(
+    rule: str, message: str, field_path: str | None = None, reason: str = "FieldValueInvalid"
+) -> dict[str, str]:
     """One ``x-kubernetes-validations`` entry; ``field_path`` makes the API server name the field."""
     entry = {"rule": rule, "message": message, "reason": reason}
     if field_path is not None:
         entry["fieldPath"] = field_path
     return entry
+
+
+def validations(*rules: dict[str, str]) -> Any:
+    """``json_schema_extra`` for a model's CEL rules (typed Any: pydantic's JsonDict is narrower than needed)."""
+    return {"x-kubernetes-validations": list(rules)}
 
 
 class ApiModel(BaseModel):
@@ -53,7 +60,9 @@ class LocalObjectReference(ApiModel):
 class ResourceList(ApiModel):
     """CPU and memory quantities (Kubernetes quantity syntax, e.g. 100m, 256Mi)."""
 
-    cpu: str | None = Field(default=None, pattern=QUANTITY, max_length=32, description="CPU quantity, e.g. 250m.")
+    cpu: str | None = Field(
+        default=None, pattern=QUANTITY, max_length=32, description="CPU quantity, e.g. 250m."
+    )
     memory: str | None = Field(
         default=None, pattern=QUANTITY, max_length=32, description="Memory quantity, e.g. 256Mi."
     )

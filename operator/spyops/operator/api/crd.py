@@ -60,9 +60,13 @@ def _apply_constraints(schema: dict[str, Any], metadata: list[Any]) -> None:
             schema["maximum"] = item.lt
             schema["exclusiveMaximum"] = True
         elif isinstance(item, annotated_types.MinLen):
-            schema["minItems" if is_array else "minProperties" if is_object else "minLength"] = item.min_length
+            schema["minItems" if is_array else "minProperties" if is_object else "minLength"] = (
+                item.min_length
+            )
         elif isinstance(item, annotated_types.MaxLen):
-            schema["maxItems" if is_array else "maxProperties" if is_object else "maxLength"] = item.max_length
+            schema["maxItems" if is_array else "maxProperties" if is_object else "maxLength"] = (
+                item.max_length
+            )
         elif getattr(item, "pattern", None) is not None:
             schema["pattern"] = item.pattern
         else:
@@ -153,7 +157,10 @@ def model_schema(model: type[BaseModel]) -> dict[str, Any]:
             raise SchemaError(f"{model.__name__}.{name}: {exc}") from exc
         if info.is_required():
             required.append(wire)
-    schema: dict[str, Any] = {"type": "object", "description": (model.__doc__ or model.__name__).strip().split("\n")[0]}
+    schema: dict[str, Any] = {
+        "type": "object",
+        "description": (model.__doc__ or model.__name__).strip().split("\n")[0],
+    }
     schema["properties"] = properties
     if required:
         schema["required"] = required

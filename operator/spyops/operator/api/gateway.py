@@ -23,6 +23,7 @@ from spyops.operator.api.common import (
     Resources,
     cel,
     conditions_field,
+    validations,
 )
 
 DEFAULT_GATEWAY_IMAGE = "ghcr.io/gnzsnz/ib-gateway:stable"
@@ -45,12 +46,22 @@ class GatewayPhase(StrEnum):
 class CredentialsSecretRef(ApiModel):
     """The Secret holding the IBKR login; the values never appear in the spec, the status or the pod spec."""
 
-    name: str = Field(min_length=1, max_length=253, pattern=DNS_SUBDOMAIN, description="Secret name (same namespace).")
+    name: str = Field(
+        min_length=1, max_length=253, pattern=DNS_SUBDOMAIN, description="Secret name (same namespace)."
+    )
     username_key: str = Field(
-        default="username", min_length=1, max_length=253, pattern=SECRET_KEY, description="Key of the user name."
+        default="username",
+        min_length=1,
+        max_length=253,
+        pattern=SECRET_KEY,
+        description="Key of the user name.",
     )
     password_key: str = Field(
-        default="password", min_length=1, max_length=253, pattern=SECRET_KEY, description="Key of the password."
+        default="password",
+        min_length=1,
+        max_length=253,
+        pattern=SECRET_KEY,
+        description="Key of the password.",
     )
 
 
@@ -88,7 +99,10 @@ class StorageSettings(ApiModel):
 
     size: str = Field(default="1Gi", pattern=QUANTITY, max_length=32, description="PVC size, e.g. 1Gi.")
     storage_class_name: str | None = Field(
-        default=None, max_length=253, pattern=DNS_SUBDOMAIN, description="StorageClass; cluster default if unset."
+        default=None,
+        max_length=253,
+        pattern=DNS_SUBDOMAIN,
+        description="StorageClass; cluster default if unset.",
     )
 
 
@@ -100,21 +114,19 @@ class IBKRGatewaySpec(ApiModel):
         populate_by_name=True,
         extra="forbid",
         frozen=True,
-        json_schema_extra={
-            "x-kubernetes-validations": [
-                cel(
-                    "has(self.simulator) || has(self.credentialsSecretRef)",
-                    "credentialsSecretRef is required unless simulator is set",
-                    ".credentialsSecretRef",
-                    "FieldValueRequired",
-                ),
-                cel(
-                    "self.tradingMode != 'live' || !has(self.simulator)",
-                    "tradingMode live needs a real IB Gateway: remove simulator",
-                    ".tradingMode",
-                ),
-            ]
-        },
+        json_schema_extra=validations(
+            cel(
+                "has(self.simulator) || has(self.credentialsSecretRef)",
+                "credentialsSecretRef is required unless simulator is set",
+                ".credentialsSecretRef",
+                "FieldValueRequired",
+            ),
+            cel(
+                "self.tradingMode != 'live' || !has(self.simulator)",
+                "tradingMode live needs a real IB Gateway: remove simulator",
+                ".tradingMode",
+            ),
+        ),
     )
 
     trading_mode: TradingMode = Field(default=TradingMode.PAPER, description="paper or live account.")
@@ -122,7 +134,10 @@ class IBKRGatewaySpec(ApiModel):
         default=None, description="Secret with the IBKR user name and password (never inline)."
     )
     image: str = Field(
-        default=DEFAULT_GATEWAY_IMAGE, max_length=512, pattern=IMAGE, description="IB Gateway container image."
+        default=DEFAULT_GATEWAY_IMAGE,
+        max_length=512,
+        pattern=IMAGE,
+        description="IB Gateway container image.",
     )
     simulator: SimulatorSettings | None = Field(
         default=None, description="When set, run the project's gateway simulator image instead of IB Gateway."
@@ -134,7 +149,9 @@ class IBKRGatewaySpec(ApiModel):
         default_factory=RestartWindow, description="Daily restart time of IB Gateway."
     )
     storage: StorageSettings = Field(default_factory=StorageSettings, description="Settings volume.")
-    resources: Resources | None = Field(default=None, description="Container resources; sensible defaults if unset.")
+    resources: Resources | None = Field(
+        default=None, description="Container resources; sensible defaults if unset."
+    )
 
 
 class IBKRGatewayStatus(ApiModel):
@@ -142,14 +159,20 @@ class IBKRGatewayStatus(ApiModel):
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="allow", frozen=True)
 
-    observed_generation: int | None = Field(default=None, ge=0, description="Last metadata.generation acted on.")
+    observed_generation: int | None = Field(
+        default=None, ge=0, description="Last metadata.generation acted on."
+    )
     conditions: list[Condition] | None = conditions_field()
     phase: GatewayPhase | None = Field(default=None, description="One-word summary of the state.")
     mode: str | None = Field(default=None, description="simulator, paper or live: what actually runs.")
     replicas: int | None = Field(default=None, ge=0, description="Gateway pods that exist.")
-    ready_replicas: int | None = Field(default=None, ge=0, description="Gateway pods that passed the API check.")
+    ready_replicas: int | None = Field(
+        default=None, ge=0, description="Gateway pods that passed the API check."
+    )
     endpoint: str | None = Field(default=None, description="host:port strategies connect to.")
-    server_version: int | None = Field(default=None, ge=0, description="TWS API server version of the handshake.")
+    server_version: int | None = Field(
+        default=None, ge=0, description="TWS API server version of the handshake."
+    )
     last_restart: dt.datetime | None = Field(default=None, description="When the gateway last (re)started.")
 
 

@@ -23,12 +23,13 @@ from spyops.operator.api.common import (
     Resources,
     cel,
     conditions_field,
+    validations,
 )
 from spyops.schemas.runtime_config import TradingState
 
 
 def _model_config(*rules: dict[str, str]) -> ConfigDict:
-    extra = {"x-kubernetes-validations": list(rules)} if rules else None
+    extra = validations(*rules) if rules else None
     return ConfigDict(
         alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True, json_schema_extra=extra
     )
@@ -74,14 +75,30 @@ class DetectorSpec(ApiModel):
     rules: dict[str, bool] = Field(
         default_factory=dict, description="Rule name -> enabled; rules not listed are enabled."
     )
-    min_edge: float = Field(default=5.0, ge=0, le=100_000, description="Dollars per unit after costs to signal.")
-    fee_per_contract: float = Field(default=0.65, ge=0, le=100, description="Commission assumed per contract.")
-    iv_zscore: float = Field(default=4.0, gt=0, le=100, description="Robust z-score beyond which an IV is an outlier.")
-    stale_after_ms: int = Field(default=2_000, ge=100, le=600_000, description="A quote older than this is stale.")
-    max_spread_ratio: float = Field(default=0.5, gt=0, le=10, description="Spread/mid beyond which a quote blew out.")
-    clear_after_snapshots: int = Field(default=3, ge=1, le=1000, description="Clean snapshots before re-firing.")
-    max_market_data_lines: int = Field(default=100, ge=3, le=10_000, description="IB market-data line budget.")
-    strike_window: int = Field(default=24, ge=1, le=500, description="Strikes each side of the money to watch.")
+    min_edge: float = Field(
+        default=5.0, ge=0, le=100_000, description="Dollars per unit after costs to signal."
+    )
+    fee_per_contract: float = Field(
+        default=0.65, ge=0, le=100, description="Commission assumed per contract."
+    )
+    iv_zscore: float = Field(
+        default=4.0, gt=0, le=100, description="Robust z-score beyond which an IV is an outlier."
+    )
+    stale_after_ms: int = Field(
+        default=2_000, ge=100, le=600_000, description="A quote older than this is stale."
+    )
+    max_spread_ratio: float = Field(
+        default=0.5, gt=0, le=10, description="Spread/mid beyond which a quote blew out."
+    )
+    clear_after_snapshots: int = Field(
+        default=3, ge=1, le=1000, description="Clean snapshots before re-firing."
+    )
+    max_market_data_lines: int = Field(
+        default=100, ge=3, le=10_000, description="IB market-data line budget."
+    )
+    strike_window: int = Field(
+        default=24, ge=1, le=500, description="Strikes each side of the money to watch."
+    )
 
 
 class TradingHoursSpec(ApiModel):
@@ -106,12 +123,20 @@ class RiskSpec(ApiModel):
     """Hard limits the bot enforces before every order; changes apply without a restart."""
 
     max_open_positions: int = Field(default=10, ge=0, le=1000, description="Open positions at most.")
-    max_contracts_per_order: int = Field(default=10, ge=1, le=1000, description="Contracts in one order at most.")
+    max_contracts_per_order: int = Field(
+        default=10, ge=1, le=1000, description="Contracts in one order at most."
+    )
     max_notional_per_order: float = Field(
-        default=5_000.0, gt=0, le=10_000_000, description="Dollars (price x 100 x quantity) per order at most."
+        default=5_000.0,
+        gt=0,
+        le=10_000_000,
+        description="Dollars (price x 100 x quantity) per order at most.",
     )
     max_daily_loss: float = Field(
-        default=1_000.0, gt=0, le=10_000_000, description="Dollars lost in a day (realized + marked) before halting."
+        default=1_000.0,
+        gt=0,
+        le=10_000_000,
+        description="Dollars lost in a day (realized + marked) before halting.",
     )
     max_orders_per_minute: int = Field(default=30, ge=1, le=600, description="Orders per minute at most.")
     max_messages_per_second: int = Field(
@@ -132,12 +157,16 @@ class ExecutionSpec(ApiModel):
     )
 
     order_type: OrderType = Field(default=OrderType.LMT, description="LMT (limit) or MKT (market).")
-    limit_offset: float = Field(default=0.0, ge=0, le=100, description="Dollars added to buys, taken from sells.")
+    limit_offset: float = Field(
+        default=0.0, ge=0, le=100, description="Dollars added to buys, taken from sells."
+    )
     time_in_force: TimeInForce = Field(default=TimeInForce.DAY, description="DAY, IOC or GTC.")
     order_timeout_seconds: float = Field(
         default=5.0, gt=0, le=3600, description="Unfilled orders are cancelled after this many seconds."
     )
-    cooldown_seconds: float = Field(default=1.0, ge=0, le=3600, description="Minimum time between trades per contract.")
+    cooldown_seconds: float = Field(
+        default=1.0, ge=0, le=3600, description="Minimum time between trades per contract."
+    )
 
 
 class SecretKeyRef(ApiModel):
@@ -159,12 +188,20 @@ class OutboundSpec(ApiModel):
     )
 
     backend_url: str = Field(
-        default="", max_length=2048, pattern=r"^(https?://[^\s]+)?$", description="Backend base URL; empty = none."
+        default="",
+        max_length=2048,
+        pattern=r"^(https?://[^\s]+)?$",
+        description="Backend base URL; empty = none.",
     )
     backup_url: str = Field(
-        default="", max_length=2048, pattern=r"^(https?://[^\s]+)?$", description="Backend URL via the backup route."
+        default="",
+        max_length=2048,
+        pattern=r"^(https?://[^\s]+)?$",
+        description="Backend URL via the backup route.",
     )
-    token_secret_ref: SecretKeyRef | None = Field(default=None, description="Secret key with the backend token.")
+    token_secret_ref: SecretKeyRef | None = Field(
+        default=None, description="Secret key with the backend token."
+    )
 
 
 class WorkloadResources(ApiModel):
@@ -192,10 +229,16 @@ class TradingStrategySpec(ApiModel):
     )
 
     underlying: str = Field(
-        default="SPY", min_length=1, max_length=10, pattern=r"^[A-Z][A-Z0-9.]{0,9}$", description="Underlying symbol."
+        default="SPY",
+        min_length=1,
+        max_length=10,
+        pattern=r"^[A-Z][A-Z0-9.]{0,9}$",
+        description="Underlying symbol.",
     )
     expiry_policy: ExpiryPolicy = Field(default=ExpiryPolicy.ZERO_DTE, description="Which expiry: 0DTE.")
-    gateway_ref: LocalObjectReference = Field(description="The IBKRGateway (same namespace) to trade through.")
+    gateway_ref: LocalObjectReference = Field(
+        description="The IBKRGateway (same namespace) to trade through."
+    )
     cloud_link_ref: LocalObjectReference | None = Field(
         default=None,
         description="The VpnLink (same namespace) carrying this strategy's signals and executions to Azure.",
@@ -218,8 +261,12 @@ class TradingStrategySpec(ApiModel):
         le=9_989,
         description="TWS client id of the detector; bots use base+1+ordinal. Derived from the name if unset.",
     )
-    lease_duration_seconds: int = Field(default=15, ge=5, le=300, description="Leader Lease duration of the bots.")
-    resources: WorkloadResources = Field(default_factory=WorkloadResources, description="Container resources.")
+    lease_duration_seconds: int = Field(
+        default=15, ge=5, le=300, description="Leader Lease duration of the bots."
+    )
+    resources: WorkloadResources = Field(
+        default_factory=WorkloadResources, description="Container resources."
+    )
 
 
 class TradingStrategyStatus(ApiModel):
@@ -228,7 +275,9 @@ class TradingStrategyStatus(ApiModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="allow", frozen=True)
 
     # operator-owned
-    observed_generation: int | None = Field(default=None, ge=0, description="Last metadata.generation acted on.")
+    observed_generation: int | None = Field(
+        default=None, ge=0, description="Last metadata.generation acted on."
+    )
     conditions: list[Condition] | None = conditions_field()
     phase: StrategyPhase | None = Field(default=None, description="One-word summary of the state.")
     replicas: int | None = Field(default=None, ge=0, description="Bot pods that exist.")
@@ -236,7 +285,9 @@ class TradingStrategyStatus(ApiModel):
     ready_bots: str | None = Field(default=None, description="ready/desired bot replicas, for kubectl get.")
     detector_ready: bool | None = Field(default=None, description="Whether the detector is available.")
     gateway_endpoint: str | None = Field(default=None, description="host:port of the gateway in the config.")
-    outbound_mode: str | None = Field(default=None, description="direct, buffering or backup (from the VpnLink).")
+    outbound_mode: str | None = Field(
+        default=None, description="direct, buffering or backup (from the VpnLink)."
+    )
     # bot-owned (the leader patches these through the status subresource)
     leader: str | None = Field(default=None, description="Pod that holds the Lease and trades.")
     orders_today: int | None = Field(default=None, ge=0, description="Orders placed today.")

@@ -24,6 +24,7 @@ from spyops.operator.api.common import (
     PrinterColumn,
     cel,
     conditions_field,
+    validations,
 )
 
 _AZURE_NAME = r"^[-\w._()]+$"
@@ -31,7 +32,7 @@ _URL = r"^https?://[^\s]+$"
 
 
 def _model_config(*rules: dict[str, str]) -> ConfigDict:
-    extra = {"x-kubernetes-validations": list(rules)} if rules else None
+    extra = validations(*rules) if rules else None
     return ConfigDict(
         alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True, json_schema_extra=extra
     )
@@ -54,7 +55,11 @@ class AzureCredentialsSecretRef(ApiModel):
 
     name: str = Field(min_length=1, max_length=253, pattern=DNS_SUBDOMAIN, description="Secret name.")
     client_id_key: str = Field(
-        default="clientId", min_length=1, max_length=253, pattern=SECRET_KEY, description="Key of the client id."
+        default="clientId",
+        min_length=1,
+        max_length=253,
+        pattern=SECRET_KEY,
+        description="Key of the client id.",
     )
     client_secret_key: str = Field(
         default="clientSecret",
@@ -64,7 +69,11 @@ class AzureCredentialsSecretRef(ApiModel):
         description="Key of the client secret.",
     )
     tenant_id_key: str = Field(
-        default="tenantId", min_length=1, max_length=253, pattern=SECRET_KEY, description="Key of the tenant id."
+        default="tenantId",
+        min_length=1,
+        max_length=253,
+        pattern=SECRET_KEY,
+        description="Key of the tenant id.",
     )
 
 
@@ -104,14 +113,18 @@ class AzureConnection(ApiModel):
     resource_group: str = Field(
         min_length=1, max_length=90, pattern=_AZURE_NAME, description="Resource group of the VPN gateway."
     )
-    gateway_name: str = Field(min_length=1, max_length=80, pattern=_AZURE_NAME, description="Virtual network gateway.")
+    gateway_name: str = Field(
+        min_length=1, max_length=80, pattern=_AZURE_NAME, description="Virtual network gateway."
+    )
     connection_name: str = Field(
         min_length=1, max_length=80, pattern=_AZURE_NAME, description="Site-to-site connection."
     )
     credentials_secret_ref: AzureCredentialsSecretRef | None = Field(
         default=None, description="Service principal credentials (never inline)."
     )
-    use_managed_identity: bool = Field(default=False, description="Authenticate with a managed identity instead.")
+    use_managed_identity: bool = Field(
+        default=False, description="Authenticate with a managed identity instead."
+    )
     endpoint: str | None = Field(
         default=None,
         max_length=2048,
@@ -158,15 +171,24 @@ class FailoverPolicy(ApiModel):
 
     failure_threshold: int = Field(default=3, ge=1, le=100, description="Consecutive failures before acting.")
     recovery_threshold: int = Field(default=2, ge=1, le=100, description="Consecutive successes to recover.")
-    reset_connection: bool = Field(default=True, description="Reset the VPN connection through the Azure SDK.")
+    reset_connection: bool = Field(
+        default=True, description="Reset the VPN connection through the Azure SDK."
+    )
     reset_gateway: bool = Field(default=False, description="Then reset the VPN gateway (slow, disruptive).")
     outbound_action: OutboundAction = Field(
-        default=OutboundAction.BUFFERING, description="buffering (keep in the outbox) or backup (backup route)."
+        default=OutboundAction.BUFFERING,
+        description="buffering (keep in the outbox) or backup (backup route).",
     )
-    backup_url: str | None = Field(default=None, max_length=2048, pattern=_URL, description="Backup route URL.")
-    cooldown_seconds: int = Field(default=300, ge=0, le=86_400, description="Minimum seconds between actions.")
+    backup_url: str | None = Field(
+        default=None, max_length=2048, pattern=_URL, description="Backup route URL."
+    )
+    cooldown_seconds: int = Field(
+        default=300, ge=0, le=86_400, description="Minimum seconds between actions."
+    )
     max_actions_per_hour: int = Field(default=4, ge=1, le=60, description="Actions per hour at most.")
-    webhook_url: str | None = Field(default=None, max_length=2048, pattern=_URL, description="Notify this URL.")
+    webhook_url: str | None = Field(
+        default=None, max_length=2048, pattern=_URL, description="Notify this URL."
+    )
 
 
 class VpnLinkSpec(ApiModel):
@@ -185,11 +207,15 @@ class TunnelStatus(ApiModel):
 
 
 class AzureStatus(ApiModel):
-    connection_status: str | None = Field(default=None, description="Connected, Connecting, NotConnected, Unknown.")
+    connection_status: str | None = Field(
+        default=None, description="Connected, Connecting, NotConnected, Unknown."
+    )
     tunnels: list[TunnelStatus] | None = Field(default=None, description="Per-tunnel state.")
     ingress_bytes: int | None = Field(default=None, ge=0, description="Bytes received over the connection.")
     egress_bytes: int | None = Field(default=None, ge=0, description="Bytes sent over the connection.")
-    gateway_provisioning_state: str | None = Field(default=None, description="Provisioning state of the gateway.")
+    gateway_provisioning_state: str | None = Field(
+        default=None, description="Provisioning state of the gateway."
+    )
 
 
 class ProbeResult(ApiModel):
@@ -217,7 +243,9 @@ class VpnLinkStatus(ApiModel):
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="allow", frozen=True)
 
-    observed_generation: int | None = Field(default=None, ge=0, description="Last metadata.generation acted on.")
+    observed_generation: int | None = Field(
+        default=None, ge=0, description="Last metadata.generation acted on."
+    )
     conditions: list[Condition] | None = conditions_field()
     health: LinkHealth | None = Field(default=None, description="Healthy, Degraded, Down or Unknown.")
     azure: AzureStatus | None = Field(default=None, description="What Azure reports.")
@@ -241,7 +269,9 @@ VPNLINK_KIND = KindInfo(
         PrinterColumn("Health", "string", ".status.health", "Healthy, Degraded, Down, Unknown."),
         PrinterColumn("Azure", "string", ".status.azure.connectionStatus", "Azure connection status."),
         PrinterColumn("Probe", "boolean", ".status.probes[0].ok", "Whether the first probe target answers."),
-        PrinterColumn("Failures", "integer", ".status.consecutiveFailures", "Consecutive failed probe rounds."),
+        PrinterColumn(
+            "Failures", "integer", ".status.consecutiveFailures", "Consecutive failed probe rounds."
+        ),
         PrinterColumn("Last-Failover", "date", ".status.lastFailover.time", "When failover last acted."),
         AGE_COLUMN,
     ),

@@ -80,7 +80,9 @@ def resources(given: Resources | None, default: Resources) -> dict[str, Any]:
     return chosen.to_wire()
 
 
-def http_probe(path: str, port: str, period: int, failure_threshold: int, initial_delay: int = 0) -> dict[str, Any]:
+def http_probe(
+    path: str, port: str, period: int, failure_threshold: int, initial_delay: int = 0
+) -> dict[str, Any]:
     probe: dict[str, Any] = {
         "httpGet": {"path": path, "port": port, "scheme": "HTTP"},
         "periodSeconds": period,

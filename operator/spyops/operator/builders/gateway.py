@@ -137,8 +137,14 @@ def _ib_gateway_pod(inputs: GatewayInputs) -> dict[str, Any]:
         "image": spec.image,
         "imagePullPolicy": "IfNotPresent",
         "env": [
-            {"name": "TWS_USERID", "valueFrom": {"secretKeyRef": {"name": creds.name, "key": creds.username_key}}},
-            {"name": "TWS_PASSWORD", "valueFrom": {"secretKeyRef": {"name": creds.name, "key": creds.password_key}}},
+            {
+                "name": "TWS_USERID",
+                "valueFrom": {"secretKeyRef": {"name": creds.name, "key": creds.username_key}},
+            },
+            {
+                "name": "TWS_PASSWORD",
+                "valueFrom": {"secretKeyRef": {"name": creds.name, "key": creds.password_key}},
+            },
             {"name": "TRADING_MODE", "value": spec.trading_mode.value},
             {"name": "READ_ONLY_API", "value": "no"},
             {"name": "TIME_ZONE", "value": spec.restart_window.timezone},
@@ -199,7 +205,12 @@ def build_statefulset(inputs: GatewayInputs) -> dict[str, Any]:
         if spec.storage.storage_class_name:
             claim_spec["storageClassName"] = spec.storage.storage_class_name
         sts_spec["volumeClaimTemplates"] = [
-            {"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "settings"}, "spec": claim_spec}
+            {
+                "apiVersion": "v1",
+                "kind": "PersistentVolumeClaim",
+                "metadata": {"name": "settings"},
+                "spec": claim_spec,
+            }
         ]
         sts_spec["persistentVolumeClaimRetentionPolicy"] = {"whenDeleted": "Delete", "whenScaled": "Retain"}
     return {
@@ -215,7 +226,12 @@ def build_service(inputs: GatewayInputs) -> dict[str, Any]:
     ports = [{"name": "api", "port": spec.api_port, "targetPort": "api", "protocol": "TCP"}]
     if spec.simulator is not None:
         ports.append(
-            {"name": "control", "port": spec.simulator.control_port, "targetPort": "control", "protocol": "TCP"}
+            {
+                "name": "control",
+                "port": spec.simulator.control_port,
+                "targetPort": "control",
+                "protocol": "TCP",
+            }
         )
     return {
         "apiVersion": "v1",
@@ -243,7 +259,9 @@ def build_network_policy(inputs: GatewayInputs) -> dict[str, Any]:
         "spec": {
             "podSelector": {"matchLabels": gateway_selector(owner.name)},
             "policyTypes": ["Ingress"],
-            "ingress": [{"from": [{"podSelector": {"matchLabels": {TRADING_CLIENT_LABEL: "true"}}}], "ports": ports}],
+            "ingress": [
+                {"from": [{"podSelector": {"matchLabels": {TRADING_CLIENT_LABEL: "true"}}}], "ports": ports}
+            ],
         },
     }
 

@@ -33,7 +33,9 @@ METRICS_PORT = 8080
 _DETECTOR_RESOURCES = Resources(
     requests=ResourceList(cpu="250m", memory="256Mi"), limits=ResourceList(memory="512Mi")
 )
-_BOT_RESOURCES = Resources(requests=ResourceList(cpu="100m", memory="192Mi"), limits=ResourceList(memory="384Mi"))
+_BOT_RESOURCES = Resources(
+    requests=ResourceList(cpu="100m", memory="192Mi"), limits=ResourceList(memory="384Mi")
+)
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,11 @@ def bot_name(strategy: str) -> str:
 
 
 def selector(strategy: str, component: str) -> dict[str, str]:
-    return {"app.kubernetes.io/instance": strategy, "app.kubernetes.io/component": component, STRATEGY_LABEL: strategy}
+    return {
+        "app.kubernetes.io/instance": strategy,
+        "app.kubernetes.io/component": component,
+        STRATEGY_LABEL: strategy,
+    }
 
 
 def _labels(owner: Owner, component: str) -> dict[str, str]:
@@ -103,7 +109,10 @@ def build_detector_deployment(inputs: StrategyInputs) -> dict[str, Any]:
         "image": _image(inputs),
         "imagePullPolicy": "IfNotPresent",
         "command": _workload_command("detector"),
-        "env": [env_from_field("POD_NAME", "metadata.name"), env_from_field("POD_NAMESPACE", "metadata.namespace")],
+        "env": [
+            env_from_field("POD_NAME", "metadata.name"),
+            env_from_field("POD_NAMESPACE", "metadata.namespace"),
+        ],
         "ports": [
             {"name": "signals", "containerPort": DETECTOR_SIGNAL_PORT, "protocol": "TCP"},
             {"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"},
@@ -172,7 +181,10 @@ def build_bot_deployment(inputs: StrategyInputs) -> dict[str, Any]:
         "image": _image(inputs),
         "imagePullPolicy": "IfNotPresent",
         "command": _workload_command("bot"),
-        "env": [env_from_field("POD_NAME", "metadata.name"), env_from_field("POD_NAMESPACE", "metadata.namespace")],
+        "env": [
+            env_from_field("POD_NAME", "metadata.name"),
+            env_from_field("POD_NAMESPACE", "metadata.namespace"),
+        ],
         "ports": [{"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"}],
         "livenessProbe": http_probe("/health", "metrics", period=10, failure_threshold=3, initial_delay=5),
         "readinessProbe": http_probe("/ready", "metrics", period=5, failure_threshold=3),
@@ -275,7 +287,12 @@ def build_role(inputs: StrategyInputs) -> dict[str, Any]:
             },
             # create cannot be limited by name (the object does not exist yet when it is authorized).
             {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["create"]},
-            {"apiGroups": [GROUP], "resources": ["tradingstrategies"], "resourceNames": [owner.name], "verbs": ["get"]},
+            {
+                "apiGroups": [GROUP],
+                "resources": ["tradingstrategies"],
+                "resourceNames": [owner.name],
+                "verbs": ["get"],
+            },
             {
                 "apiGroups": [GROUP],
                 "resources": ["tradingstrategies/status"],
@@ -350,7 +367,9 @@ def build_service_monitor(inputs: StrategyInputs) -> dict[str, Any]:
         "kind": "ServiceMonitor",
         "metadata": metadata(owner, owner.name, _labels(owner, "metrics")),
         "spec": {
-            "selector": {"matchLabels": {"app.kubernetes.io/instance": owner.name, STRATEGY_LABEL: owner.name}},
+            "selector": {
+                "matchLabels": {"app.kubernetes.io/instance": owner.name, STRATEGY_LABEL: owner.name}
+            },
             "endpoints": [{"port": "metrics", "path": "/metrics", "interval": "30s"}],
         },
     }

@@ -29,48 +29,53 @@ CHILD_RESOURCES: tuple[tuple[str, str, str], ...] = (
 MANAGED_SELECTOR = f"app.kubernetes.io/managed-by={MANAGED_BY}"
 
 
-def _deleted(event: dict[str, Any]) -> bool:
+def _deleted(event: kopf.RawEvent) -> bool:
     return event.get("type") == "DELETED"
 
 
-def register(registry: kopf.OperatorRegistry, cache: Cache, gateways: WorkQueue, strategies: WorkQueue) -> None:
+def register(
+    registry: kopf.OperatorRegistry, cache: Cache, gateways: WorkQueue, strategies: WorkQueue
+) -> None:
     @kopf.on.event(GROUP, VERSION, "tradingstrategies", registry=registry)
-    async def strategy_event(event: dict[str, Any], namespace: str, name: str, **_: Any) -> None:
+    async def strategy_event(event: kopf.RawEvent, namespace: str | None, name: str, **_: Any) -> None:
+        namespace = namespace or ""
         key = Key(STRATEGY, namespace, name)
         if _deleted(event):
             cache.drop_resource(STRATEGY, namespace, name)
             cache.index_strategy(namespace, name, None)
             strategies.forget(key)
             return
-        body = event["object"]
+        body: dict[str, Any] = dict(event["object"])
         cache.put_resource(STRATEGY, body)
         cache.index_strategy(namespace, name, body.get("spec") or {})
         strategies.add(key)
 
     @kopf.on.event(GROUP, VERSION, "ibkrgateways", registry=registry)
-    async def gateway_event(event: dict[str, Any], namespace: str, name: str, **_: Any) -> None:
+    async def gateway_event(event: kopf.RawEvent, namespace: str | None, name: str, **_: Any) -> None:
+        namespace = namespace or ""
         key = Key(GATEWAY, namespace, name)
         if _deleted(event):
             cache.drop_resource(GATEWAY, namespace, name)
             gateways.forget(key)
         else:
-            cache.put_resource(GATEWAY, event["object"])
+            cache.put_resource(GATEWAY, dict(event["object"]))
             gateways.add(key)
         # Strategies render the gateway's address and wait for its readiness: look at them again.
         for strategy in cache.strategies_of_gateway(namespace, name):
             strategies.add(Key(STRATEGY, namespace, strategy))
 
     @kopf.on.event(GROUP, VERSION, "vpnlinks", registry=registry)
-    async def vpnlink_event(event: dict[str, Any], namespace: str, name: str, **_: Any) -> None:
+    async def vpnlink_event(event: kopf.RawEvent, namespace: str | None, name: str, **_: Any) -> None:
+        namespace = namespace or ""
         if _deleted(event):
             cache.drop_resource(VPNLINK, namespace, name)
         else:
-            cache.put_resource(VPNLINK, event["object"])
+            cache.put_resource(VPNLINK, dict(event["object"]))
         for strategy in cache.strategies_of_link(namespace, name):
             strategies.add(Key(STRATEGY, namespace, strategy))
 
-    async def child_event(event: dict[str, Any], **_: Any) -> None:
-        body = event["object"]
+    async def child_event(event: kopf.RawEvent, **_: Any) -> None:
+        body: dict[str, Any] = dict(event["object"])
         if _deleted(event):
             cache.drop_child(body)
         else:
