@@ -74,7 +74,8 @@ def test_bot_deployment_is_hardened_and_rolls_safely() -> None:
     assert pod["securityContext"]["runAsNonRoot"] is True
     (container,) = pod["containers"]
     sc = container["securityContext"]
-    assert sc["readOnlyRootFilesystem"] is True and sc["capabilities"] == {"drop": ["ALL"]}
+    assert sc["readOnlyRootFilesystem"] is True
+    assert sc["capabilities"] == {"drop": ["ALL"]}
     assert sc["allowPrivilegeEscalation"] is False
     assert container["livenessProbe"]["httpGet"]["path"] == "/health"
     assert container["readinessProbe"]["httpGet"]["path"] == "/ready"
@@ -83,7 +84,8 @@ def test_bot_deployment_is_hardened_and_rolls_safely() -> None:
     env = {e["name"]: e["valueFrom"]["fieldRef"]["fieldPath"] for e in container["env"]}
     assert env == {"POD_NAME": "metadata.name", "POD_NAMESPACE": "metadata.namespace"}
     mounts = {m["name"]: m for m in container["volumeMounts"]}
-    assert mounts["config"]["mountPath"] == "/etc/spyops" and "subPath" not in mounts["config"]
+    assert mounts["config"]["mountPath"] == "/etc/spyops"
+    assert "subPath" not in mounts["config"]
     assert mounts["journal"]["mountPath"] == "/var/lib/spyops"
     assert pod["serviceAccountName"] == "alpha-bot"
 
@@ -125,7 +127,8 @@ def test_bot_role_grants_exactly_lease_and_own_status() -> None:
         (("tradingstrategies/status",), ("get", "patch"), ("alpha",)),
     }
     for rule in role["rules"]:
-        assert "*" not in rule["verbs"] and "*" not in rule["resources"]
+        assert "*" not in rule["verbs"]
+        assert "*" not in rule["resources"]
 
 
 def test_backend_token_is_mounted_from_the_secret() -> None:
@@ -148,11 +151,13 @@ def test_simulator_gateway_runs_project_image_without_claims() -> None:
     children = gateway_children({"simulator": {"scenario": "anomalies", "seed": 7}})
     assert sorted(children) == ["NetworkPolicy/paper-gateway", "Service/paper", "StatefulSet/paper"]
     sts = children["StatefulSet/paper"]["spec"]
-    assert sts["replicas"] == 1 and "volumeClaimTemplates" not in sts
+    assert sts["replicas"] == 1
+    assert "volumeClaimTemplates" not in sts
     (container,) = sts["template"]["spec"]["containers"]
     assert container["image"] == "spyops:1"
     assert container["command"][:2] == ["spyops", "gateway-sim"]
-    assert "--scenario" in container["command"] and "anomalies" in container["command"]
+    assert "--scenario" in container["command"]
+    assert "anomalies" in container["command"]
     assert container["readinessProbe"]["exec"]["command"][:2] == ["spyops", "gateway-probe"]
     assert children["Service/paper"]["spec"]["clusterIP"] == "None"
 

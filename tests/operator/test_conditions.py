@@ -11,7 +11,8 @@ def test_transition_time_kept_while_status_unchanged() -> None:
         first, [cond.Wanted("Ready", "False", "Other", "y")], 2, now="2026-01-02T00:00:00Z"
     )
     assert second[0]["lastTransitionTime"] == "2026-01-01T00:00:00Z"
-    assert second[0]["reason"] == "Other" and second[0]["observedGeneration"] == 2
+    assert second[0]["reason"] == "Other"
+    assert second[0]["observedGeneration"] == 2
     third = cond.merge_conditions(
         second, [cond.Wanted("Ready", "True", "Done")], 2, now="2026-01-03T00:00:00Z"
     )
@@ -40,4 +41,5 @@ def test_transitions_report_only_changes() -> None:
     changed = [new["type"] for _, new in cond.transitions(before, after)]
     assert set(changed) == {"Ready", "Reconciling", "Stalled"}
     assert cond.transitions(after, after) == []
-    assert cond.is_true(after, "Ready") and not cond.is_true(after, "Stalled")
+    assert cond.is_true(after, "Ready")
+    assert not cond.is_true(after, "Stalled")

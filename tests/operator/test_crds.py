@@ -61,11 +61,13 @@ def test_strategy_schema_carries_defaults_ranges_enums_and_cel() -> None:
     crd = crd_manifest(ALL_KINDS[0])
     spec = crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
     props = spec["properties"]
-    assert props["replicas"]["default"] == 3 and props["replicas"]["minimum"] == 1
+    assert props["replicas"]["default"] == 3
+    assert props["replicas"]["minimum"] == 1
     assert props["tradingState"]["enum"] == ["ACTIVE", "REDUCING", "HALTED"]
     assert props["risk"]["default"] == {}
     loss = props["risk"]["properties"]["maxDailyLoss"]
-    assert loss["minimum"] == 0 and loss["exclusiveMinimum"] is True
+    assert loss["minimum"] == 0
+    assert loss["exclusiveMinimum"] is True
     assert props["risk"]["properties"]["maxMessagesPerSecond"]["maximum"] == 50
     assert props["underlying"]["pattern"].startswith("^[A-Z]")
     detector_rules = [r["rule"] for r in props["detector"]["x-kubernetes-validations"]]

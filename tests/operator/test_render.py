@@ -35,7 +35,8 @@ def test_render_maps_every_section() -> None:
     )
     assert isinstance(config, RuntimeConfig)
     assert config.strategy == "trading/alpha"
-    assert config.gateway.host == "paper-0.paper.trading.svc" and config.gateway.client_id_base == 500
+    assert config.gateway.host == "paper-0.paper.trading.svc"
+    assert config.gateway.client_id_base == 500
     assert config.risk.max_open_positions == 2
     assert config.risk.trading_hours.start == dt.time(10, 0)
     assert config.execution.limit_offset == 0.05
@@ -55,7 +56,8 @@ def test_render_is_deterministic() -> None:
 def test_client_id_block_is_stable_and_in_range() -> None:
     base = default_client_id_base("trading", "alpha")
     assert base == default_client_id_base("trading", "alpha")
-    assert 0 <= base and base + 11 <= 10_000
+    assert base >= 0
+    assert base + 11 <= 10_000
 
 
 def test_outbound_follows_the_link() -> None:
@@ -67,4 +69,5 @@ def test_outbound_follows_the_link() -> None:
     assert render_runtime_config("t", "a", s, GW, healthy).outbound.mode == OutboundMode.DIRECT
     assert render_runtime_config("t", "a", s, GW, down_buffer).outbound.mode == OutboundMode.BUFFERING
     backup = render_runtime_config("t", "a", s, GW, down_backup).outbound
-    assert backup.mode == OutboundMode.BACKUP and backup.backup_url == "https://backup.example"
+    assert backup.mode == OutboundMode.BACKUP
+    assert backup.backup_url == "https://backup.example"
