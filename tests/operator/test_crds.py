@@ -12,16 +12,18 @@ from spyops.operator.api.crd import ALL_KINDS, crd_file_name, crd_manifest, drif
 
 REPO = Path(__file__).resolve().parents[2]
 CRDS = REPO / "crds"
+CHART_CRDS = REPO / "charts" / "spyops" / "files" / "crds"
 
 
 def test_checked_in_crds_match_the_models() -> None:
-    stale = drifted(CRDS)
+    stale = drifted(CRDS, CHART_CRDS)
     assert stale == [], f"run `spyops crds generate`: {stale}"
 
 
 def test_drift_is_detected(tmp_path: Path) -> None:
-    generate(tmp_path)
-    assert drifted(tmp_path) == []
+    generate(tmp_path, tmp_path / "chart")
+    assert drifted(tmp_path, tmp_path / "chart") == []
+    assert "helm.sh/resource-policy: keep" in (tmp_path / "chart" / crd_file_name(ALL_KINDS[0])).read_text()
     victim = tmp_path / crd_file_name(ALL_KINDS[0])
     victim.write_text(victim.read_text().replace("maximum: 50", "maximum: 51"))
     assert drifted(tmp_path) == [str(victim)]

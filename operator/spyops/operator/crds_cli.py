@@ -12,27 +12,30 @@ app = typer.Typer(
 )
 
 _DEFAULT_DIR = Path("crds")
+_CHART_DIR = Path("charts/spyops/files/crds")
 
 
 @app.command()
 def generate(
     directory: Annotated[Path, typer.Option("--dir", help="Where to write the CRDs.")] = _DEFAULT_DIR,
+    chart_dir: Annotated[Path, typer.Option("--chart-dir", help="The Helm chart's copy.")] = _CHART_DIR,
 ) -> None:
     """Write crds/*.yaml from spyops.operator.api."""
     from spyops.operator.api.crd import generate as write_crds
 
-    for path in write_crds(directory):
+    for path in write_crds(directory, chart_dir):
         typer.echo(f"wrote {path}")
 
 
 @app.command()
 def check(
     directory: Annotated[Path, typer.Option("--dir", help="Where the CRDs are checked in.")] = _DEFAULT_DIR,
+    chart_dir: Annotated[Path, typer.Option("--chart-dir", help="The Helm chart's copy.")] = _CHART_DIR,
 ) -> None:
     """Exit 1 if crds/*.yaml differ from what the models generate."""
     from spyops.operator.api.crd import drifted
 
-    stale = drifted(directory)
+    stale = drifted(directory, chart_dir)
     if stale:
         typer.echo(
             "CRDs drifted from spyops.operator.api; run `spyops crds generate`: " + ", ".join(stale), err=True
