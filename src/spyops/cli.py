@@ -18,6 +18,7 @@ _COMPONENTS: list[tuple[str, str]] = [
     ("cluster", "spyops.cluster.cli:app"),
     ("operator", "spyops.operator.main:run_operator"),
     ("crds", "spyops.operator.crds_cli:app"),
+    ("gateway-probe", "spyops.operator.probe:gateway_probe"),
 ]
 
 app = typer.Typer(

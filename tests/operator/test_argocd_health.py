@@ -32,7 +32,9 @@ def cond(kind: str, status: str, message: str = "m") -> dict[str, Any]:
     return {"type": kind, "status": status, "reason": "R", "message": message}
 
 
-def obj(status: dict[str, Any] | None, generation: int = 2, spec: dict[str, Any] | None = None) -> dict[str, Any]:
+def obj(
+    status: dict[str, Any] | None, generation: int = 2, spec: dict[str, Any] | None = None
+) -> dict[str, Any]:
     body: dict[str, Any] = {"metadata": {"name": "x", "generation": generation}, "spec": spec or {}}
     if status is not None:
         body["status"] = status
@@ -43,10 +45,16 @@ CASES = [
     ("TradingStrategy", obj(None), "Progressing"),
     ("TradingStrategy", obj({"observedGeneration": 1, "conditions": [cond("Ready", "True")]}), "Progressing"),
     ("TradingStrategy", obj({"observedGeneration": 2, "conditions": [cond("Ready", "True")]}), "Healthy"),
-    ("TradingStrategy", obj({"observedGeneration": 2, "conditions": [cond("Ready", "False")]}), "Progressing"),
     (
         "TradingStrategy",
-        obj({"observedGeneration": 2, "conditions": [cond("Ready", "False"), cond("Stalled", "True", "bad")]}),
+        obj({"observedGeneration": 2, "conditions": [cond("Ready", "False")]}),
+        "Progressing",
+    ),
+    (
+        "TradingStrategy",
+        obj(
+            {"observedGeneration": 2, "conditions": [cond("Ready", "False"), cond("Stalled", "True", "bad")]}
+        ),
         "Degraded",
     ),
     (
@@ -63,12 +71,21 @@ CASES = [
     ("IBKRGateway", obj({"observedGeneration": 2, "conditions": [cond("Ready", "True")]}), "Healthy"),
     (
         "IBKRGateway",
-        obj({"observedGeneration": 2, "conditions": [cond("Ready", "False"), cond("CredentialsAvailable", "False")]}),
+        obj(
+            {
+                "observedGeneration": 2,
+                "conditions": [cond("Ready", "False"), cond("CredentialsAvailable", "False")],
+            }
+        ),
         "Degraded",
     ),
     ("IBKRGateway", obj({"observedGeneration": 2, "conditions": [cond("Ready", "False")]}), "Progressing"),
     ("VpnLink", obj(None), "Progressing"),
-    ("VpnLink", obj({"observedGeneration": 2, "health": "Healthy", "conditions": [cond("Ready", "True")]}), "Healthy"),
+    (
+        "VpnLink",
+        obj({"observedGeneration": 2, "health": "Healthy", "conditions": [cond("Ready", "True")]}),
+        "Healthy",
+    ),
     ("VpnLink", obj({"observedGeneration": 2, "health": "Down", "consecutiveFailures": 4}), "Degraded"),
     ("VpnLink", obj({"observedGeneration": 2, "health": "Unknown"}), "Progressing"),
     ("VpnLink", obj({"observedGeneration": 1, "health": "Healthy"}), "Progressing"),
@@ -85,7 +102,12 @@ def test_health(kind: str, body: dict[str, Any], expected: str) -> None:
 def test_messages_carry_the_condition_message() -> None:
     _, message = health(
         "IBKRGateway",
-        obj({"observedGeneration": 2, "conditions": [cond("CredentialsAvailable", "False", "Secret ibkr missing")]}),
+        obj(
+            {
+                "observedGeneration": 2,
+                "conditions": [cond("CredentialsAvailable", "False", "Secret ibkr missing")],
+            }
+        ),
     )
     assert message == "Secret ibkr missing"
     _, down = health("VpnLink", obj({"observedGeneration": 2, "health": "Down", "consecutiveFailures": 4}))
