@@ -19,6 +19,7 @@ _COMPONENTS: list[tuple[str, str]] = [
     ("operator", "spyops.operator.main:run_operator"),
     ("crds", "spyops.operator.crds_cli:app"),
     ("gateway-probe", "spyops.operator.probe:gateway_probe"),
+    ("bench", "spyops.bench.cli:app"),
 ]
 
 app = typer.Typer(

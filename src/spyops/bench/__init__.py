@@ -1,0 +1,1 @@
+"""Benchmarks (`spyops bench ...`): each prints one JSON document with its numbers and baselines."""
