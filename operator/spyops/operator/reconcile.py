@@ -35,6 +35,20 @@ VPNLINK = "VpnLink"
 
 # Look again this often while something outside our watches may change (a Secret appearing).
 RECHECK_SECONDS = 30.0
+_WARNING_REASONS = frozenset(
+    {
+        "GatewayNotFound",
+        "SecretNotFound",
+        "SecretKeyMissing",
+        "CredentialsMissing",
+        "CloudLinkNotFound",
+        "LinkDown",
+        "LinkDegraded",
+        "InvalidSpec",
+    }
+)
+# Config and identity before the workloads that use them (a pod needs its ServiceAccount).
+_FIRST_WAVE = frozenset({"ConfigMap", "ServiceAccount", "Role", "RoleBinding", "Service"})
 GATEWAY_STATUS_FIELDS = (
     "observedGeneration",
     "conditions",
@@ -111,8 +125,32 @@ class Reconciler:
             self.cache.put_child(applied)
             return applied
 
-        results = await asyncio.gather(*(one(child) for child in children))
+        first = [c for c in children if c["kind"] in _FIRST_WAVE]
+        rest = [c for c in children if c["kind"] not in _FIRST_WAVE]
+        results = list(await asyncio.gather(*(one(c) for c in first)))
+        results += await asyncio.gather(*(one(c) for c in rest))
         return {f"{r['kind']}/{r['metadata']['name']}": r for r in results}
+
+    async def _owner_still_there(
+        self, kind: str, body: dict[str, Any], children: Sequence[dict[str, Any]]
+    ) -> bool:
+        """Before (re)creating a missing child, make sure the owner was not deleted meanwhile: the
+        children's deletion events may arrive before the owner's own (separate watch streams)."""
+        if all(self.cache.child(c) is not None for c in children):
+            return True
+        meta = body["metadata"]
+        fresh = await self.kube.get(API_VERSION, kind, meta["namespace"], meta["name"])
+        if (
+            fresh is None
+            or fresh["metadata"]["uid"] != meta["uid"]
+            or fresh["metadata"].get("deletionTimestamp")
+        ):
+            if fresh is None:
+                self.cache.drop_resource(kind, meta["namespace"], meta["name"])
+            else:
+                self.cache.put_resource(kind, fresh)
+            return False
+        return True
 
     async def _write_status(
         self, kind: str, body: dict[str, Any], status: dict[str, Any], owned: Sequence[str]
@@ -130,24 +168,20 @@ class Reconciler:
         return updated
 
     async def _event_for(self, body: dict[str, Any], old: dict[str, Any] | None, new: dict[str, Any]) -> None:
-        kind = new["type"]
-        if kind in (cond.RECONCILING, cond.STALLED) and not (
-            kind == cond.STALLED and new["status"] == cond.TRUE
-        ):
-            return
-        # A first "False" of a domain condition is news only when it is a problem worth a warning.
-        worth_warning = (
-            cond.READY,
-            cond.STALLED,
-            cond.GATEWAY_READY,
-            cond.CREDENTIALS_AVAILABLE,
-            cond.CLOUD_LINK_READY,
+        """An Event for a transition a person would want to see: Ready changes, problems, the kill switch."""
+        kind, status, reason = new["type"], new["status"], new["reason"]
+        warning = (
+            (kind == cond.STALLED and status == cond.TRUE)
+            or (kind == cond.RISK_HALTED and status == cond.TRUE)
+            or (status == cond.FALSE and reason in _WARNING_REASONS)
         )
-        if old is None and new["status"] != cond.TRUE and kind not in worth_warning:
-            return
-        good = (new["status"] == cond.TRUE) != (kind in (cond.STALLED, cond.RISK_HALTED))
-        note = f"{kind}={new['status']}: {new['message'] or new['reason']}"
-        await self.kube.event(body, "Normal" if good else "Warning", new["reason"], note, kind)
+        if kind == cond.READY:
+            if old is None and status != cond.TRUE and not warning:
+                return  # a new object that is not ready yet is not news
+        elif not warning and (old is None or kind in (cond.RECONCILING, cond.STALLED)):
+            return  # domain conditions: report recoveries, not their first healthy value
+        note = f"{kind}={status}: {new['message'] or reason}"
+        await self.kube.event(body, "Warning" if warning else "Normal", reason, note, kind)
 
     # -- IBKRGateway ----------------------------------------------------------------------------
 
@@ -175,9 +209,10 @@ class Reconciler:
             return None
         owner = Owner(GATEWAY, meta["name"], meta["namespace"], meta["uid"])
         creds_ok, creds_reason, creds_message = await self._check_credentials(meta["namespace"], spec)
-        live = await self._apply_children(
-            build_gateway_children(GatewayInputs(owner, spec, self.settings.workload_image))
-        )
+        children = build_gateway_children(GatewayInputs(owner, spec, self.settings.workload_image))
+        if not await self._owner_still_there(GATEWAY, body, children):
+            return 0.0
+        live = await self._apply_children(children)
         done, replicas, ready = _rollout_complete(live.get(f"StatefulSet/{meta['name']}"), 1)
         is_ready = creds_ok and done and ready >= 1
         if is_ready:
@@ -339,11 +374,12 @@ class Reconciler:
         service_monitor = await self.kube.api_available(
             "monitoring.coreos.com/v1", "ServiceMonitor", namespace
         )
-        live = await self._apply_children(
-            build_strategy_children(
-                StrategyInputs(owner, spec, config, self.settings.workload_image, service_monitor)
-            )
+        children = build_strategy_children(
+            StrategyInputs(owner, spec, config, self.settings.workload_image, service_monitor)
         )
+        if not await self._owner_still_there(STRATEGY, body, children):
+            return 0.0
+        live = await self._apply_children(children)
         wanted_bots = 0 if spec.suspend else spec.replicas
         bots_done, bot_replicas, bot_ready = _rollout_complete(
             live.get(f"Deployment/{bot_name(name)}"), wanted_bots
