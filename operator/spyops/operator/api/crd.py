@@ -191,7 +191,7 @@ def crd_manifest(kind: KindInfo) -> dict[str, Any]:
             cel(
                 f"size(self.metadata.name) <= {MAX_NAME_LENGTH}",
                 f"metadata.name must be at most {MAX_NAME_LENGTH} characters (child objects append suffixes)",
-                ".metadata.name",
+                None,
                 "FieldValueTooLong",
             )
         ],
