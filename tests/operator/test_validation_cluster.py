@@ -131,7 +131,7 @@ CASES: list[tuple[str, dict[str, Any], tuple[str, ...]]] = [
     ),
     (
         "strategy-client-id-range",
-        with_spec(with_spec(STRATEGY, "spec.clientIdBase", 9989), "spec.replicas", 10),
+        with_spec(with_spec(STRATEGY, "spec.clientIdBase", 9990), "spec.replicas", 10),
         ("spec.clientIdBase",),
     ),
     ("strategy-lease", with_spec(STRATEGY, "spec.leaseDurationSeconds", 2), ("spec.leaseDurationSeconds",)),

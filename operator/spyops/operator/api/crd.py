@@ -119,8 +119,9 @@ def _default(info: FieldInfo) -> Any:
     if info.default_factory is not None:
         produced = info.default_factory()  # type: ignore[call-arg]
         if isinstance(produced, BaseModel):
-            # The API server defaults an empty object, then the nested defaults apply.
-            return {}
+            # The whole defaulted object: the API server checks a default against the CEL rules as
+            # it is written, before nested defaults would fill an empty object.
+            return produced.model_dump(mode="json", by_alias=True, exclude_none=True)
         return produced
     if info.default is PydanticUndefined or info.default is None:
         return PydanticUndefined
@@ -192,7 +193,7 @@ def crd_manifest(kind: KindInfo) -> dict[str, Any]:
                 f"size(self.metadata.name) <= {MAX_NAME_LENGTH}",
                 f"metadata.name must be at most {MAX_NAME_LENGTH} characters (child objects append suffixes)",
                 None,
-                "FieldValueTooLong",
+                "FieldValueInvalid",
             )
         ],
     }

@@ -216,8 +216,8 @@ class TradingStrategySpec(ApiModel):
 
     model_config = _model_config(
         cel(
-            "!has(self.clientIdBase) || self.clientIdBase + self.replicas + 1 <= 10000",
-            "clientIdBase + replicas + 1 must be at most 10000 (one TWS client id per process)",
+            "!has(self.clientIdBase) || self.clientIdBase + self.replicas + 1 < 10000",
+            "clientIdBase + replicas + 1 must stay below 10000 (one TWS client id per process)",
             ".clientIdBase",
         ),
         cel(
@@ -258,7 +258,7 @@ class TradingStrategySpec(ApiModel):
     client_id_base: int | None = Field(
         default=None,
         ge=0,
-        le=9_989,
+        le=9_998,
         description="TWS client id of the detector; bots use base+1+ordinal. Derived from the name if unset.",
     )
     lease_duration_seconds: int = Field(
