@@ -68,7 +68,11 @@ def test_strategy_schema_carries_defaults_ranges_enums_and_cel() -> None:
     assert props["replicas"]["minimum"] == 1
     assert props["tradingState"]["enum"] == ["ACTIVE", "REDUCING", "HALTED"]
     assert props["risk"]["default"]["maxDailyLoss"] == 1000.0
-    assert props["risk"]["default"]["tradingHours"] == {"timezone": "America/New_York", "start": "09:30", "end": "15:55"}
+    assert props["risk"]["default"]["tradingHours"] == {
+        "timezone": "America/New_York",
+        "start": "09:30",
+        "end": "15:55",
+    }
     loss = props["risk"]["properties"]["maxDailyLoss"]
     assert loss["minimum"] == 0
     assert loss["exclusiveMinimum"] is True

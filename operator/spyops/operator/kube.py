@@ -94,12 +94,21 @@ def _status_resource(ref: KindRef) -> Any:
     return type(f"{ref.kind}Status", (base,), {"_api_info": info})
 
 
+def _status_code(exc: BaseException) -> int | None:
+    if isinstance(exc, ApiError):
+        return int(exc.status.code) if exc.status.code is not None else None
+    # lightkube's list iterators can surface the HTTP client's own status error.
+    response = getattr(exc, "response", None)
+    code = getattr(response, "status_code", None)
+    return int(code) if isinstance(code, int) else None
+
+
 def is_not_found(exc: BaseException) -> bool:
-    return isinstance(exc, ApiError) and exc.status.code == 404
+    return _status_code(exc) == 404
 
 
 def is_conflict(exc: BaseException) -> bool:
-    return isinstance(exc, ApiError) and exc.status.code == 409
+    return _status_code(exc) == 409
 
 
 def _micro_time(moment: dt.datetime) -> str:
@@ -202,7 +211,7 @@ class Kube:
             async for _ in self._client.list(_resource(ref), namespace=namespace, chunk_size=1):
                 break
             available = True
-        except ApiError as exc:
+        except Exception as exc:
             if not is_not_found(exc):
                 raise
             available = False

@@ -36,4 +36,5 @@ def configure_json_logging(level: str = "INFO") -> None:
     # kopf is chatty at INFO for every handled event; its warnings and errors still come through.
     logging.getLogger("kopf").setLevel(max(logging.WARNING, root.level))
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpx2").setLevel(logging.WARNING)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)

@@ -87,12 +87,7 @@ CHILD_APPLIES = Counter(
     ["kind", "reason"],
     registry=REGISTRY,
 )
-MANAGED_OBJECTS = Gauge(
-    "spyops_operator_managed_objects",
-    "Custom resources the operator manages, by kind and phase.",
-    ["kind", "phase"],
-    registry=REGISTRY,
-)
+# spyops_operator_managed_objects{kind,phase} is a collector over the watch cache (see main.py).
 LEADER = Gauge(
     "spyops_operator_leader", "1 when this replica holds the leader Lease and reconciles.", registry=REGISTRY
 )
