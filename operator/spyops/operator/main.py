@@ -213,7 +213,7 @@ def run_operator(
     ] = DEFAULT_WORKLOAD_IMAGE,
     workers: Annotated[
         int, typer.Option("--workers", min=1, max=64, help="Concurrent TradingStrategy reconciles.")
-    ] = 8,
+    ] = 16,
     leader_elect: Annotated[
         bool,
         typer.Option(
