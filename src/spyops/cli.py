@@ -16,10 +16,15 @@ import typer
 # (a single command, e.g. `spyops bot`).
 _COMPONENTS: list[tuple[str, str]] = [
     ("cluster", "spyops.cluster.cli:app"),
+    ("gateway-sim", "spyops.gatewaysim.cli:gateway_sim"),
     ("market", "spyops.market.cli:app"),
     ("backend", "spyops.backend.cli:main"),
     ("bench", "spyops.bench.cli:app"),
     ("azure-sim", "spyops.azuresim.cli:azure_sim"),
+    ("detect", "spyops.detector.cli:detect"),
+    ("operator", "spyops.operator.main:run_operator"),
+    ("crds", "spyops.operator.crds_cli:app"),
+    ("gateway-probe", "spyops.operator.probe:gateway_probe"),
     ("bot", "spyops.bot.cli:bot"),
 ]
 

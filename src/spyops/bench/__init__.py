@@ -1,1 +1,1 @@
-"""Benchmarks behind `spyops bench`: each prints one JSON document with its numbers and baselines."""
+"""Benchmarks that ship with the package (`spyops bench ...`); each prints one JSON document."""

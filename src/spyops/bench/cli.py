@@ -1,12 +1,60 @@
-"""`spyops bench ...`: one command per benchmark; each component's benchmark code stays in its package."""
+"""`spyops bench ...`: one command per component benchmark, each printing JSON.
+
+Components add a command here; the command imports its benchmark lazily so `spyops --help`
+stays fast.
+"""
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
 import typer
 
-app = typer.Typer(name="bench", help="Benchmarks; each prints JSON.", no_args_is_help=True)
+app = typer.Typer(name="bench", help="Benchmarks (JSON on stdout).", no_args_is_help=True)
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError as exc:
+        raise typer.BadParameter(f"expected comma-separated integers, got {text!r}") from exc
+    if not values:
+        raise typer.BadParameter("expected at least one value")
+    return values
+
+
+@app.command()
+def detector(
+    seeds: Annotated[str, typer.Option("--seeds", help="Held-out seeds to measure on (never tuned on).")] = (
+        "1001,1002,1003,1004"
+    ),
+    tuning_seeds: Annotated[
+        str, typer.Option("--tuning-seeds", help="Seeds the seed rule's threshold is tuned on.")
+    ] = "1,2,3",
+    minutes: Annotated[float, typer.Option("--minutes", help="Simulated minutes per seed.", min=0.1)] = 10.0,
+    anomalies_per_minute: Annotated[float, typer.Option("--anomalies-per-minute", min=0.1)] = 6.0,
+    latency_snapshots: Annotated[
+        int, typer.Option("--latency-snapshots", help="Scans timed per size.", min=10)
+    ] = 1000,
+    sizes: Annotated[
+        str, typer.Option("--sizes", help="Chain sizes (contracts) for latency.")
+    ] = "200,1000,5000",
+) -> None:
+    """Detector precision/recall/F1 against the seed rule, and scan latency by chain size."""
+    from spyops.detector.bench import DetectorBenchConfig, run_detector_benchmark
+
+    config = DetectorBenchConfig(
+        seeds=tuple(_int_list(seeds)),
+        tuning_seeds=tuple(_int_list(tuning_seeds)),
+        minutes=minutes,
+        anomalies_per_minute=anomalies_per_minute,
+        latency_snapshots=latency_snapshots,
+        sizes=tuple(_int_list(sizes)),
+    )
+    if set(config.seeds) & set(config.tuning_seeds):
+        raise typer.BadParameter("held-out seeds and tuning seeds must not overlap")
+    typer.echo(json.dumps(run_detector_benchmark(config), indent=2))
 
 
 @app.command("backend")
@@ -18,7 +66,6 @@ def backend(
 ) -> None:
     """Backend: fan-out delivery p50/p99 to N WebSocket clients, and ingest rate into SQLite and Azurite."""
     import asyncio
-    import json
 
     from spyops.backend.bench import run_backend_benchmark
 
@@ -28,6 +75,52 @@ def backend(
         )
     )
     typer.echo(json.dumps(result, indent=2))
+
+
+@app.command("gateway-sim")
+def gateway_sim(
+    clients: Annotated[int, typer.Option("--clients", help="Streaming clients.", min=1)] = 5,
+    tickers: Annotated[
+        int, typer.Option("--tickers", help="Option tickers per client (plus SPY).", min=1, max=102)
+    ] = 100,
+    seconds: Annotated[float, typer.Option("--seconds", help="Measurement time per speed.", min=1.0)] = 10.0,
+    speeds: Annotated[
+        str, typer.Option("--speeds", help="Comma-separated session speeds to stream at.")
+    ] = "1,10,30",
+    orders: Annotated[int, typer.Option("--orders", help="Orders timed for the round trip.", min=10)] = 200,
+) -> None:
+    """Gateway simulator: quote fan-out to N clients, and placeOrder-to-fill round trip (p50/p99)."""
+    from spyops.gatewaysim.bench import GatewayBenchConfig, run_gateway_benchmark
+
+    try:
+        speed_values = tuple(float(part) for part in speeds.split(",") if part.strip())
+    except ValueError as exc:
+        raise typer.BadParameter(f"expected comma-separated numbers, got {speeds!r}") from exc
+    if not speed_values or any(value <= 0 for value in speed_values):
+        raise typer.BadParameter("speeds must be positive numbers", param_hint="--speeds")
+    config = GatewayBenchConfig(
+        clients=clients, tickers_per_client=tickers, seconds=seconds, speeds=speed_values, orders=orders
+    )
+    typer.echo(json.dumps(run_gateway_benchmark(config), indent=2))
+
+
+@app.command("operator")
+def operator_benchmark(
+    latency_samples: Annotated[
+        int, typer.Option("--latency-samples", min=5, help="Strategies applied one by one.")
+    ] = 50,
+    bulk: Annotated[
+        int, typer.Option("--bulk", min=1, help="Strategies applied at once to time convergence.")
+    ] = 500,
+    ready_timeout: Annotated[
+        float, typer.Option("--ready-timeout", help="Seconds to wait for all Ready.")
+    ] = 600.0,
+) -> None:
+    """Apply -> children latency (p50/p99), N strategies to converge, operator memory (embedded cluster,
+    or the cluster KUBECONFIG names with SPYOPS_TEST_USE_EXISTING_CLUSTER=1)."""
+    from spyops.operator.bench import main
+
+    main(latency_samples=latency_samples, bulk=bulk, ready_timeout=ready_timeout)
 
 
 @app.command("tick-to-order")
