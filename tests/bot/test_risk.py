@@ -15,6 +15,7 @@ from spyops.bot.risk import (
     RiskState,
     evaluate,
     reduces_exposure,
+    units_within_limits,
 )
 from spyops.schemas import OrderSide, RiskLimits, TradingHours, TradingState
 
@@ -209,3 +210,19 @@ def test_no_orders_is_never_allowed() -> None:
 )
 def test_reduces_exposure(position: int, order: OrderProposal, expected: bool) -> None:
     assert reduces_exposure(position, order) is expected
+
+
+@pytest.mark.parametrize(
+    ("suggested", "legs", "expected"),
+    [
+        (143, [(1, 1.10)], 5),  # max contracts per order (5)
+        (3, [(1, 1.10)], 3),  # the suggestion fits
+        (143, [(1, 0.50), (2, 0.40)], 2),  # a ratio-2 leg: 5 // 2
+        (143, [(1, 4.00)], 2),  # notional: 1000 // 400
+        (1, [(1, 30.00)], 1),  # even one unit is too big: 1, and evaluate() denies it
+    ],
+)
+def test_units_are_cut_to_fit_the_per_order_limits(
+    suggested: int, legs: list[tuple[int, float]], expected: int
+) -> None:
+    assert units_within_limits(suggested, legs, LIMITS) == expected

@@ -109,6 +109,22 @@ def deny(reason: DenyReason, detail: str) -> Decision:
     return Decision(False, reason, detail)
 
 
+def units_within_limits(suggested: int, legs: Sequence[tuple[int, float]], limits: RiskLimits) -> int:
+    """How many units of a trade to send: the detector's suggestion, cut to fit the per-order limits.
+
+    ``legs`` holds (ratio, limit price) per leg. The detector sizes to the displayed quote
+    sizes; the bot never asks for more than one order may carry. At least 1 is returned, so
+    a trade whose single unit breaks a limit is still denied by :func:`evaluate`, with its reason.
+    """
+    units = suggested
+    for ratio, price in legs:
+        units = min(units, limits.max_contracts_per_order // ratio)
+        per_unit = abs(price) * CONTRACT_MULTIPLIER * ratio
+        if per_unit > 0:
+            units = min(units, int(limits.max_notional_per_order // per_unit))
+    return max(1, units)
+
+
 def reduces_exposure(position: int, order: OrderProposal) -> bool:
     """True when the order only shrinks an existing position (never flips or opens one)."""
     if position > 0:

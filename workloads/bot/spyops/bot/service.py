@@ -40,7 +40,15 @@ from spyops.bot.journal import Journal, OrderIntent, SignalDecision
 from spyops.bot.leader import ElectionTiming, LeaderElector
 from spyops.bot.metrics import BotMetrics
 from spyops.bot.ratelimit import SlidingWindow
-from spyops.bot.risk import OrderProposal, Quote, RiskInput, RiskState, evaluate, zone
+from spyops.bot.risk import (
+    OrderProposal,
+    Quote,
+    RiskInput,
+    RiskState,
+    evaluate,
+    units_within_limits,
+    zone,
+)
 from spyops.bot.status_reporter import BotStatus, StatusReporter
 from spyops.common.probes import ProbeServer
 from spyops.schemas import OrderSide, RuntimeConfig, Signal, TradingState
@@ -187,6 +195,14 @@ class BotService:
 
         config = self.config
         order = signal.suggested_order
+        prices = [
+            self.executor.limit_price(leg.limit_price, OrderSide(leg.action.value)) for leg in order.legs
+        ]
+        units = units_within_limits(
+            order.quantity,
+            [(leg.ratio, price) for leg, price in zip(order.legs, prices, strict=True)],
+            config.risk,
+        )
         intents = [
             OrderIntent(
                 order_ref=order_refs.order_ref(config.strategy, signal.id, index),
@@ -194,8 +210,8 @@ class BotService:
                 leg=index,
                 contract=leg.contract,
                 side=OrderSide(leg.action.value),
-                quantity=leg.ratio * order.quantity,
-                limit_price=self.executor.limit_price(leg.limit_price, OrderSide(leg.action.value)),
+                quantity=leg.ratio * units,
+                limit_price=prices[index],
             )
             for index, leg in enumerate(order.legs)
         ]
