@@ -9,5 +9,5 @@ import sys
 from spyops.bench.tick_to_order import run
 
 if __name__ == "__main__":
-    samples = int(sys.argv[1]) if len(sys.argv) > 1 else 200
+    samples = int(sys.argv[1]) if len(sys.argv) > 1 else 60
     print(json.dumps(asyncio.run(run(samples=samples)), indent=2))

@@ -125,7 +125,7 @@ def operator_benchmark(
 
 @app.command("tick-to-order")
 def tick_to_order(
-    samples: Annotated[int, typer.Option(help="Quote changes to measure.", min=10)] = 200,
+    samples: Annotated[int, typer.Option(help="Injected anomalies to measure.", min=10)] = 60,
     seed: Annotated[int, typer.Option(help="Market model seed.")] = 7,
 ) -> None:
     """Quote change at the gateway simulator -> signal -> bot -> order at the simulator, p50/p99."""

@@ -70,13 +70,19 @@ class DetectorFeed:
         for strike in self.strikes:
             for right in ("C", "P"):
                 wanted.append(Option(self.underlying, expiry, strike, right, "SMART", "100", "USD"))
-        qualified = await self.ib.qualifyContractsAsync(*wanted)
+        qualified: list[object] = []
+        for start in range(0, len(wanted), 20):  # stay under the gateway's 50 messages/s
+            qualified += await self.ib.qualifyContractsAsync(*wanted[start : start + 20])
+            await asyncio.sleep(0.5)
         missing = [c for c, q in zip(wanted, qualified, strict=True) if not isinstance(q, Contract)]
         if missing:
             raise RuntimeError(f"the gateway does not know {len(missing)} chain contracts, e.g. {missing[0]}")
         contracts = [q for q in qualified if isinstance(q, Contract)]
         self._stock = self.ib.reqMktData(contracts[0], "", False, False)
-        self._options = [self.ib.reqMktData(c, "", False, False) for c in contracts[1:]]
+        self._options = []
+        for start in range(1, len(contracts), 20):
+            self._options += [self.ib.reqMktData(c, "", False, False) for c in contracts[start : start + 20]]
+            await asyncio.sleep(0.5)
         self.ib.pendingTickersEvent += self._on_tickers
 
     def stop(self) -> None:

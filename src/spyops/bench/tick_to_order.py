@@ -1,20 +1,17 @@
 """Tick to order: a quote change at the gateway simulator to the bot's order arriving there.
 
 What runs (all real, on loopback):
-- the gateway simulator (``spyops.gatewaysim``, TWS protocol) in this process;
-- a signal source: a real ib_async client subscribed to one option's market data. When
-  armed, it turns the next quote change it receives into a signal (buy one contract 20 cents
-  under the bid, so nothing fills and nothing accumulates) and publishes it on a real
-  SignalLog served over HTTP, the detector's transport. It stands where the detector service
-  will stand; it does not run the detector's rules (their scan cost is measured by the
-  detector's own benchmark, well under a millisecond);
+- the gateway simulator (``spyops.gatewaysim``, TWS protocol) in this process; each sample
+  injects an anomaly (vertical spread or butterfly) into its market model;
+- the detector's path (``spyops.bench.detector_feed``): ib_async market data for a
+  64-contract window, the detector's own rules and hysteresis, signals published on a real
+  SignalLog over HTTP. It stands in for the detector service, which is not in main yet;
 - one ``spyops bot --standalone`` process subscribed to that stream, connected to the
-  simulator with its own client id: dedupe, risk checks, journal fsync, placeOrder.
+  simulator with its own client id: dedupe, sizing, risk checks, journal fsync, placeOrder.
 
-Timestamps (one clock, this process): t0 when the simulator hands the quote change for the
-contract to the sockets (its publish cycle), t1 when the signal is published, t2 when the
-simulator has parsed the order frame. The quote change is matched to the order through the
-bid/ask the signal carries.
+Timestamps (one clock, this process): t0 when the simulator hands the culprit contract's
+first changed quote after the injection to the sockets, t1 when the detector path published
+the signal, t2 when the simulator has parsed the first order frame of that signal.
 """
 
 from __future__ import annotations
@@ -22,9 +19,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import hashlib
 import os
-import signal as signals
+import signal as signals_module
 import statistics
 import subprocess
 import sys
@@ -55,18 +51,25 @@ def _summary(values_s: list[float]) -> dict[str, float]:
     }
 
 
-async def _bot_decision_summary(log_path: Path) -> dict[str, float]:
-    """Mean and bucket-bound p50/p99 of the bot's own decision time, from its /metrics."""
+def _probe_port(log_path: Path) -> int | None:
     import json
 
-    import aiohttp
-
     port = None
+    if not log_path.exists():
+        return None
     for raw in _read(log_path).splitlines():
         with contextlib.suppress(ValueError):
             line = json.loads(raw)
             if line.get("msg") == "bot starting":
                 port = int(line["probe_port"])
+    return port
+
+
+async def _bot_decision_summary(log_path: Path) -> dict[str, float]:
+    """Mean and bucket-bound p50/p99 of the bot's own decision time, from its /metrics."""
+    import aiohttp
+
+    port = _probe_port(log_path)
     if port is None:
         return {}
     async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{port}/metrics") as response:
@@ -131,7 +134,7 @@ def _journal_commit_baseline(workdir: Path, commits: int = 200) -> dict[str, flo
     return _summary(times)
 
 
-async def run(samples: int = 200, seed: int = 7) -> dict[str, Any]:
+async def run(samples: int = 60, seed: int = 7) -> dict[str, Any]:
     try:
         from spyops.gatewaysim.gateway import GatewayConfig
         from spyops.gatewaysim.model_source import build_model_source
@@ -141,19 +144,11 @@ async def run(samples: int = 200, seed: int = 7) -> dict[str, Any]:
             f"the tick-to-order benchmark needs the gateway simulator (spyops.gatewaysim): {exc}"
         ) from exc
     from aiohttp import web
-    from ib_async import IB, Option, Ticker
+    from ib_async import IB
 
-    from spyops.schemas import (
-        AnomalyKind,
-        Leg,
-        LegAction,
-        OptionContract,
-        OptionRight,
-        QuoteRef,
-        RuntimeConfig,
-        Signal,
-        SuggestedOrder,
-    )
+    from spyops.bench.detector_feed import DetectorFeed
+    from spyops.bot.order_refs import parse
+    from spyops.schemas import AnomalyKind, RuntimeConfig, Signal
     from spyops.signalstream import SignalLog, add_signal_stream
 
     strategy = "bench/tick-to-order"
@@ -161,35 +156,21 @@ async def run(samples: int = 200, seed: int = 7) -> dict[str, Any]:
     server = GatewayServer(source, settings=ServerSettings(port=0, control_port=0), config=GatewayConfig())
     await server.start()
     gateway = server.gateway
-    spot = gateway.market.mark(gateway.catalog.stock.con_id) or 0.0
-    strike = min(
-        (
-            s
-            for s in gateway.catalog.strikes
-            if (o := gateway.catalog.option(s, "C")) and o.con_id in gateway.market.books
-        ),
-        key=lambda s: abs(s - spot),
-    )
-    spec = gateway.catalog.option(strike, "C")
-    assert spec is not None
-    watched = spec.con_id
 
-    # Simulator-side instrumentation: when each quote of the watched contract went out, and
-    # when each order frame was parsed.
-    publishes: list[tuple[float, float, float]] = []  # (t0, bid, ask) when the quote changed
+    # Simulator-side instrumentation (one clock, this process): when each contract's quote
+    # change was handed to the sockets, and when each order frame had been parsed.
+    published_at: dict[int, list[float]] = {}
     arrivals: dict[str, float] = {}
+    order_arrived = asyncio.Event()
     original_publish = gateway.publish
     original_frame = gateway.handle_frame
 
-    order_arrived = asyncio.Event()
-
     def publish(wall: float) -> int:
-        was_dirty = watched in gateway.dirty
+        dirty = set(gateway.dirty)
         sent = int(original_publish(wall))
-        if was_dirty and watched not in gateway.dirty:
-            book = gateway.market.books[watched]
-            if not publishes or (publishes[-1][1], publishes[-1][2]) != (book.bid, book.ask):
-                publishes.append((time.perf_counter(), book.bid, book.ask))
+        now = time.perf_counter()
+        for con_id in dirty - gateway.dirty:
+            published_at.setdefault(con_id, []).append(now)
         return sent
 
     def handle_frame(session: Any, payload: bytes) -> None:
@@ -204,11 +185,10 @@ async def run(samples: int = 200, seed: int = 7) -> dict[str, Any]:
     # Instance attributes shadow the methods; the simulator calls them through the instance.
     object.__setattr__(gateway, "publish", publish)
     object.__setattr__(gateway, "handle_frame", handle_frame)
-    pending: set[asyncio.Future[int]] = set()
 
-    log = SignalLog()
+    signal_log = SignalLog()
     app = web.Application()
-    add_signal_stream(app, log)
+    add_signal_stream(app, signal_log)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -223,6 +203,7 @@ async def run(samples: int = 200, seed: int = 7) -> dict[str, Any]:
             "risk": {
                 "max_open_positions": 10_000,
                 "max_orders_per_minute": 100_000,
+                "max_daily_loss": 1_000_000.0,
                 "max_notional_per_order": 1_000_000.0,
                 "trading_hours": {"timezone": "America/New_York", "start": "00:00:00", "end": "23:59:59"},
             },
@@ -236,122 +217,95 @@ async def run(samples: int = 200, seed: int = 7) -> dict[str, Any]:
     log_path = workdir / "bot.log"
     bot = _start_bot(config_path, workdir, log_path)
     ib = IB()
-    contract = OptionContract(underlying="SPY", expiry=SESSION, strike=strike, right=OptionRight.CALL)
-    armed = asyncio.Event()
-    published: dict[str, tuple[float, float, float]] = {}  # orderRef -> (t1, bid, ask)
+    detected_at: dict[str, float] = {}  # signal id -> when the feed published it
+    signals: dict[str, Signal] = {}
+
+    def on_signal(signal: Signal) -> None:
+        detected_at[signal.id] = time.perf_counter()
+        signals[signal.id] = signal
+
+    feed: DetectorFeed | None = None
     try:
-        from spyops.bot.order_refs import order_ref
-
         await ib.connectAsync("127.0.0.1", server.port, clientId=7, timeout=15)
-        [qualified] = await ib.qualifyContractsAsync(
-            Option("SPY", SESSION.strftime("%Y%m%d"), strike, "C", "SMART", "100", "USD")
+        spot = gateway.market.mark(gateway.catalog.stock.con_id) or 0.0
+        strikes = sorted(gateway.catalog.strikes, key=lambda s: abs(s - spot))[:32]
+        feed = DetectorFeed(
+            ib,
+            signal_log,
+            strategy=strategy,
+            underlying="SPY",
+            expiry=SESSION,
+            strikes=strikes,
+            settings=config.detector,
+            on_signal=on_signal,
         )
-        assert qualified is not None
-        ticker: Ticker = ib.reqMktData(qualified, "", False, False)  # type: ignore[arg-type]
-        last_seen: list[tuple[float, float]] = []
-
-        def on_tick(changed: set[Ticker]) -> None:
-            if ticker not in changed or not (ticker.bid > 0 and ticker.ask > 0):
-                return
-            pair = (ticker.bid, ticker.ask)
-            if last_seen and last_seen[-1] == pair:
-                return
-            last_seen.append(pair)
-            if not armed.is_set():
-                return
-            armed.clear()
-            now_market = gateway.now()
-            signal_id = hashlib.blake2b(f"bench-{time.time_ns()}".encode(), digest_size=16).hexdigest()
-            signal = Signal(
-                id=signal_id,
-                strategy=strategy,
-                event_time=now_market,
-                detected_at=dt.datetime.now(dt.UTC),
-                underlying="SPY",
-                expiry=SESSION,
-                culprit=contract,
-                rule=AnomalyKind.SPREAD_BLOWOUT,
-                edge=0.0,
-                score=1.0,
-                quotes=(
-                    QuoteRef(
-                        contract=contract,
-                        bid=ticker.bid,
-                        ask=ticker.ask,
-                        bid_size=int(ticker.bidSize or 0),
-                        ask_size=int(ticker.askSize or 0),
-                        quote_ts=now_market,
-                    ),
-                ),
-                suggested_order=SuggestedOrder(
-                    legs=(
-                        Leg(
-                            contract=contract,
-                            action=LegAction.BUY,
-                            ratio=1,
-                            limit_price=round(max(0.01, ticker.bid - 0.20), 2),
-                        ),
-                    ),
-                    quantity=1,
-                    net_price=0.0,
-                ),
-            )
-            published[order_ref(strategy, signal_id, 0)] = (time.perf_counter(), ticker.bid, ticker.ask)
-            task = asyncio.ensure_future(log.append(signal))
-            pending.add(task)
-            task.add_done_callback(pending.discard)
-
-        ib.pendingTickersEvent += on_tick
-
-        # Wait until the bot traded a first (warm-up) signal: connected, reconciled, subscribed.
+        await feed.start()
         deadline = time.monotonic() + 60
-        warmups = 0
-        while not arrivals:
+        while _probe_port(log_path) is None or feed.scans < 10:
             if bot.poll() is not None:
                 raise RuntimeError(f"the bot exited: {_read(log_path)[-2000:]}")
             if time.monotonic() > deadline:
-                raise RuntimeError(f"no order from the bot within 60 s: {_read(log_path)[-2000:]}")
-            armed.set()
-            warmups += 1
-            await asyncio.sleep(0.5)
-        arrivals.clear()
-        published.clear()
-
-        for _ in range(samples):
-            order_arrived.clear()
-            armed.set()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(order_arrived.wait(), 10)
-            await asyncio.sleep(0.05)
+                raise RuntimeError(f"bot or detector feed not up within 60 s: {_read(log_path)[-2000:]}")
+            await asyncio.sleep(0.2)
+        await asyncio.sleep(2.0)  # the bot connects and reconciles
 
         tick_to_order: list[float] = []
         tick_to_signal: list[float] = []
         signal_to_order: list[float] = []
-        for ref, t2 in arrivals.items():
-            if ref not in published:
-                continue
-            t1, bid, ask = published[ref]
-            candidates = [t0 for t0, b, a in publishes if (b, a) == (bid, ask) and t0 <= t1]
-            if not candidates:
-                continue
-            t0 = candidates[-1]
-            tick_to_order.append(t2 - t0)
-            tick_to_signal.append(t1 - t0)
-            signal_to_order.append(t2 - t1)
+        misses = 0
+        kinds = [AnomalyKind.VERTICAL_SPREAD, AnomalyKind.BUTTERFLY]
+        for n in range(samples):
+            injected = gateway.inject(kinds[n % len(kinds)], duration_seconds=0.6)
+            spec = gateway.catalog.option(injected.strike, injected.right.value)
+            assert spec is not None
+            injected_at = time.perf_counter()
+            end = time.monotonic() + 5
+            sample: tuple[float, float, float] | None = None
+            while sample is None and time.monotonic() < end:
+                order_arrived.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(order_arrived.wait(), 0.5)
+                for ref, t2 in arrivals.items():
+                    parsed = parse(ref)
+                    if parsed is None or t2 < injected_at or parsed.signal_id not in signals:
+                        continue
+                    signal = signals[parsed.signal_id]
+                    if (signal.culprit.strike, signal.culprit.right) != (injected.strike, injected.right):
+                        continue
+                    t0 = next((t for t in published_at.get(spec.con_id, []) if t >= injected_at), None)
+                    t1 = detected_at[parsed.signal_id]
+                    if t0 is not None and t0 <= t1 <= t2:
+                        sample = (t0, t1, t2)
+                        break
+            if sample is None:
+                misses += 1
+            else:
+                t0, t1, t2 = sample
+                tick_to_order.append(t2 - t0)
+                tick_to_signal.append(t1 - t0)
+                signal_to_order.append(t2 - t1)
+            await asyncio.sleep(1.5)  # the anomaly clears and the detector's episode closes
         bot_own = await _bot_decision_summary(log_path)
         fsync = _journal_commit_baseline(workdir)
-        if len(tick_to_order) < samples // 2:
-            raise RuntimeError(f"only {len(tick_to_order)} of {samples} samples could be matched")
+        if len(tick_to_order) < max(5, samples // 2):
+            raise RuntimeError(
+                f"only {len(tick_to_order)} of {samples} injected anomalies became an order; bot log: "
+                f"{_read(log_path)[-2000:]}"
+            )
         total = _summary(tick_to_order)
         return {
             "benchmark": "tick_to_order",
             "what": (
-                "quote change published by the gateway simulator -> ib_async market data -> signal on the "
-                "SignalLog HTTP stream -> spyops bot (dedupe, risk, journal fsync, placeOrder) -> order "
-                "parsed by the simulator; loopback, one bot process; the signal source reacts to every "
-                "quote change without running the detector's rules"
+                "an anomaly injected into the gateway simulator's market; t0 = the simulator hands the "
+                "changed quote of the culprit contract to the sockets; -> ib_async market data -> the "
+                "detector's rules and hysteresis (spyops.detector scan_chain/SignalTracker/build_signal "
+                "over a 64-contract window, run by spyops.bench.detector_feed in place of the detector "
+                "service) -> SignalLog HTTP stream -> spyops bot --standalone (dedupe, sizing, risk, "
+                "journal fsync, placeOrder) -> t2 = the simulator has parsed the order frame. Loopback, "
+                "one bot process, journal on the local disk."
             ),
             "samples": len(tick_to_order),
+            "missed": misses,
             "tick_to_order": total,
             "tick_to_signal": _summary(tick_to_signal),
             "signal_to_order": _summary(signal_to_order),
@@ -369,10 +323,12 @@ async def run(samples: int = 200, seed: int = 7) -> dict[str, Any]:
             ),
         }
     finally:
+        if feed is not None:
+            feed.stop()
         with contextlib.suppress(Exception):
             ib.disconnect()
         if bot.poll() is None:
-            bot.send_signal(signals.SIGTERM)
+            bot.send_signal(signals_module.SIGTERM)
             try:
                 bot.wait(timeout=20)
             except subprocess.TimeoutExpired:

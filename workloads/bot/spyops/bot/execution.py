@@ -178,42 +178,46 @@ class Executor:
         """Order ids for the next ``n`` orders, taken before the intents are journaled."""
         return [self.ib.client.getReqId() for _ in range(n)]
 
-    def place(self, intents: Iterable[OrderIntent], *, crash_hook: Callable[[str], None]) -> list[Trade]:
-        """Send every intent (already durable in the journal); returns the trades."""
+    def place(
+        self, intents: Iterable[OrderIntent], *, crash_hook: Callable[[str], None]
+    ) -> list[tuple[str, int]]:
+        """Send every intent (already durable in the journal); returns (orderRef, orderId) sent.
+
+        The caller records them with :meth:`record_sent` once the hot path is over; if the
+        process dies first, reconciliation finds the orders at the gateway by orderRef.
+        """
         settings = self._settings()
         deadline = time.monotonic() + settings.order_timeout_seconds
-        trades: list[Trade] = []
         sent: list[tuple[str, int]] = []
-        try:
-            for intent in intents:
-                order = LimitOrder(
-                    intent.side.value,
-                    intent.quantity,
-                    intent.limit_price,
-                    orderRef=intent.order_ref,
-                    tif=settings.time_in_force,
-                )
-                if intent.order_id is not None:
-                    order.orderId = intent.order_id
-                trade = self.ib.placeOrder(ib_contract(intent.contract), order)
-                self._on_message(1)
-                trades.append(trade)
-                sent.append((intent.order_ref, trade.order.orderId))
-                self.working[intent.order_ref] = WorkingOrder(
-                    order_ref=intent.order_ref,
-                    contract=intent.contract.key,
-                    side=intent.side,
-                    quantity=intent.quantity,
-                    filled=0,
-                    trade=trade,
-                    deadline=deadline,
-                )
-                self.metrics.orders.labels("submitted").inc()
-            crash_hook("after_send_before_ack")
-        finally:
-            for ref, order_id in sent:
-                self.journal.mark_sent(ref, self.ib.client.clientId, order_id)
-        return trades
+        for intent in intents:
+            order = LimitOrder(
+                intent.side.value,
+                intent.quantity,
+                intent.limit_price,
+                orderRef=intent.order_ref,
+                tif=settings.time_in_force,
+            )
+            if intent.order_id is not None:
+                order.orderId = intent.order_id
+            trade = self.ib.placeOrder(ib_contract(intent.contract), order)
+            self._on_message(1)
+            sent.append((intent.order_ref, trade.order.orderId))
+            self.working[intent.order_ref] = WorkingOrder(
+                order_ref=intent.order_ref,
+                contract=intent.contract.key,
+                side=intent.side,
+                quantity=intent.quantity,
+                filled=0,
+                trade=trade,
+                deadline=deadline,
+            )
+            self.metrics.orders.labels("submitted").inc()
+        crash_hook("after_send_before_ack")
+        return sent
+
+    def record_sent(self, sent: Iterable[tuple[str, int]]) -> None:
+        for ref, order_id in sent:
+            self.journal.mark_sent(ref, self.ib.client.clientId, order_id)
 
     def cancel(self, working: WorkingOrder, reason: str) -> bool:
         if working.trade is None or not self.ib.isConnected():

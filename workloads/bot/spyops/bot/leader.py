@@ -1,10 +1,13 @@
 """Leader election with a ``coordination.k8s.io/v1`` Lease, one per strategy.
 
-The algorithm is client-go's: a candidate takes the Lease when it is free or when
-its record has not changed for ``leaseDurationSeconds`` as measured on the
-candidate's *own monotonic clock* since it last saw the record change (no trust in
-other nodes' clocks). Writes use the object's resourceVersion, so two candidates
-cannot both win a race.
+A candidate takes the Lease when it is free or expired. Expired means either of:
+- client-go's rule: the record has not changed for ``leaseDurationSeconds`` on the
+  candidate's own monotonic clock since it last saw it change (no trust in other clocks;
+  but it lags the real renewal by up to one poll interval);
+- ``renewTime + leaseDurationSeconds`` has passed on the candidate's wall clock, which
+  takes over on time as long as node clocks agree within ``margin`` (the holder stops
+  trading ``margin`` before that moment; on one node the clocks are the same clock).
+Writes use the object's resourceVersion, so two candidates cannot both win a race.
 
 Safety rule for trading: :meth:`LeaderElector.is_leader` is computed at the moment
 it is asked, from the start time of the last *successful* renewal. It turns False
@@ -124,6 +127,12 @@ class LeaderElector:
         elif self.holder and self._observed is not None:
             # A candidate wakes right when the holder's Lease would expire, to take over on time.
             expires_in = self._observed_at + self.timing.lease_duration - now
+            renewed = self._observed[1]
+            if isinstance(renewed, dt.datetime):
+                by_wall = (
+                    _aware(renewed) + dt.timedelta(seconds=self.timing.lease_duration)
+                ) - dt.datetime.now(dt.UTC)
+                expires_in = min(expires_in, by_wall.total_seconds())
             if expires_in > 0:
                 delay = min(delay, expires_in + 0.01)
         await asyncio.sleep(max(0.05, delay))
@@ -163,7 +172,10 @@ class LeaderElector:
         self.holder = spec.holderIdentity
         duration = float(spec.leaseDurationSeconds or self.timing.lease_duration)
         held_by_other = bool(spec.holderIdentity) and spec.holderIdentity != self.identity
-        if held_by_other and started - self._observed_at < duration:
+        expired_by_wall = spec.renewTime is not None and now >= _aware(spec.renewTime) + dt.timedelta(
+            seconds=duration
+        )
+        if held_by_other and started - self._observed_at < duration and not expired_by_wall:
             self._renewed_at = None
             return False
 
@@ -204,3 +216,7 @@ class LeaderElector:
         lease.spec.renewTime = dt.datetime.now(dt.UTC)
         await self._client.replace(lease)
         log.info("lease released", extra={"lease": self.lease_name, "identity": self.identity})
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)

@@ -243,13 +243,15 @@ class BotService:
             return None
         journal_seconds = time.monotonic() - journal_started
         self.crash("after_journal_before_send")
+        sent: list[tuple[str, int]] = []
         try:
-            self.executor.place(intents, crash_hook=self.crash)
+            sent = self.executor.place(intents, crash_hook=self.crash)
         except ConnectionError as exc:
             # Sending failed locally; reconciliation will close whatever did not reach the gateway.
             log.error("sending orders failed", extra={"signal_id": signal.id, "error": str(exc)})
         now = time.monotonic()
         self.metrics.decision_seconds.observe(now - received)
+        self.executor.record_sent(sent)
         self.orders_window.record(now, len(intents))
         for intent in intents:
             self.last_order_at[intent.contract.key] = now
