@@ -65,8 +65,8 @@ def _probe_port(log_path: Path) -> int | None:
     return port
 
 
-async def _bot_decision_summary(log_path: Path) -> dict[str, float]:
-    """Mean and bucket-bound p50/p99 of the bot's own decision time, from its /metrics."""
+async def _bot_histograms(log_path: Path) -> dict[str, dict[str, float]]:
+    """Mean and bucket-bound p50/p99 of the bot's own histograms, read from its /metrics."""
     import aiohttp
 
     port = _probe_port(log_path)
@@ -74,27 +74,28 @@ async def _bot_decision_summary(log_path: Path) -> dict[str, float]:
         return {}
     async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{port}/metrics") as response:
         body = await response.text()
-    buckets: list[tuple[float, float]] = []
-    total = count = 0.0
-    for line in body.splitlines():
-        if line.startswith("spyops_bot_decision_seconds_bucket"):
-            bound = line.split('le="')[1].split('"')[0]
-            buckets.append((float("inf") if bound == "+Inf" else float(bound), float(line.split()[-1])))
-        elif line.startswith("spyops_bot_decision_seconds_sum"):
-            total = float(line.split()[-1])
-        elif line.startswith("spyops_bot_decision_seconds_count"):
-            count = float(line.split()[-1])
-    if not count:
-        return {}
-
-    def bound_for(q: float) -> float:
-        return next(b for b, c in buckets if c >= q * count) * 1000
-
-    return {
-        "mean_ms": round(total / count * 1000, 3),
-        "p50_le_ms": bound_for(0.5),
-        "p99_le_ms": bound_for(0.99),
-    }
+    result: dict[str, dict[str, float]] = {}
+    for name, label in (
+        ("spyops_bot_decision_seconds", "signal_received_to_last_placeorder"),
+        ("spyops_bot_journal_write_seconds", "journal_fsync_inside_it"),
+    ):
+        buckets: list[tuple[float, float]] = []
+        total = count = 0.0
+        for line in body.splitlines():
+            if line.startswith(f"{name}_bucket"):
+                bound = line.split('le="')[1].split('"')[0]
+                buckets.append((float("inf") if bound == "+Inf" else float(bound), float(line.split()[-1])))
+            elif line.startswith(f"{name}_sum"):
+                total = float(line.split()[-1])
+            elif line.startswith(f"{name}_count"):
+                count = float(line.split()[-1])
+        if count:
+            result[label] = {
+                "mean_ms": round(total / count * 1000, 3),
+                "p50_le_ms": next(b for b, c in buckets if c >= 0.5 * count) * 1000,
+                "p99_le_ms": next(b for b, c in buckets if c >= 0.99 * count) * 1000,
+            }
+    return result
 
 
 def _read(path: Path) -> str:
@@ -285,7 +286,7 @@ async def run(samples: int = 60, seed: int = 7) -> dict[str, Any]:
                 tick_to_signal.append(t1 - t0)
                 signal_to_order.append(t2 - t1)
             await asyncio.sleep(1.5)  # the anomaly clears and the detector's episode closes
-        bot_own = await _bot_decision_summary(log_path)
+        bot_own = await _bot_histograms(log_path)
         fsync = _journal_commit_baseline(workdir)
         if len(tick_to_order) < max(5, samples // 2):
             raise RuntimeError(
@@ -309,7 +310,9 @@ async def run(samples: int = 60, seed: int = 7) -> dict[str, Any]:
             "tick_to_order": total,
             "tick_to_signal": _summary(tick_to_signal),
             "signal_to_order": _summary(signal_to_order),
-            "bot_own_code_signal_to_placeorder": bot_own,
+            "bot_own_time": bot_own,
+            "machine_load_average_1m": round(os.getloadavg()[0], 2),
+            "machine_cpus": os.cpu_count(),
             "baseline_journal_fsync_commit_same_disk": fsync,
             "baseline_seed_design": {
                 "signal_ms": SEED_SIGNAL_MS,

@@ -58,6 +58,12 @@ class BotMetrics:
             buckets=LATENCY_BUCKETS,
             registry=r,
         )
+        self.journal_seconds = Histogram(
+            "spyops_bot_journal_write_seconds",
+            "Durable (fsynced) write of a signal's order intents, inside the decision time.",
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
         self.connection_state = Gauge(
             "spyops_bot_ib_connection_state",
             "1 for the current gateway connection state.",

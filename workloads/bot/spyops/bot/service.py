@@ -242,6 +242,7 @@ class BotService:
             self.metrics.signals_skipped.labels("duplicate").inc()
             return None
         journal_seconds = time.monotonic() - journal_started
+        self.metrics.journal_seconds.observe(journal_seconds)
         self.crash("after_journal_before_send")
         sent: list[tuple[str, int]] = []
         try:
