@@ -22,6 +22,7 @@ _COMPONENTS: list[tuple[str, str]] = [
     ("bench", "spyops.bench.cli:app"),
     ("azure-sim", "spyops.azuresim.cli:azure_sim"),
     ("detect", "spyops.detector.cli:detect"),
+    ("detector", "spyops.detector.service_cli:detector"),
 ]
 
 app = typer.Typer(
