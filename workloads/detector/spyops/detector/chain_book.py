@@ -107,6 +107,11 @@ class ChainBook:
     def __contains__(self, key: object) -> bool:
         return key in self._rows
 
+    def has_quote(self, key: OptionKey) -> bool:
+        """Whether this watched contract has had at least one quote."""
+        row = self._rows.get(key)
+        return row is not None and bool(self._quote_ts[row] != NEVER)
+
     @property
     def contracts(self) -> int:
         return len(self._rows)

@@ -51,6 +51,16 @@ RESTORED_DATA_KEPT = 1102
 FARM_OK = 2104
 MAX_TICKERS_REACHED = 101
 NO_SECURITY_DEFINITION = 200
+# Every request the feed makes in bulk (qualifications, subscriptions, cancels) is paced:
+# at most 5 at once and 35 a second, so with everything else a connection sends it stays
+# well under IB's 50 messages in any one second (ib_async's own throttle lets 45 go in one
+# burst, which a gateway counting a sliding window can see as more than 50).
+PACED_MESSAGES_PER_SECOND = 35.0
+PACED_BURST = 5.0
+QUALIFY_CHUNK = 5
+# A line that has not delivered a first quote this long after its request is requested
+# again (a request refused under load, e.g. error 100, is otherwise silent forever).
+SILENT_LINE_SECONDS = 5.0
 # reqCurrentTime answers in whole seconds: a smaller difference from the local clock is its
 # rounding, not a different clock (a simulator runs its own session clock, hours away).
 CLOCK_OFFSET_MIN_SECONDS = 2
@@ -109,7 +119,7 @@ class MarketFeed:
         self._settings = settings
         self._metrics = metrics
         self._on_book_change = on_book_change
-        self._pacer = pacer or TokenBucket()
+        self._pacer = pacer or TokenBucket(PACED_MESSAGES_PER_SECOND, burst=PACED_BURST)
         self._request_timeout = request_timeout
         self._backoff_initial = backoff_initial
         self._backoff_max = backoff_max
@@ -128,6 +138,7 @@ class MarketFeed:
         self._unlisted: set[OptionKey] = set()
         self._conid_keys: dict[int, OptionKey] = {}
         self._subscribed: dict[OptionKey, Contract] = {}
+        self._requested_at: dict[OptionKey, float] = {}  # monotonic time of the last request
         self._plan: SubscriptionPlan | None = None
         self._in_sync = False  # every contract of the plan has been requested since (re)subscribing
         self.generation = 0  # bumped each time the feed becomes in sync after a (re)subscription
@@ -228,6 +239,7 @@ class MarketFeed:
         self._connected = False
         self._lost.clear()
         self._subscribed.clear()
+        self._requested_at.clear()
         self._underlying_ticker = None
         self._plan = None
         self._in_sync = False
@@ -343,9 +355,34 @@ class MarketFeed:
     async def _sync_loop(self, ib: IB) -> None:
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._resync.wait(), self._resync_interval)
+                await asyncio.wait_for(self._resync.wait(), min(self._resync_interval, SILENT_LINE_SECONDS))
             self._resync.clear()
             await self._sync(ib)
+            await self._renew_silent_lines(ib)
+
+    async def _renew_silent_lines(self, ib: IB) -> None:
+        """Request again the lines that never delivered a quote (cancel first: one line each)."""
+        book = self.book
+        if book is None or not self._in_sync:
+            return
+        now = time.monotonic()
+        silent = [
+            key
+            for key, at in self._requested_at.items()
+            if now - at > SILENT_LINE_SECONDS and key in self._subscribed and not book.has_quote(key)
+        ]
+        async with self._sync_lock:
+            for key in silent:
+                contract = self._subscribed.get(key)
+                if contract is None or not ib.isConnected():
+                    continue
+                await self._pacer.take()
+                ib.cancelMktData(contract)
+                await self._pacer.take()
+                ib.reqMktData(contract, "", False, False)
+                self._requested_at[key] = time.monotonic()
+        if silent:
+            log.warning("market data lines without a quote requested again", extra={"lines": len(silent)})
 
     def _spot_moved(self) -> None:
         """Re-centre when the money moved far enough (the plan keeps its centre otherwise)."""
@@ -365,9 +402,23 @@ class MarketFeed:
     async def _sync(self, ib: IB) -> None:
         async with self._sync_lock:
             book = self.book
-            if book is None or book.spot is None or self._underlying is None:
+            if book is None or self._underlying is None:
                 return
+            stale: dict[OptionKey, Contract] = {}
+            if self._resubscribe_all:
+                # 1101: the gateway dropped every subscription; request them all again,
+                # the underlying first (the plan needs its quote).
+                self._resubscribe_all = False
+                stale = dict(self._subscribed)
+                self._subscribed.clear()
+                self._requested_at.clear()
+                await self._pacer.take()
+                self._underlying_ticker = ib.reqMktData(self._underlying, "", False, False)
+                self._metrics.subscribed_lines.set(self.lines_in_use)
+                await self._wait_for_spot()
             spot = book.spot
+            if spot is None:
+                return
             settings = self._settings()
             self._metrics.line_budget.set(settings.max_market_data_lines)
             plan = plan_subscriptions(
@@ -377,17 +428,7 @@ class MarketFeed:
                 strike_window=settings.strike_window,
                 current=self._plan,
             )
-            if self._resubscribe_all:
-                # 1101: the gateway dropped every subscription; request them all again.
-                self._resubscribe_all = False
-                before: frozenset[OptionKey] = frozenset()
-                stale = dict(self._subscribed)
-                self._subscribed.clear()
-                await self._pacer.take()
-                self._underlying_ticker = ib.reqMktData(self._underlying, "", False, False)
-            else:
-                before = frozenset(self._subscribed)
-                stale = {}
+            before = frozenset(self._subscribed)
             change = plan_change(before, plan, spot)
             wanted = [k for k in change.request if k not in self._unlisted]
             if (
@@ -406,6 +447,7 @@ class MarketFeed:
             book.set_strikes(plan.strikes)
             for key in change.cancel:
                 contract = self._subscribed.pop(key, None)
+                self._requested_at.pop(key, None)
                 if contract is not None:
                     await self._pacer.take()
                     ib.cancelMktData(contract)
@@ -419,6 +461,7 @@ class MarketFeed:
                 await self._pacer.take()
                 ib.reqMktData(qualified, "", False, False)
                 self._subscribed[key] = qualified
+                self._requested_at[key] = time.monotonic()
                 self._metrics.subscribed_lines.set(self.lines_in_use)
             self._plan = plan
             self._mark_in_sync()
@@ -445,7 +488,12 @@ class MarketFeed:
             Option(book.underlying, expiry, key.strike, "C" if key.is_call else "P", "SMART", currency="USD")
             for key in keys
         ]
-        results = await self._bounded(ib.qualifyContractsAsync(*contracts), "qualify options")
+        results: list[Any] = []
+        for start in range(0, len(contracts), QUALIFY_CHUNK):
+            chunk = contracts[start : start + QUALIFY_CHUNK]
+            for _ in chunk:
+                await self._pacer.take()
+            results.extend(await self._bounded(ib.qualifyContractsAsync(*chunk), "qualify options"))
         for key, contract, result in zip(keys, contracts, results, strict=True):
             if result is None or not contract.conId:
                 self._unlisted.add(key)
