@@ -56,11 +56,13 @@ def test_arrays_are_paired_sorted_and_safe_before_quotes() -> None:
     assert book.arrays(T0) is None  # no underlying quote yet
     book.update_underlying(-1.0, 590.02, 0, 100, NS)  # only an ask
     chain = book.arrays(T0)
-    assert chain is not None and chain.paired
+    assert chain is not None
+    assert chain.paired
     assert chain.spot_bid == chain.spot_ask == 590.02
     assert list(chain.strike) == [589.0, 589.0, 590.0, 590.0, 591.0, 591.0]
     assert list(chain.is_call) == [True, False] * 3
-    assert (chain.bid == 0).all() and (chain.ask == 0).all()
+    assert (chain.bid == 0).all()
+    assert (chain.ask == 0).all()
     assert (chain.quote_ts_ns == chain.ts_ns).all()  # never quoted: no age
     assert scan_chain(chain, ScanParams()) == []
     assert book.quoted == 0
@@ -72,16 +74,21 @@ def test_set_strikes_keeps_quotes_of_kept_strikes_and_snapshots_are_copies() -> 
     book.update_underlying(590.0, 590.02, 1, 1, NS)
     before = book.arrays(T0)
     book.set_strikes([590.0, 591.0, 592.0])
-    assert book.has_quote(OptionKey(590.0, False)) and not book.has_quote(OptionKey(589.0, False))
+    assert book.has_quote(OptionKey(590.0, False))
+    assert not book.has_quote(OptionKey(589.0, False))
     after = book.arrays(T0)
-    assert before is not None and after is not None
-    assert after.bid[1] == 2.0 and after.ask_size[1] == 6
+    assert before is not None
+    assert after is not None
+    assert after.bid[1] == 2.0
+    assert after.ask_size[1] == 6
     book.update_option(OptionKey(590.0, False), 2.2, 2.3, 5, 6, NS + 1)
     assert after.bid[1] == 2.0  # an earlier snapshot does not change under the scanner
     snapshot = book.snapshot(T0)
-    assert snapshot is not None and len(snapshot.quotes) == 6
+    assert snapshot is not None
+    assert len(snapshot.quotes) == 6
     book.forget_quotes()
-    assert book.spot is None and book.quoted == 0
+    assert book.spot is None
+    assert book.quoted == 0
 
 
 def test_a_crossed_quote_in_the_book_is_found() -> None:
@@ -101,4 +108,5 @@ def test_a_crossed_quote_in_the_book_is_found() -> None:
     findings = scan_chain(chain, ScanParams())
     crossed = [f for f in findings if f.rule is AnomalyKind.CROSSED_QUOTE]
     assert len(crossed) == 1
-    assert chain.strike[crossed[0].culprit] == 590.0 and not chain.is_call[crossed[0].culprit]
+    assert chain.strike[crossed[0].culprit] == 590.0
+    assert not chain.is_call[crossed[0].culprit]

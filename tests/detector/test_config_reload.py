@@ -48,7 +48,7 @@ def _text(**detector: object) -> str:
 def test_symlink_swap_applies_and_a_bad_file_keeps_the_old_config(tmp_path: Path) -> None:
     volume = ConfigMapVolume(tmp_path)
     path = volume.publish(_text(min_edge=5.0))
-    config, params = load_detector_config(path)
+    config, _params = load_detector_config(path)
     changes: list[tuple[RuntimeConfig, RuntimeConfig, ScanParams]] = []
     errors: list[str] = []
     watcher = ConfigWatcher(path, config, lambda o, n, p: changes.append((o, n, p)), errors.append)
@@ -57,25 +57,31 @@ def test_symlink_swap_applies_and_a_bad_file_keeps_the_old_config(tmp_path: Path
     volume.publish(_text(min_edge=50.0, rules={"parity": False}))
     assert watcher.poll()
     old, new, new_params = changes[-1]
-    assert old.detector.min_edge == 5.0 and new.detector.min_edge == 50.0
-    assert new_params.min_edge == 50.0 and AnomalyKind.PARITY not in new_params.enabled
+    assert old.detector.min_edge == 5.0
+    assert new.detector.min_edge == 50.0
+    assert new_params.min_edge == 50.0
+    assert AnomalyKind.PARITY not in new_params.enabled
 
     volume.publish('{"strategy": "trading/alpha", ')  # truncated
     assert not watcher.poll()
-    assert "not JSON" in errors[-1] and watcher.current.detector.min_edge == 50.0
+    assert "not JSON" in errors[-1]
+    assert watcher.current.detector.min_edge == 50.0
     assert not watcher.poll()  # the same bad file is reported once
 
     volume.publish(_text(rules={"no_such_rule": True}))
     assert not watcher.poll()
-    assert "no_such_rule" in errors[-1] and "detector.rules" in errors[-1]
+    assert "no_such_rule" in errors[-1]
+    assert "detector.rules" in errors[-1]
 
     volume.publish(_text(max_market_data_lines=1))
     assert not watcher.poll()
     assert "detector.max_market_data_lines" in errors[-1]
-    assert len(changes) == 1 and len(errors) == 3
+    assert len(changes) == 1
+    assert len(errors) == 3
 
     volume.publish(_text(min_edge=7.0))  # a good file after bad ones applies
-    assert watcher.poll() and watcher.current.detector.min_edge == 7.0
+    assert watcher.poll()
+    assert watcher.current.detector.min_edge == 7.0
 
 
 def test_an_in_place_rewrite_is_seen_too(tmp_path: Path) -> None:
@@ -86,7 +92,8 @@ def test_an_in_place_rewrite_is_seen_too(tmp_path: Path) -> None:
     watcher = ConfigWatcher(path, config, lambda _o, n, _p: seen.append(n.detector.min_edge), lambda _e: None)
     path.write_text(_text(min_edge=6.5), encoding="utf-8")
     os.utime(path, ns=(1, 1))  # even within one mtime tick the stamp moves
-    assert watcher.poll() and seen == [6.5]
+    assert watcher.poll()
+    assert seen == [6.5]
 
 
 def test_load_names_the_file_and_field(tmp_path: Path) -> None:

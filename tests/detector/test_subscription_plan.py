@@ -34,10 +34,12 @@ def test_plan_is_centred_on_the_money_and_never_over_budget() -> None:
             assert plan.strikes == STRIKES[plan.lo : plan.hi]
             assert len(plan.contracts) == 2 * len(plan.strikes)
     plan = plan_subscriptions(STRIKES, 590.4, max_lines=41, strike_window=24)
-    assert plan.strikes[0] == 581.0 and plan.strikes[-1] == 600.0  # 20 strikes around 590
+    assert plan.strikes[0] == 581.0
+    assert plan.strikes[-1] == 600.0
     assert STRIKES[plan.center] == 590.0
     edge = plan_subscriptions(STRIKES, 566.0, max_lines=41, strike_window=24)
-    assert edge.strikes[0] == 565.0 and len(edge.strikes) == 20  # clamped at the listing's end
+    assert edge.strikes[0] == 565.0
+    assert len(edge.strikes) == 20
 
 
 def test_hysteresis_keeps_the_plan_until_the_money_moves_two_strikes() -> None:
@@ -45,7 +47,8 @@ def test_hysteresis_keeps_the_plan_until_the_money_moves_two_strikes() -> None:
     for spot in (590.4, 590.6, 591.4, 589.0, 588.6):
         assert plan_subscriptions(STRIKES, spot, max_lines=41, strike_window=24, current=plan) is plan
     moved = plan_subscriptions(STRIKES, 592.0, max_lines=41, strike_window=24, current=plan)
-    assert moved is not plan and STRIKES[moved.center] == 592.0
+    assert moved is not plan
+    assert STRIKES[moved.center] == 592.0
     change = plan_change(plan.contracts, moved, 592.0)
     # Only the edges change: two strikes (four contracts) out at the bottom, two in at the top.
     assert {k.strike for k in change.cancel} == {581.0, 582.0}
@@ -59,14 +62,16 @@ def test_a_changed_budget_replans_even_without_a_move() -> None:
     smaller = plan_subscriptions(STRIKES, 590.0, max_lines=41, strike_window=24, current=plan)
     assert len(smaller.strikes) == 20
     change = plan_change(plan.contracts, smaller, 590.0)
-    assert not change.request and len(change.cancel) == 2 * (49 - 20)
+    assert not change.request
+    assert len(change.cancel) == 2 * (49 - 20)
     assert plan_change(smaller.contracts, smaller, 590.0).empty
 
 
 def test_nearest_index_and_bad_listings() -> None:
     assert nearest_index(STRIKES, 590.5) == STRIKES.index(590.0)  # a tie goes down
     assert nearest_index(STRIKES, 590.51) == STRIKES.index(591.0)
-    assert nearest_index(STRIKES, 1.0) == 0 and nearest_index(STRIKES, 1e6) == len(STRIKES) - 1
+    assert nearest_index(STRIKES, 1.0) == 0
+    assert nearest_index(STRIKES, 1e6) == len(STRIKES) - 1
     with pytest.raises(ValueError, match="no listed strikes"):
         nearest_index((), 590.0)
     with pytest.raises(ValueError, match="sorted ascending"):
