@@ -5,8 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import math
 
-import numpy as np
-
 from spyops.detector.chain_book import ChainBook, clean_side
 from spyops.detector.rules import ScanParams, scan_chain
 from spyops.detector.subscription_plan import OptionKey
@@ -93,7 +91,7 @@ def test_set_strikes_keeps_quotes_of_kept_strikes_and_snapshots_are_copies() -> 
 
 def test_a_crossed_quote_in_the_book_is_found() -> None:
     book = ChainBook("SPY", EXPIRY)
-    strikes = np.arange(580.0, 601.0)
+    strikes = [float(k) for k in range(580, 601)]
     book.set_strikes(strikes)
     book.update_underlying(590.0, 590.02, 100, 100, NS)
     for k in strikes:
