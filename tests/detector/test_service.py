@@ -186,6 +186,8 @@ async def rig(tmp_path: Path) -> AsyncIterator[Rig]:
 async def test_injected_anomaly_arrives_once_on_the_stream_and_at_the_backend(tmp_path: Path) -> None:
     async with running_backend(tmp_path) as (backend_url, _store), running_rig(tmp_path, backend_url) as rig:
         started = asyncio.get_running_loop().time()
+        quotes_before = rig.metric("spyops_detector_quotes_total")
+        scans_before = rig.metric("spyops_detector_scans_total")
         signal = await _one_signal_per_episode(rig)
         await _reaches_the_backend(backend_url, signal)
         elapsed = asyncio.get_running_loop().time() - started
@@ -208,8 +210,8 @@ async def test_injected_anomaly_arrives_once_on_the_stream_and_at_the_backend(tm
                     "scan_mean_seconds": rig.metric("spyops_detector_scan_seconds_sum") / scans,
                     "scans": scans,
                     "quotes_total": quotes,
-                    "quotes_per_second_during_test": quotes / elapsed,
-                    "scans_per_second_during_test": scans / elapsed,
+                    "quotes_per_second_during_test": (quotes - quotes_before) / elapsed,
+                    "scans_per_second_during_test": (scans - scans_before) / elapsed,
                 }
             )
         )

@@ -22,7 +22,7 @@ import datetime as dt
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -97,6 +97,43 @@ def clock_offset_ns(gateway_time: dt.datetime, local_ns: int) -> int:
     if abs(offset) < CLOCK_OFFSET_MIN_SECONDS * 1_000_000_000:
         return 0
     return offset
+
+
+@dataclass(frozen=True, slots=True)
+class TickerUpdate:
+    changed: int  # quotes that changed (underlying included)
+    underlying_changed: bool
+    bad: int  # tickers that could not be read
+
+
+def apply_tickers(
+    book: ChainBook,
+    tickers: Iterable[Any],
+    underlying_con_id: int | None,
+    keys: Mapping[int, OptionKey],
+    ts_ns: int,
+) -> TickerUpdate:
+    """Copy ib_async tickers' top of book into ``book``; an unreadable ticker is counted, not raised."""
+    changed = 0
+    underlying_changed = False
+    bad = 0
+    for ticker in tickers:
+        try:
+            con_id = ticker.contract.conId
+            if underlying_con_id is not None and con_id == underlying_con_id:
+                if book.update_underlying(ticker.bid, ticker.ask, ticker.bidSize, ticker.askSize, ts_ns):
+                    changed += 1
+                    underlying_changed = True
+                continue
+            key = keys.get(con_id)
+            if key is not None and book.update_option(
+                key, ticker.bid, ticker.ask, ticker.bidSize, ticker.askSize, ts_ns
+            ):
+                changed += 1
+        except Exception:  # a malformed tick must never end the feed
+            bad += 1
+            log.debug("unreadable ticker update", exc_info=True)
+    return TickerUpdate(changed, underlying_changed, bad)
 
 
 class MarketFeed:
@@ -510,30 +547,14 @@ class MarketFeed:
         book = self.book
         if book is None:
             return
-        ts_ns = self.now_ns()
-        changed = 0
-        underlying_changed = False
-        underlying = self._underlying
-        for ticker in tickers:
-            try:
-                con_id = ticker.contract.conId if ticker.contract is not None else 0
-                if underlying is not None and con_id == underlying.conId:
-                    if book.update_underlying(ticker.bid, ticker.ask, ticker.bidSize, ticker.askSize, ts_ns):
-                        changed += 1
-                        underlying_changed = True
-                    continue
-                key = self._conid_keys.get(con_id)
-                if key is not None and book.update_option(
-                    key, ticker.bid, ticker.ask, ticker.bidSize, ticker.askSize, ts_ns
-                ):
-                    changed += 1
-            except Exception:  # a malformed tick must never end the feed
-                self._metrics.bad_ticks.inc()
-                log.debug("unreadable ticker update", exc_info=True)
-        if changed:
-            self._metrics.quotes.inc(changed)
+        underlying = self._underlying.conId if self._underlying is not None else None
+        update = apply_tickers(book, tickers, underlying, self._conid_keys, self.now_ns())
+        if update.bad:
+            self._metrics.bad_ticks.inc(update.bad)
+        if update.changed:
+            self._metrics.quotes.inc(update.changed)
             self._on_book_change()
-        if underlying_changed:
+        if update.underlying_changed:
             self._spot_moved()
 
     def _on_error(self, req_id: int, code: int, message: str, contract: Contract | None) -> None:
