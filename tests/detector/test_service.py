@@ -208,6 +208,9 @@ async def test_injected_anomaly_arrives_once_on_the_stream_and_at_the_backend(tm
                     "scan_p50_le_seconds": histogram_quantile(rig, "spyops_detector_scan_seconds", 0.5),
                     "scan_p99_le_seconds": histogram_quantile(rig, "spyops_detector_scan_seconds", 0.99),
                     "scan_mean_seconds": rig.metric("spyops_detector_scan_seconds_sum") / scans,
+                    "detection_delay_p50_le_seconds": histogram_quantile(
+                        rig, "spyops_detector_detection_delay_seconds", 0.5
+                    ),
                     "scans": scans,
                     "quotes_total": quotes,
                     "quotes_per_second_during_test": (quotes - quotes_before) / elapsed,

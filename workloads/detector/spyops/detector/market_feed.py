@@ -61,6 +61,9 @@ QUALIFY_CHUNK = 5
 # A line that has not delivered a first quote this long after its request is requested
 # again (a request refused under load, e.g. error 100, is otherwise silent forever).
 SILENT_LINE_SECONDS = 5.0
+# A line the gateway refused (101: the account's budget is shared with the bots) is not asked
+# for again before this, so a full budget does not turn into a request loop.
+REFUSED_LINE_HOLD_SECONDS = 60.0
 # reqCurrentTime answers in whole seconds: a smaller difference from the local clock is its
 # rounding, not a different clock (a simulator runs its own session clock, hours away).
 CLOCK_OFFSET_MIN_SECONDS = 2
@@ -176,6 +179,7 @@ class MarketFeed:
         self._conid_keys: dict[int, OptionKey] = {}
         self._subscribed: dict[OptionKey, Contract] = {}
         self._requested_at: dict[OptionKey, float] = {}  # monotonic time of the last request
+        self._refused_until: dict[OptionKey, float] = {}  # monotonic time a refused line may be retried
         self._plan: SubscriptionPlan | None = None
         self._in_sync = False  # every contract of the plan has been requested since (re)subscribing
         self.generation = 0  # bumped each time the feed becomes in sync after a (re)subscription
@@ -467,7 +471,12 @@ class MarketFeed:
             )
             before = frozenset(self._subscribed)
             change = plan_change(before, plan, spot)
-            wanted = [k for k in change.request if k not in self._unlisted]
+            now = time.monotonic()
+            wanted = [
+                k
+                for k in change.request
+                if k not in self._unlisted and self._refused_until.get(k, 0.0) <= now
+            ]
             if (
                 change.empty
                 and not stale
@@ -580,6 +589,8 @@ class MarketFeed:
             key = self._conid_keys.get(contract.conId) if contract is not None else None
             if key is not None:
                 self._subscribed.pop(key, None)
+                self._requested_at.pop(key, None)
+                self._refused_until[key] = time.monotonic() + REFUSED_LINE_HOLD_SECONDS
                 self._metrics.subscribed_lines.set(self.lines_in_use)
             log.error(
                 "gateway refused a market-data line (line budget reached)",

@@ -43,6 +43,12 @@ class DetectorMetrics:
             buckets=SCAN_BUCKETS,
             registry=registry,
         )
+        self.detection_delay = Histogram(
+            "spyops_detector_detection_delay_seconds",
+            "From the culprit's quote change arriving to its signal being built (stale quotes excluded).",
+            buckets=(100e-6, 250e-6, 500e-6, 1e-3, 2.5e-3, 5e-3, 10e-3, 25e-3, 50e-3, 100e-3, 250e-3, 1.0),
+            registry=registry,
+        )
         self.scans = Counter("spyops_detector_scans", "Snapshots scanned.", registry=registry)
         self.scan_failures = Counter(
             "spyops_detector_scan_failures", "Scans that raised (the loop goes on).", registry=registry

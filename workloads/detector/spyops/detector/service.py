@@ -32,7 +32,7 @@ from spyops.detector.tracker import SignalTracker, build_signal
 from spyops.market.chain import ChainArrays
 from spyops.outbox.sender import OutboxMetrics, OutboxSender
 from spyops.outbox.store import OutboxStore
-from spyops.schemas import OutboundMode, OutboundSettings, RuntimeConfig, Signal
+from spyops.schemas import AnomalyKind, OutboundMode, OutboundSettings, RuntimeConfig, Signal
 from spyops.signalstream import SignalLog, add_signal_stream
 
 log = logging.getLogger("spyops.detector.service")
@@ -204,6 +204,9 @@ class DetectorService:
                 strategy=self.config.strategy,
             )
             self.metrics.anomalies.labels(signal.rule.value).inc()
+            if signal.rule is not AnomalyKind.STALE_QUOTE:  # a stale quote's age is the finding
+                changed_ns = int(chain.quote_ts_ns[item.finding.culprit])
+                self.metrics.detection_delay.observe(max(self.feed.now_ns() - changed_ns, 0) / 1e9)
             self._publish_queue.put_nowait(signal)
             signals.append(signal)
         return signals
