@@ -327,3 +327,12 @@ async def test_config_changes_apply_without_a_restart(rig: Rig) -> None:
     assert service.feed.generation == connections
     assert rig.metric("spyops_detector_reconnects_total") == 0
     assert rig.ready()
+
+    # The outbound mode follows the config (the VpnLink controller switches it to buffering).
+    rig.config["outbound"] = {**rig.config["outbound"], "mode": "buffering"}
+    rig.volume.publish(json.dumps(rig.config))
+    await wait_for(
+        lambda: rig.metric("spyops_outbox_mode", {"component": "detector", "mode": "buffering"}) == 1,
+        what="the outbox to buffer",
+    )
+    assert service.sender.outbound.mode.value == "buffering"
