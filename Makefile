@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: test setup binaries lint typecheck pytest clean
+.PHONY: test setup binaries lint typecheck pytest clean node-tools chromium
 
 test: setup binaries lint typecheck pytest
 
@@ -37,8 +37,25 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
-pytest: setup binaries
+pytest: setup binaries node-tools chromium
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Node test tools pinned in tools/node (Azurite for Table Storage, playwright-core to drive
+# Chromium). `npm ci` runs again only when the lockfile changes (the stamp carries its hash).
+NODE_TOOLS := tools/node
+NODE_STAMP := $(NODE_TOOLS)/node_modules/.installed-$(shell sha256sum $(NODE_TOOLS)/package-lock.json | cut -c1-16)
+
+$(NODE_STAMP): $(NODE_TOOLS)/package-lock.json
+	cd $(NODE_TOOLS) && npm ci --no-audit --no-fund
+	rm -f $(NODE_TOOLS)/node_modules/.installed-*
+	touch $(NODE_STAMP)
+
+node-tools: $(NODE_STAMP)
+
+# Debian's Chromium for the dashboard's browser test (playwright-core drives it by path and
+# never downloads a browser).
+chromium:
+	@test -x /usr/bin/chromium || { apt-get update && apt-get install -y --no-install-recommends chromium; }
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -18,7 +18,10 @@ _COMPONENTS: list[tuple[str, str]] = [
     ("cluster", "spyops.cluster.cli:app"),
     ("gateway-sim", "spyops.gatewaysim.cli:gateway_sim"),
     ("market", "spyops.market.cli:app"),
+    ("backend", "spyops.backend.cli:main"),
     ("bench", "spyops.bench.cli:app"),
+    ("azure-sim", "spyops.azuresim.cli:azure_sim"),
+    ("detect", "spyops.detector.cli:detect"),
 ]
 
 app = typer.Typer(

@@ -14,6 +14,69 @@ import typer
 app = typer.Typer(name="bench", help="Benchmarks (JSON on stdout).", no_args_is_help=True)
 
 
+def _int_list(text: str) -> list[int]:
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError as exc:
+        raise typer.BadParameter(f"expected comma-separated integers, got {text!r}") from exc
+    if not values:
+        raise typer.BadParameter("expected at least one value")
+    return values
+
+
+@app.command()
+def detector(
+    seeds: Annotated[str, typer.Option("--seeds", help="Held-out seeds to measure on (never tuned on).")] = (
+        "1001,1002,1003,1004"
+    ),
+    tuning_seeds: Annotated[
+        str, typer.Option("--tuning-seeds", help="Seeds the seed rule's threshold is tuned on.")
+    ] = "1,2,3",
+    minutes: Annotated[float, typer.Option("--minutes", help="Simulated minutes per seed.", min=0.1)] = 10.0,
+    anomalies_per_minute: Annotated[float, typer.Option("--anomalies-per-minute", min=0.1)] = 6.0,
+    latency_snapshots: Annotated[
+        int, typer.Option("--latency-snapshots", help="Scans timed per size.", min=10)
+    ] = 1000,
+    sizes: Annotated[
+        str, typer.Option("--sizes", help="Chain sizes (contracts) for latency.")
+    ] = "200,1000,5000",
+) -> None:
+    """Detector precision/recall/F1 against the seed rule, and scan latency by chain size."""
+    from spyops.detector.bench import DetectorBenchConfig, run_detector_benchmark
+
+    config = DetectorBenchConfig(
+        seeds=tuple(_int_list(seeds)),
+        tuning_seeds=tuple(_int_list(tuning_seeds)),
+        minutes=minutes,
+        anomalies_per_minute=anomalies_per_minute,
+        latency_snapshots=latency_snapshots,
+        sizes=tuple(_int_list(sizes)),
+    )
+    if set(config.seeds) & set(config.tuning_seeds):
+        raise typer.BadParameter("held-out seeds and tuning seeds must not overlap")
+    typer.echo(json.dumps(run_detector_benchmark(config), indent=2))
+
+
+@app.command("backend")
+def backend(
+    clients: Annotated[int, typer.Option(min=1, help="WebSocket clients to fan one signal out to.")] = 1000,
+    rounds: Annotated[int, typer.Option(min=1, help="Signals to time, one after another.")] = 5,
+    ingest_signals: Annotated[int, typer.Option(min=10, help="Signals to ingest into each store.")] = 2000,
+    batch_size: Annotated[int, typer.Option(min=1, max=1000, help="Signals per POST when ingesting.")] = 100,
+) -> None:
+    """Backend: fan-out delivery p50/p99 to N WebSocket clients, and ingest rate into SQLite and Azurite."""
+    import asyncio
+
+    from spyops.backend.bench import run_backend_benchmark
+
+    result = asyncio.run(
+        run_backend_benchmark(
+            clients=clients, rounds=rounds, ingest_signals=ingest_signals, batch_size=batch_size
+        )
+    )
+    typer.echo(json.dumps(result, indent=2))
+
+
 @app.command("gateway-sim")
 def gateway_sim(
     clients: Annotated[int, typer.Option("--clients", help="Streaming clients.", min=1)] = 5,

@@ -9,7 +9,7 @@ Rows are sorted by strike, calls before puts at the same strike.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
@@ -48,13 +48,25 @@ class ChainArrays:
     bid_size: NDArray[np.int64]
     ask_size: NDArray[np.int64]
     quote_ts_ns: NDArray[np.int64]
+    # Derived once at construction so per-snapshot scans do not pay for them.
+    ts_ns: int = field(init=False)
+    paired: bool = field(init=False)  # a call and a put at every strike, calls first
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ts_ns", to_epoch_ns(self.ts))
+        n = self.strike.shape[0]
+        calls = self.is_call
+        paired = (
+            n > 0
+            and n % 2 == 0
+            and bool(calls[0::2].all())
+            and not bool(calls[1::2].any())
+            and bool((self.strike[0::2] == self.strike[1::2]).all())
+        )
+        object.__setattr__(self, "paired", paired)
 
     def __len__(self) -> int:
         return int(self.strike.shape[0])
-
-    @property
-    def ts_ns(self) -> int:
-        return to_epoch_ns(self.ts)
 
     def right(self, index: int) -> OptionRight:
         return OptionRight.CALL if bool(self.is_call[index]) else OptionRight.PUT

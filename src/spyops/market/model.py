@@ -312,7 +312,7 @@ class MarketModel:
             raise ValueError(f"anomaly size must be a non-negative number of dollars, got {size}")
         if duration_seconds is not None and not (math.isfinite(duration_seconds) and duration_seconds > 0):
             raise ValueError(f"anomaly duration must be positive seconds, got {duration_seconds}")
-        placed = self._place(kind, strike, right, self._inject_rng, size is None or size > 0)
+        placed = self._place(kind, strike, right, self._inject_rng)
         if placed is None:
             raise ValueError(f"no contract near the money can carry a {kind.value} anomaly now")
         row, index = placed
@@ -441,28 +441,13 @@ class MarketModel:
             self._labels.popitem(last=False)
 
     def _label(self, anomaly: _Active) -> AnomalyLabel | None:
-        cfg = self._config
-        fee = cfg.fee_per_contract
         r, i = anomaly.row, anomaly.index
         kind = anomaly.public.kind
-        bid, ask = self._bid, self._ask  # cents: a cent per share is a dollar per contract
-        theo = self._state.theo[r, i] * 100.0
-        edge: float | None
-        if kind is AnomalyKind.VERTICAL_SPREAD:
-            j = i - 1 if r == _CALL else i + 1
-            edge = float(bid[r, i] - ask[r, j]) - 2 * fee
-        elif kind is AnomalyKind.BUTTERFLY:
-            edge = float(2 * bid[r, i] - ask[r, i - 1] - ask[r, i + 1]) - 4 * fee
-        elif kind is AnomalyKind.PARITY:
-            edge = self._box_edge(i)
-        elif kind in (AnomalyKind.IV_OUTLIER, AnomalyKind.STALE_QUOTE):
-            if kind is AnomalyKind.STALE_QUOTE and bid[r, i] <= theo <= ask[r, i]:
+        if kind is AnomalyKind.STALE_QUOTE:
+            theo = self._state.theo[r, i] * 100.0
+            if self._bid[r, i] <= theo <= self._ask[r, i]:
                 return None  # frozen but still fair: not (yet) an anomaly
-            edge = float(max(bid[r, i] - theo, theo - ask[r, i])) - fee
-        elif kind is AnomalyKind.CROSSED_QUOTE:
-            edge = float(bid[r, i] - ask[r, i]) - 2 * fee
-        else:
-            edge = None
+        edge = self._best_edge(r, i, self._bid, self._ask)
         return AnomalyLabel(
             ts=self.now,
             expiry=self._expiry,
@@ -471,14 +456,40 @@ class MarketModel:
             kind=kind,
             anomaly_id=anomaly.public.id,
             size=anomaly.public.size,
-            edge=None if edge is None else round(float(edge), 4),
-            tradable=bool(edge is not None and edge >= cfg.min_edge),
+            edge=round(edge, 4),
+            tradable=edge >= self._config.min_edge,
         )
 
-    def _box_edge(self, i: int) -> float:
+    def _best_edge(self, r: int, i: int, bid: NDArray[np.int64], ask: NDArray[np.int64]) -> float:
+        """Best executable edge (dollars per unit, after fees) of any trade through contract (r, i).
+
+        The trades: the quote against fair value, against itself (crossed), verticals with
+        both neighbours, butterflies with it as body or wing, and the box against the strike
+        nearest the forward. Quotes are in cents, so a cent per share is a dollar per contract.
+        """
+        fee = self._config.fee_per_contract
+        n = len(self._strikes)
+        b, a = bid[r], ask[r]
+        theo = float(self._state.theo[r, i]) * 100.0
+        gap = round(self._config.strike_step * 100)
+        edges = [max(b[i] - theo, theo - a[i]) - fee, float(b[i] - a[i]) - 2 * fee]
+        for lower, upper in ((i - 1, i), (i, i + 1)):
+            if lower < 0 or upper >= n:
+                continue
+            if r == _CALL:
+                edges += [float(b[upper] - a[lower]) - 2 * fee, float(b[lower] - a[upper] - gap) - 2 * fee]
+            else:
+                edges += [float(b[lower] - a[upper]) - 2 * fee, float(b[upper] - a[lower] - gap) - 2 * fee]
+        for center in (i - 1, i, i + 1):
+            if 1 <= center <= n - 2:
+                edges.append(float(2 * b[center] - a[center - 1] - a[center + 1]) - 4 * fee)
+        edges.append(self._box_edge(i, bid, ask))
+        return float(max(edges))
+
+    def _box_edge(self, i: int, bid: NDArray[np.int64], ask: NDArray[np.int64]) -> float:
         order = np.argsort(np.abs(self._strike_array - self._state.forward), kind="stable")
         ref = int(order[0]) if int(order[0]) != i else int(order[1])
-        b, a = self._bid / 100.0, self._ask / 100.0
+        b, a = bid / 100.0, ask / 100.0
         return box_edge(
             self._strikes[i],
             b[_CALL, i],
@@ -503,16 +514,48 @@ class MarketModel:
         return after_ns + round(self._schedule_rng.exponential(60.0 / rate) * _NS)
 
     def _inject_scheduled(self) -> None:
+        """A random anomaly whose ground truth is unambiguous: tradable ones clear min_edge by
+        half again, small ones stay under half of it (checked on the current quotes)."""
         cfg = self._config
         rng = self._schedule_rng
         kind = cfg.anomaly_kinds[int(rng.integers(len(cfg.anomaly_kinds)))]
         tradable = kind is not AnomalyKind.SPREAD_BLOWOUT and bool(rng.random() < cfg.tradable_fraction)
-        placed = self._place(kind, None, None, rng, tradable)
-        if placed is None:
+        candidates = self._candidates(kind, None, None, whole_chain=not tradable)
+        if not candidates:
             return
-        row, index = placed
-        size = self._draw_size(kind, row, index, tradable=tradable, rng=rng)
-        self._start(kind, row, index, size, None, rng)
+        order = rng.permutation(len(candidates))[:25]
+        for pick in order:
+            row, index = candidates[int(pick)]
+            size = self._draw_size(kind, row, index, tradable=tradable, rng=rng)
+            if kind is AnomalyKind.STALE_QUOTE or self._in_class(kind, row, index, size, tradable):
+                self._start(kind, row, index, size, None, rng)
+                return
+
+    def _in_class(self, kind: AnomalyKind, row: int, index: int, size: float, tradable: bool) -> bool:
+        trial = _Active(
+            public=InjectedAnomaly(
+                "trial",
+                kind,
+                "",
+                self._expiry,
+                self._strikes[index],
+                OptionRight.CALL,
+                size,
+                self.now,
+                self.now,
+            ),
+            row=row,
+            index=index,
+            start_ns=self._now_ns,
+            end_ns=self._now_ns,
+            width_cents=max(round(size * 100), 1),
+        )
+        bid, ask = self._bid.copy(), self._ask.copy()
+        sizes = self._shown_bid_size.copy()
+        self._distort(trial, bid, ask, sizes, sizes.copy(), np.zeros(bid.shape, dtype=np.bool_))
+        edge = self._best_edge(row, index, bid, ask)
+        limit = self._config.min_edge
+        return edge >= 1.5 * limit if tradable else edge <= 0.5 * limit
 
     def _draw_size(
         self, kind: AnomalyKind, row: int, index: int, *, tradable: bool, rng: np.random.Generator
@@ -531,9 +574,17 @@ class MarketModel:
         strike: float | None,
         right: OptionRight | None,
         rng: np.random.Generator,
-        wants_size: bool,
     ) -> tuple[int, int] | None:
         """Choose (row, strike index) for an anomaly, or None when nothing fits."""
+        candidates = self._candidates(kind, strike, right, whole_chain=False)
+        if not candidates:
+            return None
+        return candidates[int(rng.integers(len(candidates)))]
+
+    def _candidates(
+        self, kind: AnomalyKind, strike: float | None, right: OptionRight | None, *, whole_chain: bool
+    ) -> list[tuple[int, int]]:
+        """Every (row, strike index) that can carry this anomaly now."""
         n = len(self._strikes)
         state = self._state
         if strike is not None:
@@ -545,7 +596,7 @@ class MarketModel:
             indices = [int(matches[0])]
         else:
             atm = int(np.argmin(np.abs(self._strike_array - state.forward)))
-            window = self._config.injection_window_strikes
+            window = n if whole_chain else self._config.injection_window_strikes
             busy = {a.index for a in self._anomalies}
             indices = [
                 i
@@ -559,15 +610,13 @@ class MarketModel:
             for r in rows:
                 if self._fits(kind, r, i, explicit):
                     candidates.append((r, i))
-        if not candidates:
-            if strike is not None:
-                raise ValueError(
-                    f"a {kind.value} anomaly cannot be placed at strike {strike}"
-                    + (f" {right.value}" if right is not None else "")
-                    + " now (it needs neighbouring strikes and, for most kinds, an option with some value)"
-                )
-            return None
-        return candidates[int(rng.integers(len(candidates)))]
+        if not candidates and strike is not None:
+            raise ValueError(
+                f"a {kind.value} anomaly cannot be placed at strike {strike}"
+                + (f" {right.value}" if right is not None else "")
+                + " now (it needs neighbouring strikes and, for most kinds, an option with some value)"
+            )
+        return candidates
 
     def _fits(self, kind: AnomalyKind, row: int, i: int, explicit: bool) -> bool:
         n = len(self._strikes)

@@ -1,0 +1,301 @@
+"""Posts outbox items to the backend in order, in batches, at least once.
+
+Order: items go out in enqueue order across all kinds; a batch is a run of
+consecutive items of one kind, and the next batch is sent only after the previous
+one was acknowledged with a 2xx. On errors (network, timeout, 401/403, 408, 429,
+5xx) the same batch is retried with exponential backoff (Retry-After honoured).
+A 400/413/422 for a batch is retried item by item; an item the backend still
+refuses alone is moved to the dead-letter table (kept, counted, logged) so it does
+not block everything behind it.
+
+The outbound mode comes from the runtime config and may change at any time
+(:meth:`OutboxSender.set_outbound`): ``direct`` sends to ``backend_url``,
+``backup`` to ``backup_url``, ``buffering`` sends nothing and keeps everything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import ssl
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge
+from pydantic import BaseModel
+
+from spyops.outbox.store import ITEM_KINDS, OutboxItem, OutboxStore
+from spyops.schemas import OutboundMode, OutboundSettings
+
+log = logging.getLogger("spyops.outbox")
+
+_RETRYABLE = {401, 403, 404, 408, 409, 425, 429}
+_INVALID = {400, 413, 422}
+
+
+@dataclass(frozen=True)
+class SenderSettings:
+    batch_size: int = 100
+    request_timeout_seconds: float = 10.0
+    backoff_initial_seconds: float = 0.5
+    backoff_max_seconds: float = 30.0
+    idle_poll_seconds: float = 5.0  # re-check the store even without a wake-up
+    verify: bool | str = True  # CA bundle for an https backend
+
+
+def _tls_verify(verify: bool | str) -> bool | ssl.SSLContext:
+    """httpx wants an SSLContext for a private CA bundle."""
+    return ssl.create_default_context(cafile=verify) if isinstance(verify, str) else verify
+
+
+class OutboxMetrics:
+    def __init__(self, registry: CollectorRegistry = REGISTRY, component: str = "") -> None:
+        self.component = component
+        self.pending = Gauge(
+            "spyops_outbox_pending", "Items waiting in the outbox.", ["component", "kind"], registry=registry
+        )
+        self.oldest_age = Gauge(
+            "spyops_outbox_oldest_age_seconds",
+            "Age of the oldest pending item.",
+            ["component"],
+            registry=registry,
+        )
+        self.sent = Counter(
+            "spyops_outbox_sent_total",
+            "Items acknowledged by the backend.",
+            ["component", "kind"],
+            registry=registry,
+        )
+        self.failures = Counter(
+            "spyops_outbox_send_failures_total",
+            "Failed send attempts.",
+            ["component", "reason"],
+            registry=registry,
+        )
+        self.dead_letters = Counter(
+            "spyops_outbox_dead_letters_total",
+            "Items the backend refused as invalid.",
+            ["component"],
+            registry=registry,
+        )
+        self.mode = Gauge(
+            "spyops_outbox_mode", "1 for the current outbound mode.", ["component", "mode"], registry=registry
+        )
+
+    def refresh(self, store: OutboxStore) -> None:
+        counts = store.pending_count()
+        for kind in ITEM_KINDS:
+            self.pending.labels(self.component, kind).set(counts.get(kind, 0))
+        oldest = store.oldest_created_at()
+        self.oldest_age.labels(self.component).set(
+            max(0.0, time.time() - oldest) if oldest is not None else 0.0
+        )
+
+    def set_mode(self, mode: OutboundMode) -> None:
+        for m in OutboundMode:
+            self.mode.labels(self.component, m.value).set(1 if m is mode else 0)
+
+
+class _SendFailedError(Exception):
+    def __init__(self, reason: str, retry_after: float | None = None, invalid: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+        self.invalid = invalid
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    raw = response.headers.get("Retry-After")
+    if raw is None:
+        return None
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        return None
+
+
+class OutboxSender:
+    """Run with ``await sender.run()`` as a task; ``stop()`` ends it after the request in flight."""
+
+    def __init__(
+        self,
+        store: OutboxStore,
+        outbound: OutboundSettings,
+        settings: SenderSettings | None = None,
+        metrics: OutboxMetrics | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.store = store
+        self.settings = settings or SenderSettings()
+        self.metrics = metrics or OutboxMetrics()
+        self._outbound = outbound
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._transport = transport
+        self._backoff = 0.0
+        self.last_error = ""
+        self.metrics.set_mode(outbound.mode)
+
+    # -- control ------------------------------------------------------------------------
+
+    @property
+    def outbound(self) -> OutboundSettings:
+        return self._outbound
+
+    def set_outbound(self, outbound: OutboundSettings) -> None:
+        """Apply a reloaded runtime config's outbound section (mode, URLs, token file)."""
+        if outbound != self._outbound:
+            log.info(
+                "outbound changed",
+                extra={"from": self._outbound.mode.value, "to": outbound.mode.value},
+            )
+        self._outbound = outbound
+        self._backoff = 0.0
+        self.metrics.set_mode(outbound.mode)
+        self._wake.set()
+
+    async def submit(
+        self, kind: str, item: BaseModel | Mapping[str, Any], item_id: str | None = None
+    ) -> int | None:
+        """Enqueue durably (off the event loop), then wake the sender; see :meth:`OutboxStore.enqueue`."""
+        seq = await self.store.enqueue_async(kind, item, item_id)
+        self._wake.set()
+        return seq
+
+    def snapshot(self) -> dict[str, Any]:
+        """State for a workload's /ready or debug endpoint (no URLs' credentials, no token)."""
+        oldest = self.store.oldest_created_at()
+        return {
+            "mode": self._outbound.mode.value,
+            "pending": self.store.pending_count(),
+            "oldestAgeSeconds": round(time.time() - oldest, 3) if oldest is not None else 0.0,
+            "lastError": self.last_error,
+        }
+
+    def wake(self) -> None:
+        """Tell the sender new items are waiting (producers call this after enqueue)."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+
+    # -- loop ---------------------------------------------------------------------------
+
+    def _target(self) -> str | None:
+        o = self._outbound
+        if o.mode is OutboundMode.DIRECT:
+            return o.backend_url or None
+        if o.mode is OutboundMode.BACKUP:
+            return o.backup_url or None
+        return None
+
+    def _token(self) -> str | None:
+        # Read at every send, so a rotated Secret takes effect without a restart.
+        path = self._outbound.token_file
+        if not path:
+            return None
+        try:
+            return Path(path).read_text(encoding="utf-8").strip() or None
+        except OSError as exc:
+            raise _SendFailedError(f"token_file: cannot read the token file ({exc.strerror})") from exc
+
+    async def _sleep_or_wake(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._wake.wait()
+        self._wake.clear()
+
+    async def run(self) -> None:
+        async with httpx.AsyncClient(
+            timeout=self.settings.request_timeout_seconds,
+            verify=_tls_verify(self.settings.verify),
+            transport=self._transport,
+        ) as client:
+            while not self._stopping:
+                try:
+                    await self._step(client)
+                except _SendFailedError as exc:
+                    await self._after_failure(exc)
+                except Exception as exc:  # e.g. disk full: keep the task alive, keep the items
+                    log.exception("outbox sender step failed")
+                    await self._after_failure(_SendFailedError(f"internal: {type(exc).__name__}"))
+            await asyncio.to_thread(self.metrics.refresh, self.store)
+
+    async def _step(self, client: httpx.AsyncClient) -> None:
+        await asyncio.to_thread(self.metrics.refresh, self.store)
+        target = self._target()
+        if target is None:
+            await self._sleep_or_wake(self.settings.idle_poll_seconds)
+            return
+        batch = await asyncio.to_thread(self.store.head_batch, self.settings.batch_size)
+        if not batch:
+            await self._sleep_or_wake(self.settings.idle_poll_seconds)
+            return
+        await self._deliver(client, target, batch)
+        self._backoff = 0.0
+        self.last_error = ""
+
+    async def _after_failure(self, exc: _SendFailedError) -> None:
+        s = self.settings
+        self._backoff = min(s.backoff_max_seconds, max(s.backoff_initial_seconds, self._backoff * 2))
+        delay = self._backoff * random.uniform(0.8, 1.2)  # noqa: S311 - jitter, not security
+        if exc.retry_after is not None:
+            delay = max(delay, min(exc.retry_after, s.backoff_max_seconds))
+        self.last_error = exc.reason
+        self.metrics.failures.labels(self.metrics.component, exc.reason.split(":")[0]).inc()
+        log.warning("outbox send failed", extra={"reason": exc.reason, "retry_in_s": round(delay, 2)})
+        await self._sleep_or_wake(delay)
+
+    async def _post(self, client: httpx.AsyncClient, target: str, batch: list[OutboxItem]) -> None:
+        url = target.rstrip("/") + ITEM_KINDS[batch[0].kind]
+        headers = {"Content-Type": "application/json"}
+        token = self._token()
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        body = ("[" + ",".join(i.payload for i in batch) + "]").encode()
+        await asyncio.to_thread(self.store.record_attempt, batch)
+        try:
+            response = await client.post(url, content=body, headers=headers)
+        except httpx.TimeoutException as exc:
+            raise _SendFailedError("timeout: backend did not answer in time") from exc
+        except httpx.HTTPError as exc:
+            raise _SendFailedError(f"unreachable: {type(exc).__name__}") from exc
+        status = response.status_code
+        if 200 <= status < 300:
+            return
+        if status in _INVALID:
+            raise _SendFailedError(f"rejected: HTTP {status} {response.text[:200]}", invalid=True)
+        if status in _RETRYABLE or status >= 500:
+            raise _SendFailedError(
+                f"http_{status}: backend answered {status}", retry_after=_retry_after(response)
+            )
+        raise _SendFailedError(f"http_{status}: unexpected status {status}")
+
+    async def _deliver(self, client: httpx.AsyncClient, target: str, batch: list[OutboxItem]) -> None:
+        try:
+            await self._post(client, target, batch)
+        except _SendFailedError as exc:
+            if not exc.invalid:
+                raise
+            if len(batch) > 1:
+                # Find the item the backend refuses: resend one by one, in order.
+                for item in batch:
+                    await self._deliver(client, target, [item])
+                return
+            item = batch[0]
+            await asyncio.to_thread(self.store.dead_letter, item, exc.reason)
+            self.metrics.dead_letters.labels(self.metrics.component).inc()
+            log.error(
+                "outbox item refused by the backend; moved to dead letters",
+                extra={"kind": item.kind, "id": item.item_id, "reason": exc.reason},
+            )
+            return
+        await asyncio.to_thread(self.store.acknowledge, batch)
+        self.metrics.sent.labels(self.metrics.component, batch[0].kind).inc(len(batch))

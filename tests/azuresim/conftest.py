@@ -1,0 +1,3 @@
+from tests.azuresim.fixtures import azure_sim
+
+__all__ = ["azure_sim"]
