@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: test setup binaries lint typecheck pytest clean node-tools chromium
+.PHONY: test setup binaries helm lint typecheck pytest clean node-tools chromium
 
 test: setup binaries lint typecheck pytest
 
@@ -30,6 +30,10 @@ setup: $(STAMP)
 binaries: setup
 	$(BIN)/spyops cluster build
 
+# Builds (once, then cached) helm from its pinned Go module, for the chart tests.
+helm: setup
+	$(BIN)/python -m spyops.toolchain.helm
+
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -37,7 +41,7 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
-pytest: setup binaries node-tools chromium
+pytest: setup binaries helm node-tools chromium
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # Node test tools pinned in tools/node (Azurite for Table Storage, playwright-core to drive

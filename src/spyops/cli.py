@@ -22,6 +22,9 @@ _COMPONENTS: list[tuple[str, str]] = [
     ("bench", "spyops.bench.cli:app"),
     ("azure-sim", "spyops.azuresim.cli:azure_sim"),
     ("detect", "spyops.detector.cli:detect"),
+    ("operator", "spyops.operator.main:run_operator"),
+    ("crds", "spyops.operator.crds_cli:app"),
+    ("gateway-probe", "spyops.operator.probe:gateway_probe"),
 ]
 
 app = typer.Typer(

@@ -1,0 +1,123 @@
+"""kopf handlers: thin. Every watch event updates the cache and queues the object it concerns
+(or the custom resource that owns it); the reconcilers do the work."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import kopf
+
+from spyops.operator.api.common import GROUP, VERSION
+from spyops.operator.builders.common import MANAGED_BY
+from spyops.operator.reconcile import GATEWAY, STRATEGY, VPNLINK
+from spyops.operator.state import Cache
+from spyops.operator.workqueue import Key, WorkQueue
+
+# (group, version, plural) of every kind of child the operator writes.
+CHILD_RESOURCES: tuple[tuple[str, str, str], ...] = (
+    ("", "v1", "configmaps"),
+    ("", "v1", "services"),
+    ("", "v1", "serviceaccounts"),
+    ("apps", "v1", "deployments"),
+    ("apps", "v1", "statefulsets"),
+    ("rbac.authorization.k8s.io", "v1", "roles"),
+    ("rbac.authorization.k8s.io", "v1", "rolebindings"),
+    ("policy", "v1", "poddisruptionbudgets"),
+    ("networking.k8s.io", "v1", "networkpolicies"),
+    ("monitoring.coreos.com", "v1", "servicemonitors"),
+)
+MANAGED_SELECTOR = f"app.kubernetes.io/managed-by={MANAGED_BY}"
+
+
+def _deleted(event: kopf.RawEvent) -> bool:
+    return event.get("type") == "DELETED"
+
+
+def register(
+    registry: kopf.OperatorRegistry, cache: Cache, gateways: WorkQueue, strategies: WorkQueue
+) -> None:
+    @kopf.on.event(GROUP, VERSION, "tradingstrategies", registry=registry)
+    async def strategy_event(event: kopf.RawEvent, namespace: str | None, name: str, **_: Any) -> None:
+        namespace = namespace or ""
+        key = Key(STRATEGY, namespace, name)
+        if _deleted(event):
+            cache.drop_resource(STRATEGY, namespace, name)
+            cache.index_strategy(namespace, name, None)
+            strategies.forget(key)
+            return
+        body: dict[str, Any] = dict(event["object"])
+        cache.put_resource(STRATEGY, body)
+        cache.index_strategy(namespace, name, body.get("spec") or {})
+        strategies.add(key)
+
+    @kopf.on.event(GROUP, VERSION, "ibkrgateways", registry=registry)
+    async def gateway_event(event: kopf.RawEvent, namespace: str | None, name: str, **_: Any) -> None:
+        namespace = namespace or ""
+        key = Key(GATEWAY, namespace, name)
+        if _deleted(event):
+            cache.drop_resource(GATEWAY, namespace, name)
+            gateways.forget(key)
+        else:
+            cache.put_resource(GATEWAY, dict(event["object"]))
+            gateways.add(key)
+        # Strategies render the gateway's address and wait for its readiness: look at them again.
+        for strategy in cache.strategies_of_gateway(namespace, name):
+            strategies.add(Key(STRATEGY, namespace, strategy))
+
+    @kopf.on.event(GROUP, VERSION, "vpnlinks", registry=registry)
+    async def vpnlink_event(event: kopf.RawEvent, namespace: str | None, name: str, **_: Any) -> None:
+        namespace = namespace or ""
+        if _deleted(event):
+            cache.drop_resource(VPNLINK, namespace, name)
+        else:
+            cache.put_resource(VPNLINK, dict(event["object"]))
+        for strategy in cache.strategies_of_link(namespace, name):
+            strategies.add(Key(STRATEGY, namespace, strategy))
+
+    async def child_event(event: kopf.RawEvent, **_: Any) -> None:
+        body: dict[str, Any] = dict(event["object"])
+        if _deleted(event):
+            cache.drop_child(body)
+        else:
+            cache.put_child(body)
+        meta = body.get("metadata") or {}
+        for ref in meta.get("ownerReferences") or []:
+            if not ref.get("controller") or not str(ref.get("apiVersion", "")).startswith(f"{GROUP}/"):
+                continue
+            if ref.get("kind") == STRATEGY:
+                strategies.add(Key(STRATEGY, meta.get("namespace", ""), ref["name"]))
+            elif ref.get("kind") == GATEWAY:
+                gateways.add(Key(GATEWAY, meta.get("namespace", ""), ref["name"]))
+
+    for group, version, plural in CHILD_RESOURCES:
+        kopf.on.event(
+            group,
+            version,
+            plural,
+            id=f"child-{plural}",
+            labels={"app.kubernetes.io/managed-by": MANAGED_BY},
+            registry=registry,
+        )(child_event)
+
+
+def configure_settings(settings: kopf.OperatorSettings, identity: str) -> None:
+    """kopf settings for hundreds of objects on a small box."""
+    # Watch only what we made (server-side selector), not every Deployment in the cluster.
+    for group, _version, plural in CHILD_RESOURCES:
+        selector: Any = (group, plural) if group else plural
+        settings.watching.label_selectors[selector] = MANAGED_SELECTOR
+    settings.watching.server_timeout = 300
+    settings.watching.client_timeout = 330
+    settings.watching.connect_timeout = 10
+    settings.watching.chunk_size = 500
+    settings.networking.request_timeout = 60
+    settings.networking.connect_timeout = 10
+    # Per-object workers in kopf only hand events to our queue; keep their number bounded.
+    settings.queueing.worker_limit = 200
+    settings.queueing.idle_timeout = 5.0
+    # kopf's own events (handler failures) only at WARNING and above; ours are posted explicitly.
+    settings.posting.level = 30
+    settings.posting.reporting_component = "spyops-operator"
+    settings.posting.reporting_instance = identity[:128]
+    # Only low-level (on.event) handlers are registered, so kopf adds no finalizer and stores no
+    # progress or diff-base on our objects: deletion never waits for the operator.

@@ -1,0 +1,270 @@
+"""`spyops operator`: run the controllers (kopf watches feeding work queues) with health, metrics,
+JSON logs and optional Lease-based leader election."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+log = logging.getLogger("spyops.operator")
+
+DEFAULT_WORKLOAD_IMAGE = "ghcr.io/spyops/spyops:0.1.0"
+
+
+@dataclass(frozen=True)
+class OperatorOptions:
+    namespaces: tuple[str, ...]
+    all_namespaces: bool
+    kubeconfig: Path | None
+    metrics_host: str
+    metrics_port: int
+    workload_image: str
+    workers: int
+    leader_elect: bool
+    lease_namespace: str
+    lease_name: str
+    identity: str
+
+
+def _default_identity() -> str:
+    return os.environ.get("POD_NAME") or f"{socket.gethostname()}-{os.getpid()}"
+
+
+class _ManagedObjects:
+    """Collector for spyops_operator_managed_objects{kind,phase}, read from the watch cache at scrape time."""
+
+    def __init__(self, cache: Any) -> None:
+        self._cache = cache
+
+    def collect(self) -> Any:
+        from prometheus_client.core import GaugeMetricFamily
+
+        family = GaugeMetricFamily(
+            "spyops_operator_managed_objects",
+            "Custom resources managed, by kind and phase.",
+            labels=["kind", "phase"],
+        )
+        for kind in ("TradingStrategy", "IBKRGateway"):
+            for phase, count in sorted(self._cache.phases(kind).items()):
+                family.add_metric([kind, phase], count)
+        yield family
+
+
+async def run(options: OperatorOptions) -> int:
+    import kopf
+
+    from spyops.operator import handlers, metrics
+    from spyops.operator.health import HealthState, heartbeat, serve
+    from spyops.operator.kube import Kube
+    from spyops.operator.leader import LeaderElector, LeadershipLostError, LeaseSettings
+    from spyops.operator.reconcile import OperatorSettings, Reconciler
+    from spyops.operator.state import Cache
+    from spyops.operator.workqueue import WorkQueue
+
+    if options.kubeconfig is not None:
+        # kopf's own login reads KUBECONFIG; lightkube is given the file explicitly.
+        os.environ["KUBECONFIG"] = str(options.kubeconfig)
+    state = HealthState()
+    beat = asyncio.create_task(heartbeat(state))
+    runner, port = await serve(state, options.metrics_host, options.metrics_port)
+    log.info("serving /health, /ready and /metrics", extra={"port": port})
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+    kube = Kube.connect(options.kubeconfig, options.identity)
+    cache = Cache()
+    metrics.REGISTRY.register(_ManagedObjects(cache))
+    reconciler = Reconciler(kube, cache, OperatorSettings(workload_image=options.workload_image))
+    gateways = WorkQueue("ibkrgateway", reconciler.reconcile_gateway, max(2, options.workers // 4))
+    strategies = WorkQueue("tradingstrategy", reconciler.reconcile_strategy, options.workers)
+    elector: LeaderElector | None = None
+    exit_code = 0
+    keeper: asyncio.Task[None] | None = None
+    try:
+        if options.leader_elect:
+            elector = LeaderElector(
+                kube, LeaseSettings(options.lease_namespace, options.lease_name, options.identity)
+            )
+            state.standby = True
+            state.connected = True
+            acquiring = asyncio.create_task(elector.acquire())
+            stopping = asyncio.create_task(stop.wait())
+            await asyncio.wait({acquiring, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            if not acquiring.done():
+                acquiring.cancel()
+                return 0
+            stopping.cancel()
+            state.standby = False
+            keeper = asyncio.create_task(elector.keep())
+        state.leader = True
+        state.connected = True
+        metrics.LEADER.set(1)
+
+        registry = kopf.OperatorRegistry()
+        # kopf needs a login handler; ours reads the same kubeconfig / in-cluster token as lightkube.
+        kopf.on.login(registry=registry)(_login)
+        handlers.register(registry, cache, gateways, strategies)
+
+        settings = kopf.OperatorSettings()
+        handlers.configure_settings(settings, options.identity)
+        ready_flag = asyncio.Event()
+        gateways.start()
+        strategies.start()
+
+        async def mark_watching() -> None:
+            await ready_flag.wait()
+            state.watching = True
+            log.info("watching", extra={"namespaces": list(options.namespaces) or "all"})
+
+        watching = asyncio.create_task(mark_watching())
+        operator = asyncio.create_task(
+            kopf.operator(
+                registry=registry,
+                settings=settings,
+                standalone=True,
+                clusterwide=options.all_namespaces,
+                namespaces=options.namespaces,
+                stop_flag=stop,
+                ready_flag=ready_flag,
+            )
+        )
+        waiters: set[asyncio.Task[Any]] = {operator}
+        if keeper is not None:
+            waiters.add(keeper)
+        done, _ = await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+        if keeper is not None and keeper in done:
+            exc = keeper.exception()
+            if isinstance(exc, LeadershipLostError):
+                log.error(
+                    "leadership lost; exiting so that only one replica reconciles", extra={"error": str(exc)}
+                )
+                exit_code = 1
+            stop.set()
+        with contextlib.suppress(asyncio.CancelledError):
+            await operator
+        if operator.done() and not operator.cancelled() and operator.exception() is not None:
+            log.error("kopf stopped with an error", extra={"error": repr(operator.exception())})
+            exit_code = 1
+        watching.cancel()
+    finally:
+        state.leader = False
+        metrics.LEADER.set(0)
+        await gateways.stop()
+        await strategies.stop()
+        if keeper is not None:
+            keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await keeper
+        if elector is not None and exit_code == 0:
+            with contextlib.suppress(Exception):
+                await elector.release()
+        await kube.close()
+        beat.cancel()
+        await runner.cleanup()
+    return exit_code
+
+
+def _has_kubeconfig() -> bool:
+    return bool(os.environ.get("KUBECONFIG")) or (Path.home() / ".kube" / "config").is_file()
+
+
+def _login(**kwargs: Any) -> Any:
+    import kopf
+
+    if _has_kubeconfig():
+        return kopf.login_with_kubeconfig(**kwargs)
+    return kopf.login_with_service_account(**kwargs)
+
+
+def run_operator(
+    namespace: Annotated[
+        list[str] | None, typer.Option("--namespace", "-n", help="Namespace to watch (repeatable).")
+    ] = None,
+    all_namespaces: Annotated[
+        bool, typer.Option("--all-namespaces", "-A", help="Watch every namespace.")
+    ] = False,
+    kubeconfig: Annotated[
+        Path | None, typer.Option("--kubeconfig", help="Kubeconfig file; else in-cluster/KUBECONFIG.")
+    ] = None,
+    metrics_host: Annotated[
+        str, typer.Option("--metrics-host", help="Bind address of /metrics, /health, /ready.")
+    ] = "0.0.0.0",
+    metrics_port: Annotated[
+        int, typer.Option("--metrics-port", help="Port of /metrics, /health, /ready (0: any).")
+    ] = 8080,
+    workload_image: Annotated[
+        str,
+        typer.Option(
+            "--workload-image",
+            envvar="SPYOPS_WORKLOAD_IMAGE",
+            help="spyops image of the pods.",
+        ),
+    ] = DEFAULT_WORKLOAD_IMAGE,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, max=64, help="Concurrent TradingStrategy reconciles.")
+    ] = 16,
+    leader_elect: Annotated[
+        bool,
+        typer.Option(
+            "--leader-elect/--no-leader-elect",
+            help="Lease-based leader election (for more than one replica).",
+        ),
+    ] = True,
+    lease_namespace: Annotated[
+        str,
+        typer.Option(
+            "--lease-namespace",
+            envvar="POD_NAMESPACE",
+            help="Namespace of the leader Lease (default: first -n).",
+        ),
+    ] = "",
+    lease_name: Annotated[
+        str, typer.Option("--lease-name", help="Name of the leader Lease.")
+    ] = "spyops-operator",
+    identity: Annotated[
+        str, typer.Option("--identity", help="Leader identity (default: POD_NAME, else host-pid).")
+    ] = "",
+    log_level: Annotated[str, typer.Option("--log-level", help="DEBUG, INFO, WARNING, ERROR.")] = "INFO",
+) -> None:
+    """Run the spyops operator (TradingStrategy and IBKRGateway controllers)."""
+    from spyops.operator.logs import configure_json_logging
+
+    namespace = namespace or []
+    namespace = namespace or []
+    if not namespace and not all_namespaces:
+        raise typer.BadParameter(
+            "give --namespace (repeatable) or --all-namespaces", param_hint="--namespace"
+        )
+    if namespace and all_namespaces:
+        raise typer.BadParameter(
+            "--namespace and --all-namespaces exclude each other", param_hint="--namespace"
+        )
+    lease_ns = lease_namespace or (namespace[0] if namespace else "")
+    if leader_elect and not lease_ns:
+        raise typer.BadParameter("leader election needs --lease-namespace (or POD_NAMESPACE)")
+    configure_json_logging(log_level)
+    options = OperatorOptions(
+        namespaces=tuple(namespace),
+        all_namespaces=all_namespaces,
+        kubeconfig=kubeconfig,
+        metrics_host=metrics_host,
+        metrics_port=metrics_port,
+        workload_image=workload_image,
+        workers=workers,
+        leader_elect=leader_elect,
+        lease_namespace=lease_ns,
+        lease_name=lease_name,
+        identity=identity or _default_identity(),
+    )
+    raise typer.Exit(asyncio.run(run(options)))

@@ -1,0 +1,148 @@
+"""A controller-runtime style work queue: keys, not events; one reconcile per key at a time.
+
+An object that changes while it is being reconciled is queued once more; a burst of events
+for one object collapses into one reconcile; failures retry with per-key exponential backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from spyops.operator import metrics
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, order=True)
+class Key:
+    kind: str
+    namespace: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.kind}/{self.namespace}/{self.name}"
+
+
+# A reconcile returns None (done) or seconds after which to look again.
+Reconcile = Callable[[Key], Awaitable[float | None]]
+
+_BASE_BACKOFF = 0.05
+_MAX_BACKOFF = 60.0
+
+
+class WorkQueue:
+    def __init__(self, name: str, reconcile: Reconcile, workers: int) -> None:
+        self.name = name
+        self._reconcile = reconcile
+        self._workers = workers
+        self._queue: asyncio.Queue[Key] = asyncio.Queue()
+        self._queued: dict[Key, float] = {}
+        self._processing: set[Key] = set()
+        self._dirty: set[Key] = set()
+        self._failures: dict[Key, int] = {}
+        self._timers: dict[Key, asyncio.TimerHandle] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._idle = asyncio.Event()
+        self._idle.set()
+        metrics.MAX_CONCURRENT.labels(name).set(workers)
+
+    def add(self, key: Key) -> None:
+        metrics.QUEUE_ADDS.labels(self.name).inc()
+        if key in self._processing:
+            self._dirty.add(key)
+            return
+        if key in self._queued:
+            return
+        self._queued[key] = time.monotonic()
+        self._idle.clear()
+        self._queue.put_nowait(key)
+        metrics.QUEUE_DEPTH.labels(self.name).set(self._queue.qsize())
+
+    def add_after(self, key: Key, delay: float) -> None:
+        loop = asyncio.get_running_loop()
+        existing = self._timers.get(key)
+        due = loop.time() + delay
+        if existing is not None and existing.when() <= due:
+            return
+        if existing is not None:
+            existing.cancel()
+        self._timers[key] = loop.call_at(due, self._fire, key)
+
+    def _fire(self, key: Key) -> None:
+        self._timers.pop(key, None)
+        self.add(key)
+
+    def forget(self, key: Key) -> None:
+        self._failures.pop(key, None)
+        timer = self._timers.pop(key, None)
+        if timer is not None:
+            timer.cancel()
+
+    def start(self) -> None:
+        for index in range(self._workers):
+            self._tasks.append(asyncio.create_task(self._work(), name=f"{self.name}-worker-{index}"))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        for timer in self._timers.values():
+            timer.cancel()
+
+    @property
+    def depth(self) -> int:
+        return self._queue.qsize() + len(self._processing)
+
+    async def _work(self) -> None:
+        active = metrics.ACTIVE_WORKERS.labels(self.name)
+        while True:
+            key = await self._queue.get()
+            enqueued = self._queued.pop(key, time.monotonic())
+            metrics.QUEUE_DEPTH.labels(self.name).set(self._queue.qsize())
+            metrics.QUEUE_LATENCY.labels(self.name).observe(time.monotonic() - enqueued)
+            self._processing.add(key)
+            active.inc()
+            started = time.monotonic()
+            try:
+                requeue_after = await self._reconcile(key)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                failures = self._failures.get(key, 0) + 1
+                self._failures[key] = failures
+                delay = min(_BASE_BACKOFF * 2 ** (failures - 1), _MAX_BACKOFF)
+                metrics.RECONCILE_TOTAL.labels(self.name, "error").inc()
+                metrics.RECONCILE_ERRORS.labels(self.name).inc()
+                metrics.QUEUE_RETRIES.labels(self.name).inc()
+                log.warning(
+                    "reconcile failed, retrying",
+                    extra={
+                        "key": str(key),
+                        "error": f"{type(exc).__name__}: {exc}",
+                        "retry_in": round(delay, 3),
+                    },
+                )
+                self.add_after(key, delay)
+            else:
+                self._failures.pop(key, None)
+                if requeue_after is None:
+                    metrics.RECONCILE_TOTAL.labels(self.name, "success").inc()
+                else:
+                    metrics.RECONCILE_TOTAL.labels(self.name, "requeue_after").inc()
+                    self.add_after(key, requeue_after)
+            finally:
+                metrics.RECONCILE_TIME.labels(self.name).observe(time.monotonic() - started)
+                active.dec()
+                self._processing.discard(key)
+                if key in self._dirty:
+                    self._dirty.discard(key)
+                    self.add(key)
+                if not self._queued and not self._processing:
+                    self._idle.set()
+
+    async def wait_idle(self) -> None:
+        await self._idle.wait()

@@ -1,0 +1,42 @@
+"""helm, built from its official Go module (pinned in ``helm-gomodule/``) and cached.
+
+``$SPYOPS_HELM`` may name a prebuilt helm instead (CI images that already ship one).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from spyops.toolchain.gobuild import GoBuildError, GoTool, build_go_tools
+
+HELM_MODULE_DIR = Path(__file__).parent / "helm-gomodule"
+_VERSION_PKG = "helm.sh/helm/v4/internal/version"
+
+
+def pinned_helm_version() -> str:
+    match = re.search(
+        r"^require helm\.sh/helm/v4 (v\S+)", (HELM_MODULE_DIR / "go.mod").read_text(), re.MULTILINE
+    )
+    if match is None:
+        raise GoBuildError(f"helm.sh/helm/v4 is not pinned in {HELM_MODULE_DIR / 'go.mod'}")
+    return match.group(1)
+
+
+def ensure_helm(progress: Callable[[str], None] | None = None) -> Path:
+    """Path of a helm binary: $SPYOPS_HELM if set, else the pinned build (built once, then cached)."""
+    explicit = os.environ.get("SPYOPS_HELM")
+    if explicit:
+        path = Path(explicit)
+        if not (path.is_file() and os.access(path, os.X_OK)):
+            raise GoBuildError(f"SPYOPS_HELM={explicit} is not an executable file")
+        return path
+    version = pinned_helm_version()
+    tool = GoTool("helm", "helm.sh/helm/v4/cmd/helm", (f"-X {_VERSION_PKG}.version={version}", "-s", "-w"))
+    return build_go_tools(HELM_MODULE_DIR, [tool], cache_subdir="helm", progress=progress)["helm"]
+
+
+if __name__ == "__main__":
+    print(ensure_helm(progress=print))

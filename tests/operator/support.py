@@ -1,0 +1,221 @@
+"""Running the operator against the test control plane as it runs in a cluster: its own process,
+its own ServiceAccount (bound to the chart's ClusterRole), JSON logs, /ready and /metrics."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+from spyops.cluster.testing import KubeCluster
+from spyops.toolchain.helm import ensure_helm
+
+REPO = Path(__file__).resolve().parents[2]
+CHART = REPO / "charts" / "spyops"
+EXAMPLES = REPO / "examples"
+OPERATOR_NAMESPACE = "spyops-system"
+RBAC_RELEASE = "rbac-under-test"
+MANAGED = "app.kubernetes.io/managed-by=spyops-operator"
+STRATEGY_CHILD_KINDS = (
+    "configmaps",
+    "services",
+    "serviceaccounts",
+    "roles.rbac.authorization.k8s.io",
+    "rolebindings.rbac.authorization.k8s.io",
+    "deployments.apps",
+    "poddisruptionbudgets.policy",
+    "networkpolicies.networking.k8s.io",
+    "statefulsets.apps",
+)
+
+
+def wait_for(what: str, check: Callable[[], Any], timeout: float = 90.0, interval: float = 0.25) -> Any:
+    """Poll until ``check`` returns something truthy; fail with ``what`` and the last value."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last value: {last!r}")
+
+
+def helm_template(*args: str) -> str:
+    helm = ensure_helm()
+    result = subprocess.run(
+        [str(helm), "template", *args, str(CHART)], capture_output=True, text=True, check=True, timeout=120
+    )
+    return result.stdout
+
+
+def install_crds(cluster: KubeCluster) -> None:
+    cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(REPO / "crds"))
+    cluster.kubectl("wait", "--for=condition=Established", "--timeout=60s", "-f", str(REPO / "crds"))
+
+
+def operator_kubeconfig(cluster: KubeCluster, workdir: Path) -> Path:
+    """A kubeconfig holding only the operator ServiceAccount's token, with the chart's RBAC applied."""
+    rendered = helm_template(
+        RBAC_RELEASE,
+        "--namespace",
+        OPERATOR_NAMESPACE,
+        "--show-only",
+        "templates/rbac.yaml",
+        "--show-only",
+        "templates/serviceaccount.yaml",
+    )
+    cluster.kubectl("create", "namespace", OPERATOR_NAMESPACE, check=False)
+    cluster.kubectl("apply", "-f", "-", input=rendered)
+    sa = next(d for d in yaml.safe_load_all(rendered) if d and d["kind"] == "ServiceAccount")["metadata"][
+        "name"
+    ]
+    token = cluster.kubectl("create", "token", sa, "-n", OPERATOR_NAMESPACE, "--duration=4h").stdout.strip()
+    admin = yaml.safe_load(cluster.kubeconfig.read_text())
+    context = next(c for c in admin["contexts"] if c["name"] == admin["current-context"])["context"]
+    cluster_entry = next(c for c in admin["clusters"] if c["name"] == context["cluster"])
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [cluster_entry],
+        "users": [{"name": "spyops-operator", "user": {"token": token}}],
+        "contexts": [
+            {"name": "operator", "context": {"cluster": cluster_entry["name"], "user": "spyops-operator"}}
+        ],
+        "current-context": "operator",
+    }
+    path = workdir / "operator.kubeconfig"
+    path.write_text(yaml.safe_dump(config))
+    path.chmod(0o600)
+    return path
+
+
+def service_account_user() -> str:
+    return f"system:serviceaccount:{OPERATOR_NAMESPACE}:{RBAC_RELEASE}-spyops"
+
+
+@dataclass
+class OperatorProcess:
+    """One `spyops operator` subprocess with a log file; started and stopped by the tests."""
+
+    kubeconfig: Path
+    namespace: str
+    log_dir: Path
+    identity: str = "operator-under-test"
+    extra_args: tuple[str, ...] = ()
+    process: subprocess.Popen[bytes] | None = None
+    port: int = 0
+    runs: int = field(default=0)
+
+    def start(self) -> OperatorProcess:
+        self.runs += 1
+        self.log = self.log_dir / f"operator-{self.identity}-{self.runs}.log"
+        env = dict(os.environ, KUBECONFIG=str(self.kubeconfig), PYTHONUNBUFFERED="1")
+        env.pop("POD_NAMESPACE", None)
+        with self.log.open("wb") as sink:
+            self.process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "spyops",
+                    "operator",
+                    "--namespace",
+                    self.namespace,
+                    "--kubeconfig",
+                    str(self.kubeconfig),
+                    "--metrics-host",
+                    "127.0.0.1",
+                    "--metrics-port",
+                    "0",
+                    "--identity",
+                    self.identity,
+                    "--workload-image",
+                    "ghcr.io/spyops/spyops:test",
+                    *self.extra_args,
+                ],
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+                env=env,
+            )
+        self.port = wait_for("the operator's metrics port in its log", self._port_from_log, timeout=60)
+        return self
+
+    def _port_from_log(self) -> int:
+        assert self.process is not None
+        if self.process.poll() is not None:
+            raise AssertionError(
+                f"operator exited with {self.process.returncode}:\n{self.log.read_text()[-4000:]}"
+            )
+        for line in self.log.read_text(errors="replace").splitlines():
+            if '"serving /health' in line:
+                return int(json.loads(line)["port"])
+        return 0
+
+    def get(self, path: str) -> httpx.Response:
+        return httpx.get(f"http://127.0.0.1:{self.port}{path}", timeout=5)
+
+    def wait_ready(self, timeout: float = 90) -> None:
+        def ready() -> bool:
+            assert self.process is not None
+            assert self.process.poll() is None, self.log.read_text()[-4000:]
+            try:
+                return self.get("/ready").status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_for("operator /ready", ready, timeout=timeout)
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait(timeout=30)
+
+    def stop(self) -> int:
+        if self.process is None:
+            return 0
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        return int(self.process.returncode)
+
+    def logs(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def get_json(cluster: KubeCluster, *args: str) -> Any:
+    return json.loads(cluster.kubectl("get", *args, "-o", "json").stdout)
+
+
+def condition(body: dict[str, Any], kind: str) -> dict[str, Any] | None:
+    for item in (body.get("status") or {}).get("conditions") or []:
+        if item["type"] == kind:
+            return dict(item)
+    return None
+
+
+def managed_objects(cluster: KubeCluster, namespace: str) -> list[tuple[str, str]]:
+    """(kind, name) of every object the operator labels as its own in ``namespace``."""
+    found = []
+    items = get_json(cluster, ",".join(STRATEGY_CHILD_KINDS), "-n", namespace, "-l", MANAGED)["items"]
+    for item in items:
+        found.append((item["kind"], item["metadata"]["name"]))
+    return sorted(found)
+
+
+def secret_value(value: str) -> str:
+    return base64.b64encode(value.encode()).decode()

@@ -1,0 +1,143 @@
+"""SIGKILL the operator at random points of reconciliation, many times; the end state is exactly
+what a clean run produces: the same children, nothing duplicated, nothing orphaned."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from spyops.cluster.testing import KubeCluster
+from spyops.operator.api.gateway import IBKRGatewaySpec
+from spyops.operator.api.strategy import TradingStrategySpec
+from spyops.operator.builders.common import Owner
+from spyops.operator.builders.gateway import GatewayInputs, build_gateway_children
+from spyops.operator.builders.strategy import StrategyInputs, build_strategy_children
+from spyops.operator.drift import child_up_to_date
+from spyops.operator.render import GatewayTarget, gateway_host, render_runtime_config
+from tests.operator.support import MANAGED, STRATEGY_CHILD_KINDS, OperatorProcess, get_json, wait_for
+
+pytestmark = pytest.mark.cluster
+
+KILLS = 15
+STRATEGIES = 4
+IMAGE = "ghcr.io/spyops/spyops:test"
+
+
+def manifests(namespace: str) -> str:
+    docs: list[dict[str, Any]] = [
+        {
+            "apiVersion": "spyops.io/v1alpha1",
+            "kind": "IBKRGateway",
+            "metadata": {"name": "gw", "namespace": namespace},
+            "spec": {"simulator": {"scenario": "calm"}},
+        }
+    ]
+    for index in range(STRATEGIES):
+        docs.append(
+            {
+                "apiVersion": "spyops.io/v1alpha1",
+                "kind": "TradingStrategy",
+                "metadata": {"name": f"s{index}", "namespace": namespace},
+                "spec": {
+                    "gatewayRef": {"name": "gw"},
+                    "replicas": 1 + index % 3,
+                    "risk": {"maxDailyLoss": 100 + index},
+                },
+            }
+        )
+    return "\n---\n".join(json.dumps(d) for d in docs)
+
+
+def expected_children(kube: KubeCluster, namespace: str) -> list[dict[str, Any]]:
+    """What a clean run writes, from the pure builders and the objects' real uids."""
+    gateway = get_json(kube, "ibkrgateway", "gw", "-n", namespace)
+    gw_spec = IBKRGatewaySpec.model_validate(gateway["spec"])
+    children = build_gateway_children(
+        GatewayInputs(Owner("IBKRGateway", "gw", namespace, gateway["metadata"]["uid"]), gw_spec, IMAGE)
+    )
+    target = GatewayTarget(gateway_host("gw", namespace), gw_spec.api_port, gw_spec.trading_mode.value)
+    for item in get_json(kube, "tradingstrategies", "-n", namespace)["items"]:
+        name = item["metadata"]["name"]
+        spec = TradingStrategySpec.model_validate(item["spec"])
+        config = render_runtime_config(namespace, name, spec, target, None)
+        owner = Owner("TradingStrategy", name, namespace, item["metadata"]["uid"])
+        children += build_strategy_children(StrategyInputs(owner, spec, config, IMAGE, service_monitor=False))
+    return children
+
+
+def test_random_sigkills_converge_to_the_clean_state(
+    spyops_crds: KubeCluster,
+    namespace: str,
+    operator_sa_kubeconfig: Path,
+    tmp_path: Path,
+    operator_factory: list[OperatorProcess],
+) -> None:
+    kube = spyops_crds
+    rng = random.Random(20260321)
+    proc = OperatorProcess(operator_sa_kubeconfig, namespace, tmp_path, identity="crashy")
+    operator_factory.append(proc)
+    kube.kubectl("apply", "-f", "-", input=manifests(namespace))
+    for round_ in range(KILLS):
+        proc.start()
+        time.sleep(rng.uniform(0.0, 2.5))
+        proc.kill()
+        if round_ % 5 == 4:
+            # Change specs between crashes so that the kills land in updates too.
+            kube.kubectl(
+                "patch",
+                "tradingstrategy",
+                f"s{round_ % STRATEGIES}",
+                "-n",
+                namespace,
+                "--type=merge",
+                "-p",
+                json.dumps({"spec": {"risk": {"maxDailyLoss": 500 + round_}, "replicas": 2}}),
+            )
+    proc.start()
+    proc.wait_ready()
+    names = [f"tradingstrategy/s{i}" for i in range(STRATEGIES)]
+    kube.kubectl(
+        "wait",
+        "-n",
+        namespace,
+        "--for=condition=Ready",
+        "--timeout=180s",
+        "ibkrgateway/gw",
+        *names,
+        timeout=200,
+    )
+
+    expected = expected_children(kube, namespace)
+    live = get_json(kube, ",".join(STRATEGY_CHILD_KINDS), "-n", namespace, "-l", MANAGED)["items"]
+    live_keys = sorted((o["kind"], o["metadata"]["name"]) for o in live)
+    expected_keys = sorted((o["kind"], o["metadata"]["name"]) for o in expected)
+    assert live_keys == expected_keys  # no duplicates, nothing missing, nothing extra
+    by_key = {(o["kind"], o["metadata"]["name"]): o for o in live}
+    for desired in expected:
+        current = by_key[(desired["kind"], desired["metadata"]["name"])]
+        assert child_up_to_date(desired, current), f"{desired['kind']}/{desired['metadata']['name']} differs"
+        owners = current["metadata"]["ownerReferences"]
+        assert len(owners) == 1
+        assert owners[0]["uid"] == desired["metadata"]["ownerReferences"][0]["uid"]
+    # No ReplicaSet or pod without a live owner (orphans), and one ReplicaSet per Deployment revision in use.
+    for rs in get_json(kube, "replicasets", "-n", namespace)["items"]:
+        assert rs["metadata"].get("ownerReferences"), rs["metadata"]["name"]
+    for item in get_json(kube, "tradingstrategies", "-n", namespace)["items"]:
+        status = item["status"]
+        assert status["observedGeneration"] == item["metadata"]["generation"]
+        assert status["phase"] == "Running"
+        assert status["readyBots"] == f"{item['spec']['replicas']}/{item['spec']['replicas']}"
+        types = [c["type"] for c in status["conditions"]]
+        assert len(types) == len(set(types))
+    # No kopf bookkeeping and no finalizers were left on our objects by the killed runs.
+    for item in get_json(kube, "tradingstrategies,ibkrgateways", "-n", namespace)["items"]:
+        assert not item["metadata"].get("finalizers")
+    wait_for(
+        "a quiet operator (no errors after convergence)",
+        lambda: "reconcile failed" not in proc.logs()[-2000:],
+    )

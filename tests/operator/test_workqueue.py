@@ -1,0 +1,95 @@
+"""The work queue: bursts collapse, one reconcile per key at a time, changes during a reconcile
+are not lost, failures retry with backoff."""
+
+from __future__ import annotations
+
+import asyncio
+
+from spyops.operator.workqueue import Key, WorkQueue
+
+A = Key("TradingStrategy", "ns", "a")
+B = Key("TradingStrategy", "ns", "b")
+
+
+async def test_burst_collapses_into_one_reconcile() -> None:
+    seen: list[Key] = []
+
+    async def reconcile(key: Key) -> float | None:
+        seen.append(key)
+        return None
+
+    queue = WorkQueue("t-burst", reconcile, workers=2)
+    for _ in range(10):
+        queue.add(A)
+    queue.add(B)
+    queue.start()
+    await asyncio.wait_for(queue.wait_idle(), 5)
+    await queue.stop()
+    assert sorted(seen) == [A, B]
+
+
+async def test_change_during_reconcile_runs_again_never_concurrently() -> None:
+    running = 0
+    peak = 0
+    calls = 0
+    release = asyncio.Event()
+
+    async def reconcile(key: Key) -> float | None:
+        nonlocal running, peak, calls
+        calls += 1
+        running += 1
+        peak = max(peak, running)
+        if calls == 1:
+            await release.wait()
+        running -= 1
+        return None
+
+    queue = WorkQueue("t-dirty", reconcile, workers=4)
+    queue.start()
+    queue.add(A)
+    await asyncio.sleep(0.05)
+    queue.add(A)  # arrives while the first reconcile runs
+    queue.add(A)
+    release.set()
+    await asyncio.sleep(0.1)
+    await asyncio.wait_for(queue.wait_idle(), 5)
+    await queue.stop()
+    assert calls == 2
+    assert peak == 1
+
+
+async def test_failures_retry_until_success() -> None:
+    attempts = 0
+
+    async def reconcile(key: Key) -> float | None:
+        nonlocal attempts
+        attempts += 1
+        if attempts < 3:
+            raise RuntimeError("API server said no")
+        return None
+
+    queue = WorkQueue("t-retry", reconcile, workers=1)
+    queue.start()
+    queue.add(A)
+    for _ in range(100):
+        await asyncio.sleep(0.05)
+        if attempts >= 3:
+            break
+    await queue.stop()
+    assert attempts == 3
+
+
+async def test_requeue_after() -> None:
+    calls = 0
+
+    async def reconcile(key: Key) -> float | None:
+        nonlocal calls
+        calls += 1
+        return 0.05 if calls == 1 else None
+
+    queue = WorkQueue("t-after", reconcile, workers=1)
+    queue.start()
+    queue.add(A)
+    await asyncio.sleep(0.4)
+    await queue.stop()
+    assert calls == 2
