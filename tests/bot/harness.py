@@ -354,3 +354,61 @@ def our_gateway_orders(server: GatewayServer, strategy: str = STRATEGY) -> list[
     from spyops.bot import order_refs
 
     return [o for o in gateway_orders(server) if order_refs.belongs_to(str(o.get("orderRef", "")), strategy)]
+
+
+@dataclass
+class DetectorProcess:
+    """A real ``spyops detector`` process (the detector service) on free loopback ports."""
+
+    workdir: Path
+    config_path: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def log_path(self) -> Path:
+        return self.workdir / "detector.log"
+
+    def start(self) -> None:
+        args = [
+            sys.executable, "-m", "spyops", "detector", "--config", str(self.config_path),
+            "--probe-port", "0", "--stream-port", "0", "--host", "127.0.0.1",
+            "--outbox", str(self.workdir / "detector-outbox.sqlite3"),
+        ]  # fmt: skip
+        log_file = self.log_path.open("ab")
+        self.process = subprocess.Popen(
+            args, stdout=log_file, stderr=log_file, env={**os.environ, "POD_NAME": "detector-0"}
+        )
+        log_file.close()
+
+    def started(self) -> dict[str, Any] | None:
+        if not self.log_path.exists():
+            return None
+        for raw in self.log_path.read_text(errors="replace").splitlines():
+            with contextlib.suppress(ValueError):
+                line = json.loads(raw)
+                if line.get("msg") == "detector started":
+                    return dict(line)
+        return None
+
+    async def wait_started(self, within: float = 60.0) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+
+        def check() -> bool:
+            if self.process is not None and self.process.poll() is not None:
+                raise AssertionError(f"the detector exited: {self.log_path.read_text()[-3000:]}")
+            line = self.started()
+            if line is not None:
+                found.update(line)
+            return bool(found)
+
+        await until(check, within, what="detector started")
+        return found
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=20)

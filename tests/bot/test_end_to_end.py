@@ -2,32 +2,29 @@
 and numbers in the TradingStrategy's status.
 
 Real parts: the simulator (TWS protocol, its HTTP control API for the injection), the
-detector's rules and hysteresis fed by ib_async market data (``spyops.bench.detector_feed``,
-standing in for the detector service, which is not in main yet), the SignalLog HTTP stream,
-one ``spyops bot`` process holding the Lease on the real API server under the bot's Role,
-and the TradingStrategy status subresource.
+detector service (``spyops detector``, its own process and gateway client id) and its signal
+stream, one ``spyops bot`` process holding the Lease on the real API server under the bot's
+Role, and the TradingStrategy status subresource.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from pathlib import Path
 
 import aiohttp
 import pytest
-from ib_async import IB
 
-from spyops.bench.detector_feed import DetectorFeed
 from spyops.bot import order_refs
 from spyops.cluster.testing import KubeCluster
-from spyops.schemas import AnomalyKind, Signal
+from spyops.schemas import AnomalyKind, DetectorSettings, RuntimeConfig, Signal
+from spyops.signalstream import subscribe
 from tests.bot.harness import (
-    SESSION,
     BotProcess,
-    atm_strikes,
+    DetectorProcess,
     gateway_orders,
     runtime_config,
-    signal_server,
     simulator,
     until,
     write_config,
@@ -46,35 +43,42 @@ async def test_injected_anomaly_to_signal_order_fill_and_status(
     create_strategy(kube_cluster, namespace, NAME)
     kubeconfig = bot_kubeconfig(kube_cluster, namespace, tmp_path / "bot.kubeconfig")
     strategy = f"{namespace}/{NAME}"
-    async with simulator() as server, signal_server() as (log, url):
-        config = runtime_config(
-            server.port,
-            url,
-            strategy=strategy,
-            execution={"limit_offset": 0.05, "order_timeout_seconds": 3.0},
-        )
+    async with simulator() as server:
         config_path = tmp_path / "config.json"
-        write_config(config_path, config)
+
+        def config_for(stream_url: str) -> RuntimeConfig:
+            return runtime_config(
+                server.port,
+                stream_url,
+                strategy=strategy,
+                execution={"limit_offset": 0.05, "order_timeout_seconds": 3.0},
+            ).model_copy(update={"detector": DetectorSettings(max_market_data_lines=60)})
+
+        write_config(config_path, config_for(""))
+        detector = DetectorProcess(tmp_path, config_path)
         bot = BotProcess("bot-0", tmp_path, config_path, kubeconfig=kubeconfig, namespace=namespace)
-        ib = IB()
-        feed: DetectorFeed | None = None
+        signals: list[Signal] = []
+        reader: asyncio.Task[None] | None = None
         try:
+            detector.start()
+            started = await detector.wait_started()
+            stream_url = f"http://127.0.0.1:{started['stream_port']}"
+            write_config(config_path, config_for(stream_url))  # the one ConfigMap both read
+
+            async def read_signals() -> None:
+                async for envelope in subscribe(stream_url):
+                    signals.append(envelope.signal)
+
+            reader = asyncio.create_task(read_signals())
             bot.start()
             await bot.wait_ready(60)
             await bot.wait_metric("spyops_bot_leader", None, lambda v: v == 1.0, within=30)
-
-            await ib.connectAsync("127.0.0.1", server.port, clientId=1, timeout=15)
-            feed = DetectorFeed(
-                ib,
-                log,
-                strategy=strategy,
-                underlying="SPY",
-                expiry=SESSION,
-                strikes=atm_strikes(server, 16),
-                settings=config.detector,
-            )
-            await feed.start()
-            await until(lambda: feed is not None and feed.scans > 5, 20, what="the detector scanning")
+            async with aiohttp.ClientSession() as http:
+                for _ in range(600):
+                    async with http.get(f"http://127.0.0.1:{started['probe_port']}/ready") as response:
+                        if response.status == 200:
+                            break
+                    await asyncio.sleep(0.1)
 
             async with (
                 aiohttp.ClientSession() as http,
@@ -87,10 +91,9 @@ async def test_injected_anomaly_to_signal_order_fill_and_status(
                 injected = (await response.json())["injected"]
 
             def matching() -> list[Signal]:
-                assert feed is not None
                 return [
                     s
-                    for s in feed.published
+                    for s in signals
                     if s.rule is AnomalyKind.VERTICAL_SPREAD
                     and s.suggested_order is not None
                     and any(
@@ -101,7 +104,7 @@ async def test_injected_anomaly_to_signal_order_fill_and_status(
                 ]
 
             await until(
-                lambda: bool(matching()), 20, what="a vertical-spread signal on the injected contract"
+                lambda: bool(matching()), 30, what="a vertical-spread signal on the injected contract"
             )
             signal = matching()[0]
             assert signal.suggested_order is not None
@@ -126,12 +129,11 @@ async def test_injected_anomaly_to_signal_order_fill_and_status(
                 status.clear()
                 status.update(strategy_status(kube_cluster, namespace, NAME))
 
-            await until(
-                lambda: isinstance(status.get("ordersToday"), int) and status["ordersToday"] >= len(refs),  # type: ignore[operator]
-                20,
-                poll=refresh,
-                what="orders in the status",
-            )
+            def orders_reported() -> bool:
+                orders = status.get("ordersToday")
+                return isinstance(orders, int) and orders >= len(refs)
+
+            await until(orders_reported, 20, poll=refresh, what="orders in the status")
             assert status["leader"] == bot.name
             assert status["enforcedTradingState"] == "ACTIVE"
             assert isinstance(status["openPositions"], int)
@@ -139,8 +141,9 @@ async def test_injected_anomaly_to_signal_order_fill_and_status(
             assert status.get("lastSignalTime")
             assert (await bot.metric("spyops_bot_fills_total") or 0) >= 1
         finally:
-            if feed is not None:
-                feed.stop()
-            ib.disconnect()
+            if reader is not None:
+                reader.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await reader
             bot.stop()
-            await asyncio.sleep(0)
+            detector.stop()
