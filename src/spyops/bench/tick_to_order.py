@@ -3,15 +3,15 @@
 What runs (all real, on loopback):
 - the gateway simulator (``spyops.gatewaysim``, TWS protocol) in this process; each sample
   injects an anomaly (vertical spread or butterfly) into its market model;
-- the detector's path (``spyops.bench.detector_feed``): ib_async market data for a
-  64-contract window, the detector's own rules and hysteresis, signals published on a real
-  SignalLog over HTTP. It stands in for the detector service, which is not in main yet;
+- the detector service (``spyops detector``, its own process): ib_async market data for its
+  line budget (60 lines here), its rules and hysteresis, its signal stream over HTTP;
 - one ``spyops bot --standalone`` process subscribed to that stream, connected to the
   simulator with its own client id: dedupe, sizing, risk checks, journal fsync, placeOrder.
 
 Timestamps (one clock, this process): t0 when the simulator hands the culprit contract's
-first changed quote after the injection to the sockets, t1 when the detector path published
-the signal, t2 when the simulator has parsed the first order frame of that signal.
+first changed quote after the injection to the sockets, t1 when a subscriber in this process
+received the signal from the detector's stream (as the bot does), t2 when the simulator has
+parsed the first order frame of that signal.
 """
 
 from __future__ import annotations
@@ -99,7 +99,7 @@ async def _bot_histograms(log_path: Path) -> dict[str, dict[str, float]]:
 
 
 def _read(path: Path) -> str:
-    return path.read_text(errors="replace")
+    return path.read_text(errors="replace") if path.exists() else ""
 
 
 def _start_bot(config_path: Path, workdir: Path, log_path: Path) -> subprocess.Popen[bytes]:
@@ -114,6 +114,38 @@ def _start_bot(config_path: Path, workdir: Path, log_path: Path) -> subprocess.P
             stderr=log_file,
             env={**os.environ, "POD_NAME": "bench-bot"},
         )  # fmt: skip
+
+
+def _start_detector(config_path: Path, workdir: Path, log_path: Path) -> subprocess.Popen[bytes]:
+    with log_path.open("wb") as log_file:
+        return subprocess.Popen(
+            [
+                sys.executable, "-m", "spyops", "detector", "--config", str(config_path),
+                "--probe-port", "0", "--stream-port", "0", "--host", "127.0.0.1",
+                "--outbox", str(workdir / "detector-outbox.sqlite3"),
+            ],
+            stdout=log_file,
+            stderr=log_file,
+            env={**os.environ, "POD_NAME": "bench-detector"},
+        )  # fmt: skip
+
+
+async def _wait_for_log_field(
+    process: subprocess.Popen[bytes], log_path: Path, message: str, field: str, within: float = 60.0
+) -> int:
+    import json
+
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{log_path.name}: the process exited: {_read(log_path)[-2000:]}")
+        for raw in _read(log_path).splitlines():
+            with contextlib.suppress(ValueError):
+                line = json.loads(raw)
+                if line.get("msg") == message:
+                    return int(line[field])
+        await asyncio.sleep(0.1)
+    raise RuntimeError(f"{log_path.name}: no {message!r} within {within} s: {_read(log_path)[-2000:]}")
 
 
 def _journal_commit_baseline(workdir: Path, commits: int = 200) -> dict[str, float]:
@@ -144,13 +176,9 @@ async def run(samples: int = 60, seed: int = 7) -> dict[str, Any]:
         raise RuntimeError(
             f"the tick-to-order benchmark needs the gateway simulator (spyops.gatewaysim): {exc}"
         ) from exc
-    from aiohttp import web
-    from ib_async import IB
-
-    from spyops.bench.detector_feed import DetectorFeed
     from spyops.bot.order_refs import parse
     from spyops.schemas import AnomalyKind, RuntimeConfig, Signal
-    from spyops.signalstream import SignalLog, add_signal_stream
+    from spyops.signalstream import subscribe
 
     strategy = "bench/tick-to-order"
     source = build_model_source(seed, SESSION, dt.time(11, 0))
@@ -187,15 +215,6 @@ async def run(samples: int = 60, seed: int = 7) -> dict[str, Any]:
     object.__setattr__(gateway, "publish", publish)
     object.__setattr__(gateway, "handle_frame", handle_frame)
 
-    signal_log = SignalLog()
-    app = web.Application()
-    add_signal_stream(app, signal_log)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    stream_port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-
     workdir = Path(tempfile.mkdtemp(prefix="spyops-bench-"))
     config = RuntimeConfig.model_validate(
         {
@@ -210,45 +229,32 @@ async def run(samples: int = 60, seed: int = 7) -> dict[str, Any]:
             },
             "execution": {"order_timeout_seconds": 1.0, "cooldown_seconds": 0.0},
             "lease_name": "bench",
-            "detector_stream_url": f"http://127.0.0.1:{stream_port}",
+            "detector": {"max_market_data_lines": 60},
         }
     )
     config_path = workdir / "config.json"
     config_path.write_text(config.to_json())
+    detector_log = workdir / "detector.log"
+    detector = _start_detector(config_path, workdir, detector_log)
     log_path = workdir / "bot.log"
-    bot = _start_bot(config_path, workdir, log_path)
-    ib = IB()
-    detected_at: dict[str, float] = {}  # signal id -> when the feed published it
+    bot: subprocess.Popen[bytes] | None = None
+    reader: asyncio.Task[None] | None = None
+    detected_at: dict[str, float] = {}  # signal id -> when a subscriber got it from the detector
     signals: dict[str, Signal] = {}
-
-    def on_signal(signal: Signal) -> None:
-        detected_at[signal.id] = time.perf_counter()
-        signals[signal.id] = signal
-
-    feed: DetectorFeed | None = None
     try:
-        await ib.connectAsync("127.0.0.1", server.port, clientId=7, timeout=15)
-        spot = gateway.market.mark(gateway.catalog.stock.con_id) or 0.0
-        strikes = sorted(gateway.catalog.strikes, key=lambda s: abs(s - spot))[:32]
-        feed = DetectorFeed(
-            ib,
-            signal_log,
-            strategy=strategy,
-            underlying="SPY",
-            expiry=SESSION,
-            strikes=strikes,
-            settings=config.detector,
-            on_signal=on_signal,
-        )
-        await feed.start()
-        deadline = time.monotonic() + 60
-        while _probe_port(log_path) is None or feed.scans < 10:
-            if bot.poll() is not None:
-                raise RuntimeError(f"the bot exited: {_read(log_path)[-2000:]}")
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"bot or detector feed not up within 60 s: {_read(log_path)[-2000:]}")
-            await asyncio.sleep(0.2)
-        await asyncio.sleep(2.0)  # the bot connects and reconciles
+        stream_port = await _wait_for_log_field(detector, detector_log, "detector started", "stream_port")
+        stream_url = f"http://127.0.0.1:{stream_port}"
+        config_path.write_text(config.model_copy(update={"detector_stream_url": stream_url}).to_json())
+
+        async def read_signals() -> None:
+            async for envelope in subscribe(stream_url):
+                detected_at.setdefault(envelope.signal.id, time.perf_counter())
+                signals.setdefault(envelope.signal.id, envelope.signal)
+
+        reader = asyncio.create_task(read_signals())
+        bot = _start_bot(config_path, workdir, log_path)
+        await _wait_for_log_field(bot, log_path, "bot starting", "probe_port")
+        await asyncio.sleep(8.0)  # the detector subscribes its lines; the bot connects and reconciles
 
         tick_to_order: list[float] = []
         tick_to_signal: list[float] = []
@@ -299,11 +305,10 @@ async def run(samples: int = 60, seed: int = 7) -> dict[str, Any]:
             "what": (
                 "an anomaly injected into the gateway simulator's market; t0 = the simulator hands the "
                 "changed quote of the culprit contract to the sockets; -> ib_async market data -> the "
-                "detector's rules and hysteresis (spyops.detector scan_chain/SignalTracker/build_signal "
-                "over a 64-contract window, run by spyops.bench.detector_feed in place of the detector "
-                "service) -> SignalLog HTTP stream -> spyops bot --standalone (dedupe, sizing, risk, "
-                "journal fsync, placeOrder) -> t2 = the simulator has parsed the order frame. Loopback, "
-                "one bot process, journal on the local disk."
+                "detector service process (spyops detector: its rules, hysteresis and signal stream) -> "
+                "spyops bot --standalone process (dedupe, sizing, risk, journal fsync, placeOrder) -> "
+                "t2 = the simulator has parsed the order frame. t1 = a subscriber in the benchmark "
+                "process received the signal from the detector's stream. Loopback, journal on the local disk."
             ),
             "samples": len(tick_to_order),
             "missed": misses,
@@ -326,16 +331,16 @@ async def run(samples: int = 60, seed: int = 7) -> dict[str, Any]:
             ),
         }
     finally:
-        if feed is not None:
-            feed.stop()
-        with contextlib.suppress(Exception):
-            ib.disconnect()
-        if bot.poll() is None:
-            bot.send_signal(signals_module.SIGTERM)
-            try:
-                bot.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                bot.kill()
-                bot.wait(timeout=20)
-        await runner.cleanup()
+        if reader is not None:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
+        for process in (bot, detector):
+            if process is not None and process.poll() is None:
+                process.send_signal(signals_module.SIGTERM)
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait(timeout=20)
         await server.stop()
