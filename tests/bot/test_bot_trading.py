@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from spyops.bot import order_refs
+from spyops.bot.gateway import client_id_for
 from spyops.gatewaysim.server import GatewayServer
 from spyops.schemas import LegAction, OptionRight, RuntimeConfig, TradingState
 from spyops.signalstream import SignalLog
@@ -225,3 +226,17 @@ async def test_gateway_restart_is_ridden_out_with_backoff(rig: Rig) -> None:
     await rig.log.append(after)
     after_ref = order_refs.order_ref(STRATEGY, after.id, 0)
     await until(lambda: journal_status(rig.bot, after_ref) == "FILLED", 20, what="fill after restart")
+
+
+async def test_a_client_id_held_by_another_session_is_given_up_for_the_next(rig: Rig, tmp_path: Path) -> None:
+    taken = client_id_for(100, rig.bot.name, None)
+    twin = BotProcess("bot-twin", tmp_path, rig.bot.config_path, kubeconfig=None)
+    twin.start(SPYOPS_BOT_ORDINAL=str(taken - 101))  # the same client id as the running bot
+    try:
+        await twin.wait_ready(90)
+        moved = [line for line in twin.log_lines() if line.get("msg") == "moving to another client id"]
+        assert moved
+        assert moved[-1]["client_id"] == taken + 1
+        assert {taken, taken + 1} <= set(rig.server.gateway.clients)
+    finally:
+        twin.stop()

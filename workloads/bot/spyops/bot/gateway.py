@@ -34,6 +34,7 @@ LOST_CODES = frozenset({1100, 1300, 2103, 2105, 2110})
 RESTORED_CODES = frozenset({1101, 1102, 2104, 2106})
 DATA_LOST_CODES = frozenset({1101})  # restored, but market-data subscriptions are gone
 CLIENT_ID_IN_USE = 326
+CLIENT_ID_RETRIES = 3  # refusals with one id (a dying session of ours may still hold it) before moving on
 
 
 class ConnectionState(StrEnum):
@@ -95,6 +96,7 @@ class GatewayConnection:
         self.last_error = ""
         self._wake = asyncio.Event()
         self._restore_task: asyncio.Task[None] | None = None
+        self._client_id_refusals = 0
         self._reconcile_lock = asyncio.Lock()
         ib.errorEvent += self._on_error
         ib.disconnectedEvent += self._on_disconnected
@@ -132,6 +134,7 @@ class GatewayConnection:
                 self._restore_task = asyncio.ensure_future(self._restore(code in DATA_LOST_CODES))
         elif code == CLIENT_ID_IN_USE:
             self.last_error = f"{code}: {message}"
+            self._client_id_refusals += 1
             log.error("client id already in use at the gateway", extra={"client_id": self.client_id})
 
     def _on_disconnected(self) -> None:
@@ -170,6 +173,13 @@ class GatewayConnection:
                         self._set(ConnectionState.DISCONNECTED)
                         delay = backoff_delay(attempt, cap=self.max_backoff)
                         attempt += 1
+                        if self._client_id_refusals >= CLIENT_ID_RETRIES:
+                            # Another live session holds our id (a hash collision between two pods,
+                            # or a stale session that does not go away): take the next one. Our
+                            # orders placed under the old id stay visible through reconciliation.
+                            self._client_id_refusals = 0
+                            self.client_id += 1
+                            log.warning("moving to another client id", extra={"client_id": self.client_id})
                         log.warning(
                             "gateway connect or reconcile failed; retrying",
                             extra={
@@ -198,6 +208,7 @@ class GatewayConnection:
             fetchFields=StartupFetch(0),
         )
         self.connects += 1
+        self._client_id_refusals = 0
         server_time = await asyncio.wait_for(self.ib.reqCurrentTimeAsync(), self.connect_timeout)
         self.clock_offset = server_time.timestamp() - time.time()
         log.info(

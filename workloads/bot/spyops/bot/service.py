@@ -234,7 +234,7 @@ class BotService:
         except ConnectionError:
             return self._skip(signal, "not_ready")
         intents = [
-            dataclasses.replace(intent, client_id=self.client_id, order_id=order_id)
+            dataclasses.replace(intent, client_id=self.connection.client_id, order_id=order_id)
             for intent, order_id in zip(intents, order_ids, strict=True)
         ]
         journal_started = time.monotonic()
