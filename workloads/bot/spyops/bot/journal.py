@@ -54,6 +54,7 @@ CREATE TABLE IF NOT EXISTS orders (
 );
 CREATE INDEX IF NOT EXISTS orders_by_signal ON orders (signal_id);
 CREATE INDEX IF NOT EXISTS orders_by_status ON orders (status);
+CREATE INDEX IF NOT EXISTS orders_by_sent_at ON orders (sent_at);
 CREATE TABLE IF NOT EXISTS executions (
     exec_id     TEXT PRIMARY KEY,
     order_ref   TEXT NOT NULL,
