@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: test setup binaries lint typecheck pytest clean
+.PHONY: test setup binaries terraform-tools lint typecheck pytest clean
 
 test: setup binaries lint typecheck pytest
 
@@ -30,6 +30,12 @@ setup: $(STAMP)
 binaries: setup
 	$(BIN)/spyops cluster build
 
+# Builds (once, then cached) OpenTofu and the azurerm provider from their Go
+# modules into a local provider mirror, and installs checkov into its own
+# virtualenv; all under ~/.cache/spyops.
+terraform-tools: setup
+	$(BIN)/spyops infra build-tools
+
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -37,7 +43,7 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
-pytest: setup binaries
+pytest: setup binaries terraform-tools
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 clean:

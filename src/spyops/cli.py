@@ -14,7 +14,9 @@ import typer
 # (subcommand name, "module:attribute"): the attribute is either a typer.Typer
 # application (a command group, e.g. `spyops cluster up`) or a plain function
 # (a single command, e.g. `spyops bot`).
-_COMPONENTS: list[tuple[str, str]] = []
+_COMPONENTS: list[tuple[str, str]] = [
+    ("infra", "spyops.infra.cli:app"),
+]
 
 app = typer.Typer(
     name="spyops",
