@@ -22,13 +22,17 @@ def terraform_root() -> Path:
     explicit = os.environ.get("SPYOPS_TERRAFORM_DIR")
     root = Path(explicit) if explicit else Path(__file__).resolve().parents[3] / "terraform"
     if not (root / "envs").is_dir():
-        raise InfraToolError(f"{root} has no envs/ folder; set SPYOPS_TERRAFORM_DIR to the repository's terraform/")
+        raise InfraToolError(
+            f"{root} has no envs/ folder; set SPYOPS_TERRAFORM_DIR to the repository's terraform/"
+        )
     return root
 
 
 def environment_dir(root: Path, environment: str) -> Path:
     if environment not in ENVIRONMENTS:
-        raise InfraToolError(f"unknown environment {environment!r}; expected one of {', '.join(ENVIRONMENTS)}")
+        raise InfraToolError(
+            f"unknown environment {environment!r}; expected one of {', '.join(ENVIRONMENTS)}"
+        )
     path = root / "envs" / environment
     for name in ("main.tf", "terraform.tfvars", "backend.hcl"):
         if not (path / name).is_file():
@@ -54,7 +58,9 @@ def plan_argv(tofu: Path, env_dir: Path) -> list[str]:
 def apply_argv(tofu: Path, env_dir: Path) -> list[str]:
     """Apply exactly the plan saved by `plan` (no re-plan, no prompt: the plan was the review)."""
     if not (env_dir / PLAN_FILE).is_file():
-        raise InfraToolError(f"no saved plan at {env_dir / PLAN_FILE}; run `spyops infra plan --env {env_dir.name}` first")
+        raise InfraToolError(
+            f"no saved plan at {env_dir / PLAN_FILE}; run `spyops infra plan --env {env_dir.name}` first"
+        )
     return [str(tofu), f"-chdir={env_dir}", "apply", "-input=false", PLAN_FILE]
 
 

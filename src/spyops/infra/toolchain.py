@@ -30,6 +30,7 @@ AZURERM_MODULE_DIR = Path(__file__).parent / "gomodule-azurerm"
 # days of main. The mirror needs a plain semver label, so it is filed as
 # 5.2.0; gomodule-azurerm/go.mod names the exact commit.
 AZURERM_MIRROR_VERSION = "5.2.0"
+AZURE_MODULE_PIN = "v1.44.1-0.20260824201233-fae580791926"
 CHECKOV_VERSION = "3.3.30"
 
 # tofu resolves "hashicorp/azurerm" on registry.opentofu.org, Terraform on
@@ -211,6 +212,7 @@ def ensure_checkov(progress: Callable[[str], None] | None = None) -> Path:
 
 __all__ = [
     "AZURERM_MIRROR_VERSION",
+    "AZURE_MODULE_PIN",
     "CHECKOV_VERSION",
     "GoBuildError",
     "InfraToolError",

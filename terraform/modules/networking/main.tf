@@ -13,30 +13,6 @@ locals {
     app        = var.app_subnet_prefix
     containers = var.container_subnet_prefix
   }
-
-  # Inbound rules per NSG: the edge reaches the app and the containers over
-  # HTTPS through the tunnel, the app reaches the containers, nothing else.
-  nsg_rules = {
-    app = [
-      {
-        name                    = "allow-https-from-onprem"
-        priority                = 100
-        source_address_prefixes = var.onprem_address_space
-      },
-    ]
-    containers = [
-      {
-        name                    = "allow-https-from-onprem"
-        priority                = 100
-        source_address_prefixes = var.onprem_address_space
-      },
-      {
-        name                    = "allow-https-from-app"
-        priority                = 110
-        source_address_prefixes = [var.app_subnet_prefix]
-      },
-    ]
-  }
 }
 
 resource "azurerm_resource_group" "this" {
@@ -133,19 +109,17 @@ resource "azurerm_network_security_group" "app" {
   resource_group_name = azurerm_resource_group.this.name
   tags                = var.tags
 
-  dynamic "security_rule" {
-    for_each = local.nsg_rules.app
-    content {
-      name                       = security_rule.value.name
-      priority                   = security_rule.value.priority
-      direction                  = "Inbound"
-      access                     = "Allow"
-      protocol                   = "Tcp"
-      source_port_range          = "*"
-      destination_port_range     = tostring(var.https_port)
-      source_address_prefixes    = security_rule.value.source_address_prefixes
-      destination_address_prefix = var.app_subnet_prefix
-    }
+  # The edge reaches the app over HTTPS through the tunnel; nothing else does.
+  security_rule {
+    name                       = "allow-https-from-onprem"
+    priority                   = 100
+    direction                  = "Inbound"
+    access                     = "Allow"
+    protocol                   = "Tcp"
+    source_port_range          = "*"
+    destination_port_range     = tostring(var.https_port)
+    source_address_prefixes    = var.onprem_address_space
+    destination_address_prefix = var.app_subnet_prefix
   }
 
   # Overrides Azure's default AllowVnetInBound / AllowAzureLoadBalancerInBound.
@@ -168,19 +142,29 @@ resource "azurerm_network_security_group" "containers" {
   resource_group_name = azurerm_resource_group.this.name
   tags                = var.tags
 
-  dynamic "security_rule" {
-    for_each = local.nsg_rules.containers
-    content {
-      name                       = security_rule.value.name
-      priority                   = security_rule.value.priority
-      direction                  = "Inbound"
-      access                     = "Allow"
-      protocol                   = "Tcp"
-      source_port_range          = "*"
-      destination_port_range     = tostring(var.https_port)
-      source_address_prefixes    = security_rule.value.source_address_prefixes
-      destination_address_prefix = var.container_subnet_prefix
-    }
+  # The edge (through the tunnel) and the backend reach the containers over HTTPS.
+  security_rule {
+    name                       = "allow-https-from-onprem"
+    priority                   = 100
+    direction                  = "Inbound"
+    access                     = "Allow"
+    protocol                   = "Tcp"
+    source_port_range          = "*"
+    destination_port_range     = tostring(var.https_port)
+    source_address_prefixes    = var.onprem_address_space
+    destination_address_prefix = var.container_subnet_prefix
+  }
+
+  security_rule {
+    name                       = "allow-https-from-app"
+    priority                   = 110
+    direction                  = "Inbound"
+    access                     = "Allow"
+    protocol                   = "Tcp"
+    source_port_range          = "*"
+    destination_port_range     = tostring(var.https_port)
+    source_address_prefixes    = [var.app_subnet_prefix]
+    destination_address_prefix = var.container_subnet_prefix
   }
 
   security_rule {
