@@ -15,6 +15,8 @@ import typer
 # application (a command group, e.g. `spyops cluster up`) or a plain function
 # (a single command, e.g. `spyops bot`).
 _COMPONENTS: list[tuple[str, str]] = [
+    ("cluster", "spyops.cluster.cli:app"),
+    ("market", "spyops.market.cli:app"),
     ("infra", "spyops.infra.cli:app"),
 ]
 

@@ -49,7 +49,9 @@ class OrderUpdate(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    id: str = Field(min_length=1, max_length=160, description="order_ref + ':' + sequence; unique per update.")
+    id: str = Field(
+        min_length=1, max_length=160, description="order_ref + ':' + sequence; unique per update."
+    )
     strategy: str = Field(default="")
     order_ref: str = Field(min_length=1, max_length=128)
     signal_id: str = Field(default="")

@@ -42,7 +42,10 @@ class GatewayEndpoint(_Frozen):
     host: str = Field(min_length=1, description="IB Gateway (or simulator) host name.")
     port: int = Field(ge=1, le=65535, description="TWS API port; 4002 is IB Gateway paper.")
     client_id_base: int = Field(
-        default=100, ge=0, le=10_000, description="Detector uses this id; bot replicas use base + 1 + ordinal."
+        default=100,
+        ge=0,
+        le=10_000,
+        description="Detector uses this id; bot replicas use base + 1 + ordinal.",
     )
     trading_mode: str = Field(default="paper", pattern=r"^(paper|live)$")
 
@@ -53,9 +56,13 @@ class DetectorSettings(_Frozen):
     )
     min_edge: float = Field(default=5.0, ge=0, description="Dollars per unit after costs to emit a signal.")
     fee_per_contract: float = Field(default=0.65, ge=0, description="Commission assumed per contract.")
-    iv_zscore: float = Field(default=4.0, gt=0, description="Robust z-score beyond which an IV is an outlier.")
+    iv_zscore: float = Field(
+        default=4.0, gt=0, description="Robust z-score beyond which an IV is an outlier."
+    )
     stale_after_ms: int = Field(default=2_000, ge=100, description="A quote older than this is stale.")
-    max_spread_ratio: float = Field(default=0.5, gt=0, description="Spread / mid beyond which a quote blew out.")
+    max_spread_ratio: float = Field(
+        default=0.5, gt=0, description="Spread / mid beyond which a quote blew out."
+    )
     clear_after_snapshots: int = Field(
         default=3, ge=1, description="Clean snapshots before an anomaly can fire again."
     )
@@ -89,8 +96,12 @@ class ExecutionSettings(_Frozen):
     order_type: str = Field(default="LMT", pattern=r"^(LMT|MKT)$")
     limit_offset: float = Field(default=0.0, ge=0, description="Dollars added to buys / taken from sells.")
     time_in_force: str = Field(default="DAY", pattern=r"^(DAY|IOC|GTC)$")
-    order_timeout_seconds: float = Field(default=5.0, gt=0, description="Unfilled orders are cancelled after.")
-    cooldown_seconds: float = Field(default=1.0, ge=0, description="Minimum time between trades per contract.")
+    order_timeout_seconds: float = Field(
+        default=5.0, gt=0, description="Unfilled orders are cancelled after."
+    )
+    cooldown_seconds: float = Field(
+        default=1.0, ge=0, description="Minimum time between trades per contract."
+    )
 
 
 class OutboundSettings(_Frozen):
@@ -112,9 +123,13 @@ class RuntimeConfig(_Frozen):
     execution: ExecutionSettings = Field(default_factory=ExecutionSettings)
     trading_state: TradingState = Field(default=TradingState.ACTIVE)
     outbound: OutboundSettings = Field(default_factory=OutboundSettings)
-    lease_name: str = Field(min_length=1, description="coordination.k8s.io Lease the bot replicas contend for.")
+    lease_name: str = Field(
+        min_length=1, description="coordination.k8s.io Lease the bot replicas contend for."
+    )
     lease_duration_seconds: int = Field(default=15, ge=5, le=300)
-    detector_stream_url: str = Field(default="", description="Where bots subscribe to the detector's signals.")
+    detector_stream_url: str = Field(
+        default="", description="Where bots subscribe to the detector's signals."
+    )
 
     def to_json(self) -> str:
         return json.dumps(self.model_dump(mode="json"), indent=2, sort_keys=True)
@@ -133,7 +148,9 @@ def load_runtime_config(path: Path) -> RuntimeConfig:
     try:
         data = json.loads(raw)
     except json.JSONDecodeError as exc:
-        raise RuntimeConfigError(f"{path}: not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from exc
+        raise RuntimeConfigError(
+            f"{path}: not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
+        ) from exc
     try:
         return RuntimeConfig.model_validate(data)
     except ValidationError as exc:

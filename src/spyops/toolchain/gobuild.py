@@ -139,7 +139,9 @@ def build_go_tools(
                 timings[tool.name] = round(time.monotonic() - started, 1)
                 say(f"built {tool.name} in {timings[tool.name]} s")
             (staging / _MANIFEST).write_text(
-                json.dumps({"go": version, "tools": [t.name for t in tools], "build_seconds": timings}, indent=2)
+                json.dumps(
+                    {"go": version, "tools": [t.name for t in tools], "build_seconds": timings}, indent=2
+                )
             )
             if target.exists():
                 shutil.rmtree(target)

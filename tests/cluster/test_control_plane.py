@@ -1,0 +1,156 @@
+"""The embedded control plane is real: CRDs, controllers, kwok pods, authentication and RBAC."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from spyops.cluster.kubectl import run_kubectl
+from spyops.cluster.testing import KubeCluster
+from tests.conftest import Kubectl
+
+pytestmark = pytest.mark.cluster
+
+WIDGET_CRD = """
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: widgets.test.spyops.io
+spec:
+  group: test.spyops.io
+  scope: Namespaced
+  names: {plural: widgets, singular: widget, kind: Widget, shortNames: [wd]}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    subresources: {status: {}}
+    additionalPrinterColumns:
+    - {name: Size, type: integer, jsonPath: .spec.size}
+    - {name: Phase, type: string, jsonPath: .status.phase}
+    schema:
+      openAPIV3Schema:
+        type: object
+        properties:
+          spec:
+            type: object
+            properties:
+              size: {type: integer, minimum: 1}
+          status:
+            type: object
+            properties:
+              phase: {type: string}
+"""
+
+
+def _wait(predicate: object, timeout: float, what: str) -> None:
+    assert callable(predicate)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.25)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def test_custom_resource_round_trips_with_status_and_printer_columns(
+    kubectl: Kubectl, namespace: str
+) -> None:
+    kubectl("apply", "-f", "-", input=WIDGET_CRD)
+    kubectl("wait", "--for=condition=Established", "crd/widgets.test.spyops.io", "--timeout=60s")
+    widget = {
+        "apiVersion": "test.spyops.io/v1",
+        "kind": "Widget",
+        "metadata": {"name": "w1", "namespace": namespace},
+        "spec": {"size": 3},
+        "status": {"phase": "ignored-on-create"},
+    }
+    kubectl("apply", "-f", "-", input=json.dumps(widget))
+    # status is a subresource: a write to the main resource does not set it ...
+    created = json.loads(kubectl("get", "widget", "w1", "-n", namespace, "-o", "json").stdout)
+    assert "status" not in created or created["status"] == {}
+    # ... a write to /status does.
+    kubectl(
+        "patch", "widget", "w1", "-n", namespace, "--subresource=status", "--type=merge",
+        "-p", '{"status": {"phase": "Running"}}',
+    )  # fmt: skip
+    table = kubectl("get", "wd", "w1", "-n", namespace).stdout.split("\n")
+    assert table[0].split() == ["NAME", "SIZE", "PHASE", "AGE"]
+    assert table[1].split()[:3] == ["w1", "3", "Running"]
+    # validation from the schema is enforced by the API server
+    bad = kubectl(
+        "apply", "-f", "-", check=False,
+        input=json.dumps({**widget, "metadata": {"name": "w2", "namespace": namespace}, "spec": {"size": 0}}),
+    )  # fmt: skip
+    assert bad.returncode != 0
+    assert "spec.size" in bad.stderr
+
+
+def test_deployment_gets_three_running_pods_on_the_kwok_node(kubectl: Kubectl, namespace: str) -> None:
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": namespace},
+        "spec": {
+            "replicas": 3,
+            "selector": {"matchLabels": {"app": "web"}},
+            "template": {
+                "metadata": {"labels": {"app": "web"}},
+                "spec": {"containers": [{"name": "web", "image": "registry.invalid/web:1"}]},
+            },
+        },
+    }
+    kubectl("apply", "-f", "-", input=json.dumps(deployment))
+
+    def three_running() -> bool:
+        pods = json.loads(kubectl("get", "pods", "-n", namespace, "-l", "app=web", "-o", "json").stdout)
+        running = [
+            p for p in pods["items"] if p["status"].get("phase") == "Running" and p["spec"].get("nodeName")
+        ]
+        return len(running) == 3
+
+    _wait(three_running, 90, "3 running pods")
+    kubectl("rollout", "status", "deployment/web", "-n", namespace, "--timeout=60s")
+    pods = json.loads(kubectl("get", "pods", "-n", namespace, "-l", "app=web", "-o", "json").stdout)
+    assert {p["spec"]["nodeName"] for p in pods["items"]} == {"kwok-node-0"}
+
+
+def test_request_without_credentials_is_refused(kube_cluster: KubeCluster, tmp_path: Path) -> None:
+    config = yaml.safe_load(kube_cluster.kubeconfig.read_text())
+    for user in config["users"]:
+        user["user"] = {}  # same cluster and CA, no credentials at all
+    anonymous_config = tmp_path / "anonymous.kubeconfig"
+    anonymous_config.write_text(yaml.safe_dump(config))
+    anonymous = run_kubectl(anonymous_config, "get", "namespaces", check=False)
+    forged = kube_cluster.kubectl("get", "namespaces", "--token=not-a-real-token", "--user=", check=False)
+    assert forged.returncode != 0
+    assert "Unauthorized" in forged.stderr
+    assert anonymous.returncode != 0
+    if kube_cluster.embedded:
+        # ours runs with --anonymous-auth=false: no credentials is an authentication failure
+        assert "Unauthorized" in anonymous.stderr
+    else:
+        # other clusters may admit anonymous users, but must not let them read namespaces
+        assert "Unauthorized" in anonymous.stderr or "forbidden" in anonymous.stderr.lower()
+
+
+def test_service_account_without_role_binding_is_forbidden(kubectl: Kubectl, namespace: str) -> None:
+    kubectl("create", "serviceaccount", "nobody", "-n", namespace)
+    token = kubectl("create", "token", "nobody", "-n", namespace, "--duration=10m").stdout.strip()
+    as_nobody = ["--token", token, "--user=", "-n", namespace]
+    denied = kubectl("get", "pods", *as_nobody, check=False)
+    assert denied.returncode != 0
+    assert "forbidden" in denied.stderr.lower()
+    assert f"system:serviceaccount:{namespace}:nobody" in denied.stderr
+    # a RoleBinding is what makes the difference
+    kubectl("create", "role", "pod-reader", "--verb=list", "--resource=pods", "-n", namespace)
+    kubectl(
+        "create", "rolebinding", "nobody-reads-pods", "--role=pod-reader",
+        f"--serviceaccount={namespace}:nobody", "-n", namespace,
+    )  # fmt: skip
+    allowed = kubectl("get", "pods", *as_nobody, check=False)
+    assert allowed.returncode == 0, allowed.stderr
