@@ -79,9 +79,9 @@ def test_address_plan_defaults_are_the_seeds(networking: Any) -> None:
 
 def test_subnets_fit_the_vnet_and_do_not_overlap(networking: Any) -> None:
     variables, resources = networking
-    vnet = ipaddress.ip_network(variables["address_space"]["default"][0])
+    vnet = ipaddress.IPv4Network(variables["address_space"]["default"][0])
     subnets = {
-        name: ipaddress.ip_network(
+        name: ipaddress.IPv4Network(
             _resolve(resources[("azurerm_subnet", name)]["address_prefixes"], variables)[0]
         )
         for name in ("gateway", "app", "containers")
@@ -91,7 +91,7 @@ def test_subnets_fit_the_vnet_and_do_not_overlap(networking: Any) -> None:
     pairs = [(a, b) for a in subnets for b in subnets if a < b]
     for a, b in pairs:
         assert not subnets[a].overlaps(subnets[b]), f"{a} and {b} overlap"
-    onprem = ipaddress.ip_network(ONPREM[0])
+    onprem = ipaddress.IPv4Network(ONPREM[0])
     assert not onprem.overlaps(vnet), "the on-premises network must not overlap the VNet"
 
 
