@@ -58,7 +58,8 @@ def test_cli_config_allows_the_mirror_only(tmp_path: Path) -> None:
     assert f'path    = "{tmp_path}"' in text
     assert "registry.opentofu.org/hashicorp/azurerm" in text
     assert "registry.terraform.io/hashicorp/azurerm" in text
-    assert "direct" not in text and "network_mirror" not in text
+    assert "direct" not in text
+    assert "network_mirror" not in text
 
 
 def test_pins_are_consistent() -> None:
