@@ -12,6 +12,13 @@ app = typer.Typer(
 )
 
 EnvOption = Annotated[str, typer.Option("--env", "-e", help="Environment: dev or prod.")]
+MirrorOption = Annotated[
+    bool,
+    typer.Option(
+        "--local-mirror/--registry",
+        help="Take providers from the locally built mirror (offline) instead of the registry's signed releases.",
+    ),
+]
 
 
 def _fail(message: str) -> None:
@@ -37,12 +44,12 @@ def build_tools(
         _fail(str(error))
 
 
-def _run(environment: str, *steps: str, output_name: str | None = None) -> None:
+def _run(environment: str, *steps: str, local_mirror: bool, output_name: str | None = None) -> None:
     from spyops.infra import runner
     from spyops.infra.toolchain import InfraToolError, find_tools
 
     try:
-        tools = find_tools()
+        tools = find_tools(require_mirror=local_mirror)
         env_dir = runner.environment_dir(runner.terraform_root(), environment)
         for step in steps:
             if step == "init":
@@ -53,7 +60,7 @@ def _run(environment: str, *steps: str, output_name: str | None = None) -> None:
                 argv = runner.apply_argv(tools.tofu, env_dir)
             else:
                 argv = runner.output_argv(tools.tofu, env_dir, output_name)
-            status = runner.run(tools, argv)
+            status = runner.run(tools, argv, local_mirror=local_mirror)
             if status != 0:
                 typer.echo(f"error: `tofu {step}` for {environment} exited with {status}", err=True)
                 raise typer.Exit(status)
@@ -62,21 +69,22 @@ def _run(environment: str, *steps: str, output_name: str | None = None) -> None:
 
 
 @app.command()
-def plan(environment: EnvOption) -> None:
+def plan(environment: EnvOption, local_mirror: MirrorOption = False) -> None:
     """Initialise the environment's state backend and save a plan (envs/<env>/tfplan)."""
-    _run(environment, "init", "plan")
+    _run(environment, "init", "plan", local_mirror=local_mirror)
 
 
 @app.command()
-def apply(environment: EnvOption) -> None:
+def apply(environment: EnvOption, local_mirror: MirrorOption = False) -> None:
     """Apply the plan saved by `spyops infra plan`, exactly as reviewed."""
-    _run(environment, "apply")
+    _run(environment, "apply", local_mirror=local_mirror)
 
 
 @app.command()
 def output(
     environment: EnvOption,
     name: Annotated[str | None, typer.Argument(help="One output, e.g. vpn_link or backend_url.")] = None,
+    local_mirror: MirrorOption = False,
 ) -> None:
     """Print the environment's outputs as JSON (the VpnLink fields, the backend URL, Key Vault secret names)."""
-    _run(environment, "output", output_name=name)
+    _run(environment, "output", local_mirror=local_mirror, output_name=name)

@@ -71,6 +71,11 @@ def output_argv(tofu: Path, env_dir: Path, name: str | None = None) -> list[str]
     return argv
 
 
-def run(tools: InfraTools, argv: Sequence[str]) -> int:
-    """Run one tofu command in the foreground; returns its exit status."""
-    return subprocess.run(list(argv), env=tools.env(), check=False).returncode
+def run(tools: InfraTools, argv: Sequence[str], *, local_mirror: bool = False) -> int:
+    """Run one tofu command in the foreground; returns its exit status.
+
+    Real plans and applies take the signed provider release from the registry
+    (local_mirror=False); the local mirror holds a provider built from a main
+    commit, which is right for offline validation and wrong for production.
+    """
+    return subprocess.run(list(argv), env=tools.env(local_mirror=local_mirror), check=False).returncode

@@ -49,10 +49,15 @@ class InfraTools:
     cli_config: Path  # TF_CLI_CONFIG_FILE: the local mirror, nothing else
     mirror: Path
 
-    def env(self, base: dict[str, str] | None = None) -> dict[str, str]:
-        """Environment for running tofu: the CLI config, no telemetry or update checks, no prompts."""
+    def env(self, base: dict[str, str] | None = None, *, local_mirror: bool = True) -> dict[str, str]:
+        """Environment for running tofu: no update checks, no prompts, and (by default) the mirror-only CLI config.
+
+        Without local_mirror, tofu installs providers from the registry as usual
+        (the signed releases a real deployment wants, pinned by the lock file).
+        """
         env = dict(os.environ if base is None else base)
-        env["TF_CLI_CONFIG_FILE"] = str(self.cli_config)
+        if local_mirror:
+            env["TF_CLI_CONFIG_FILE"] = str(self.cli_config)
         env["TF_IN_AUTOMATION"] = "1"
         env["TF_INPUT"] = "0"
         env["CHECKPOINT_DISABLE"] = "1"
@@ -152,12 +157,13 @@ def ensure_tools(progress: Callable[[str], None] | None = None) -> InfraTools:
     return InfraTools(tofu=tofu, cli_config=cli_config_path(), mirror=mirror)
 
 
-def find_tools() -> InfraTools:
+def find_tools(*, require_mirror: bool = True) -> InfraTools:
     """The built tools, without building; a clear error when `spyops infra build-tools` has not run."""
     candidates = sorted((cache_root() / "tofu").glob("*/tofu"), key=lambda p: p.stat().st_mtime, reverse=True)
     built = [path for path in candidates if (path.parent / "manifest.json").is_file()]
     provider = mirror_dir() / REGISTRY_HOSTS[0] / "hashicorp" / "azurerm" / AZURERM_MIRROR_VERSION / PLATFORM
-    if not built or not cli_config_path().is_file() or not any(provider.glob("terraform-provider-azurerm_*")):
+    mirror_ready = cli_config_path().is_file() and any(provider.glob("terraform-provider-azurerm_*"))
+    if not built or (require_mirror and not mirror_ready):
         raise InfraToolError(
             f"OpenTofu or the azurerm provider mirror is missing under {_infra_root().parent}; "
             "run `spyops infra build-tools` (or `make terraform-tools`) first"
