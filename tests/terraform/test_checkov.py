@@ -56,5 +56,5 @@ def test_checkov_passes_with_explained_skips(tmp_path: Path) -> None:
     ]
     assert not unexplained, "skips without a reason:\n" + "\n".join(unexplained)
     passed = sum(report["summary"]["passed"] for report in reports)
-    assert passed > 50, f"checkov passed only {passed} checks: did it scan terraform/?"
+    assert passed > 30, f"checkov passed only {passed} checks: did it scan terraform/?"
     assert result.returncode == 0, result.stderr[-3000:]

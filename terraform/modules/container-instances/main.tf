@@ -51,7 +51,8 @@ resource "azurerm_container_group" "this" {
     image                 = "${var.container_registry_login_server}/${var.image}"
     cpu                   = var.cpu
     memory                = var.memory_gb
-    environment_variables = var.environment_variables
+    # Secure variables are not shown in the portal or the API's GET.
+    secure_environment_variables = var.environment_variables
 
     ports {
       port     = var.port

@@ -84,9 +84,10 @@ variable "port" {
 }
 
 variable "environment_variables" {
-  description = "Plain environment variables of the container."
+  description = "Environment variables of the container (passed as secure variables, hidden from the portal and API reads)."
   type        = map(string)
   default     = {}
+  sensitive   = true
 }
 
 variable "log_analytics_workspace_id" {

@@ -21,8 +21,6 @@ resource "azurerm_signalr_service" "this" {
   cors {
     allowed_origins = var.allowed_origins
   }
-
-  #checkov:skip=CKV_AZURE_234:Browsers connect from the public internet by design; access needs a token signed by the backend.
 }
 
 resource "azurerm_monitor_diagnostic_setting" "this" {
