@@ -50,7 +50,7 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _tofu(tools: InfraTools, workspace: Path, directory: str, *args: str) -> subprocess.CompletedProcess[str]:
-    data_dir = workspace / "data" / directory.replace("/", "-")
+    data_dir = workspace / "data" / (directory.replace("/", "-").strip(".") or "root")
     data_dir.mkdir(parents=True, exist_ok=True)
     return subprocess.run(
         [str(tools.tofu), f"-chdir={workspace / 'terraform' / directory}", *args],
@@ -62,18 +62,15 @@ def _tofu(tools: InfraTools, workspace: Path, directory: str, *args: str) -> sub
     )
 
 
-def test_tofu_is_the_pinned_release(infra_tools: InfraTools) -> None:
-    result = subprocess.run([str(infra_tools.tofu), "version"], capture_output=True, text=True, check=True)
+def test_tofu_is_the_pinned_release(infra_tools: InfraTools, workspace: Path) -> None:
+    result = _tofu(infra_tools, workspace, "modules/networking", "version")
+    assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[0] == f"OpenTofu {pinned_tofu_version()}"
+    assert not result.stderr, result.stderr
 
 
 def test_fmt(infra_tools: InfraTools, workspace: Path) -> None:
-    result = subprocess.run(
-        [str(infra_tools.tofu), "fmt", "-check", "-recursive", "-diff", str(workspace / "terraform")],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = _tofu(infra_tools, workspace, ".", "fmt", "-check", "-recursive", "-diff")
     assert result.returncode == 0, (
         f"`tofu fmt -recursive terraform/` would change:\n{result.stdout}{result.stderr}"
     )

@@ -16,10 +16,10 @@ locals {
   # Where the backend's secrets live in Key Vault: the backend reads them via
   # Key Vault references; operators read them with `az keyvault secret show`.
   key_vault_secret_names = {
-    signalr_connection_string      = "signalr-connection-string"
-    storage_connection_string      = "storage-connection-string"
-    appinsights_connection_string  = "appinsights-connection-string"
-    vpn_shared_key                 = var.vpn_shared_key_secret_name
+    signalr_connection_string     = "signalr-connection-string"
+    storage_connection_string     = "storage-connection-string"
+    appinsights_connection_string = "appinsights-connection-string"
+    vpn_shared_key                = var.vpn_shared_key_secret_name
   }
 
   # Known before the web app exists, which breaks the cycle

@@ -35,18 +35,18 @@ resource "azurerm_service_plan" "this" {
 }
 
 resource "azurerm_linux_web_app" "this" {
-  name                          = local.web_app_name
-  location                      = var.location
-  resource_group_name           = var.resource_group_name
-  service_plan_id               = azurerm_service_plan.this.id
-  https_only                    = true
-  public_network_access_enabled = true
-  virtual_network_subnet_id     = var.integration_subnet_id
-  vnet_image_pull_enabled       = true
-  client_certificate_enabled    = false
+  name                                           = local.web_app_name
+  location                                       = var.location
+  resource_group_name                            = var.resource_group_name
+  service_plan_id                                = azurerm_service_plan.this.id
+  https_only                                     = true
+  public_network_access_enabled                  = true
+  virtual_network_subnet_id                      = var.integration_subnet_id
+  vnet_image_pull_enabled                        = true
+  client_certificate_enabled                     = false
   ftp_publish_basic_authentication_enabled       = false
   webdeploy_publish_basic_authentication_enabled = false
-  tags                          = var.tags
+  tags                                           = var.tags
 
   identity {
     type = "SystemAssigned"

@@ -47,10 +47,10 @@ resource "azurerm_container_group" "this" {
   }
 
   container {
-    name                  = "main"
-    image                 = "${var.container_registry_login_server}/${var.image}"
-    cpu                   = var.cpu
-    memory                = var.memory_gb
+    name   = "main"
+    image  = "${var.container_registry_login_server}/${var.image}"
+    cpu    = var.cpu
+    memory = var.memory_gb
     # Secure variables are not shown in the portal or the API's GET.
     secure_environment_variables = var.environment_variables
 

@@ -13,14 +13,14 @@ resource "azurerm_log_analytics_workspace" "this" {
 }
 
 resource "azurerm_application_insights" "this" {
-  name                 = "appi-${var.name_prefix}"
-  location             = var.location
-  resource_group_name  = var.resource_group_name
-  workspace_id         = azurerm_log_analytics_workspace.this.id
-  application_type     = "web"
-  ip_masking_enabled   = true
+  name                         = "appi-${var.name_prefix}"
+  location                     = var.location
+  resource_group_name          = var.resource_group_name
+  workspace_id                 = azurerm_log_analytics_workspace.this.id
+  application_type             = "web"
+  ip_masking_enabled           = true
   local_authentication_enabled = true
-  tags                 = var.tags
+  tags                         = var.tags
 }
 
 resource "azurerm_monitor_action_group" "this" {
