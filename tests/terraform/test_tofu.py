@@ -34,7 +34,7 @@ def _offline_env(tools: InfraTools, data_dir: Path) -> dict[str, str]:
         HTTP_PROXY="http://127.0.0.1:9",
         NO_PROXY="",
         TF_DATA_DIR=str(data_dir),
-        TF_PLUGIN_CACHE_DIR=str(data_dir.parent / "plugin-cache"),
+        TF_PLUGIN_CACHE_DIR=str(data_dir.parent.parent / "plugin-cache"),
     )
     return env
 
@@ -90,3 +90,14 @@ def test_init_and_validate(infra_tools: InfraTools, workspace: Path, directory: 
     assert '"valid": true' in validate.stdout
     # Warnings are how a provider announces removals: treat them as failures.
     assert '"warning_count": 0' in validate.stdout, validate.stdout
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_plan_against_mocked_provider(infra_tools: InfraTools, workspace: Path, environment: str) -> None:
+    """`tofu test` plans the environment with its terraform.tfvars against a mocked azurerm (envs/*/tests/)."""
+    directory = f"envs/{environment}"
+    init = _tofu(infra_tools, workspace, directory, "init", "-backend=false", "-input=false", "-no-color")
+    assert init.returncode == 0, init.stdout + init.stderr
+    result = _tofu(infra_tools, workspace, directory, "test", "-no-color")
+    assert result.returncode == 0, f"tofu test in {directory} failed:\n{result.stdout}\n{result.stderr}"
+    assert "1 passed, 0 failed" in result.stdout, result.stdout
