@@ -33,6 +33,9 @@ class OperatorOptions:
     lease_namespace: str
     lease_name: str
     identity: str
+    azure_ca_bundle: Path | None = None
+    azure_polling_interval: float = 10.0
+    vpnlink_workers: int = 4
 
 
 def _default_identity() -> str:
@@ -53,13 +56,15 @@ class _ManagedObjects:
             "Custom resources managed, by kind and phase.",
             labels=["kind", "phase"],
         )
-        for kind in ("TradingStrategy", "IBKRGateway"):
+        for kind in ("TradingStrategy", "IBKRGateway", "VpnLink"):
             for phase, count in sorted(self._cache.phases(kind).items()):
                 family.add_metric([kind, phase], count)
         yield family
 
 
 async def run(options: OperatorOptions) -> int:
+    import tempfile
+
     import kopf
 
     from spyops.operator import handlers, metrics
@@ -68,6 +73,9 @@ async def run(options: OperatorOptions) -> int:
     from spyops.operator.leader import LeaderElector, LeadershipLostError, LeaseSettings
     from spyops.operator.reconcile import OperatorSettings, Reconciler
     from spyops.operator.state import Cache
+    from spyops.operator.vpnlink.controller import VpnLinkController, client_settings
+    from spyops.operator.vpnlink.engine import LinkEngine
+    from spyops.operator.vpnlink.metrics import VpnLinkMetrics
     from spyops.operator.workqueue import WorkQueue
 
     if options.kubeconfig is not None:
@@ -88,6 +96,13 @@ async def run(options: OperatorOptions) -> int:
     reconciler = Reconciler(kube, cache, OperatorSettings(workload_image=options.workload_image))
     gateways = WorkQueue("ibkrgateway", reconciler.reconcile_gateway, max(2, options.workers // 4))
     strategies = WorkQueue("tradingstrategy", reconciler.reconcile_strategy, options.workers)
+    engine = LinkEngine(
+        client_settings(options.azure_ca_bundle, options.azure_polling_interval),
+        VpnLinkMetrics(metrics.REGISTRY),
+    )
+    ca_dir = Path(tempfile.mkdtemp(prefix="spyops-azure-ca-"))
+    link_controller = VpnLinkController(kube, cache, engine, strategies, ca_dir)
+    links = WorkQueue("vpnlink", link_controller.reconcile, options.vpnlink_workers)
     elector: LeaderElector | None = None
     exit_code = 0
     keeper: asyncio.Task[None] | None = None
@@ -114,13 +129,14 @@ async def run(options: OperatorOptions) -> int:
         registry = kopf.OperatorRegistry()
         # kopf needs a login handler; ours reads the same kubeconfig / in-cluster token as lightkube.
         kopf.on.login(registry=registry)(_login)
-        handlers.register(registry, cache, gateways, strategies)
+        handlers.register(registry, cache, gateways, strategies, links, link_controller.forget)
 
         settings = kopf.OperatorSettings()
         handlers.configure_settings(settings, options.identity)
         ready_flag = asyncio.Event()
         gateways.start()
         strategies.start()
+        links.start()
 
         async def mark_watching() -> None:
             await ready_flag.wait()
@@ -160,8 +176,10 @@ async def run(options: OperatorOptions) -> int:
     finally:
         state.leader = False
         metrics.LEADER.set(0)
+        await links.stop()
         await gateways.stop()
         await strategies.stop()
+        await link_controller.close()
         if keeper is not None:
             keeper.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -236,8 +254,32 @@ def run_operator(
         str, typer.Option("--identity", help="Leader identity (default: POD_NAME, else host-pid).")
     ] = "",
     log_level: Annotated[str, typer.Option("--log-level", help="DEBUG, INFO, WARNING, ERROR.")] = "INFO",
+    azure_ca_bundle: Annotated[
+        Path | None,
+        typer.Option(
+            "--azure-ca-bundle",
+            envvar="SPYOPS_AZURE_CA_BUNDLE",
+            exists=True,
+            dir_okay=False,
+            help="PEM CA bundle to trust for Azure endpoints (private or sovereign endpoint, azure-sim); "
+            "default: the system roots.",
+        ),
+    ] = None,
+    azure_polling_interval: Annotated[
+        float,
+        typer.Option(
+            "--azure-polling-interval",
+            envvar="SPYOPS_AZURE_POLLING_INTERVAL",
+            min=0.0,
+            max=300.0,
+            help="Seconds between polls of an Azure reset operation when Azure sends no Retry-After.",
+        ),
+    ] = 10.0,
+    vpnlink_workers: Annotated[
+        int, typer.Option("--vpnlink-workers", min=1, max=64, help="Concurrent VpnLink checks.")
+    ] = 4,
 ) -> None:
-    """Run the spyops operator (TradingStrategy and IBKRGateway controllers)."""
+    """Run the spyops operator (TradingStrategy, IBKRGateway and VpnLink controllers)."""
     from spyops.operator.logs import configure_json_logging
 
     namespace = namespace or []
@@ -266,5 +308,8 @@ def run_operator(
         lease_namespace=lease_ns,
         lease_name=lease_name,
         identity=identity or _default_identity(),
+        azure_ca_bundle=azure_ca_bundle,
+        azure_polling_interval=azure_polling_interval,
+        vpnlink_workers=vpnlink_workers,
     )
     raise typer.Exit(asyncio.run(run(options)))

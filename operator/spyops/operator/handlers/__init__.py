@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import kopf
@@ -34,8 +35,17 @@ def _deleted(event: kopf.RawEvent) -> bool:
 
 
 def register(
-    registry: kopf.OperatorRegistry, cache: Cache, gateways: WorkQueue, strategies: WorkQueue
+    registry: kopf.OperatorRegistry,
+    cache: Cache,
+    gateways: WorkQueue,
+    strategies: WorkQueue,
+    links: WorkQueue,
+    link_deleted: Callable[[str, str], Awaitable[None]],
 ) -> None:
+    # Links are checked on their own timer (the queue's requeue-after); a watch event starts a
+    # check only for a new link or a new generation, not for the status writes the checks make.
+    link_generations: dict[tuple[str, str], int] = {}
+
     @kopf.on.event(GROUP, VERSION, "tradingstrategies", registry=registry)
     async def strategy_event(event: kopf.RawEvent, namespace: str | None, name: str, **_: Any) -> None:
         namespace = namespace or ""
@@ -67,10 +77,19 @@ def register(
     @kopf.on.event(GROUP, VERSION, "vpnlinks", registry=registry)
     async def vpnlink_event(event: kopf.RawEvent, namespace: str | None, name: str, **_: Any) -> None:
         namespace = namespace or ""
+        key = Key(VPNLINK, namespace, name)
         if _deleted(event):
             cache.drop_resource(VPNLINK, namespace, name)
+            link_generations.pop((namespace, name), None)
+            links.forget(key)
+            await link_deleted(namespace, name)
         else:
-            cache.put_resource(VPNLINK, dict(event["object"]))
+            body: dict[str, Any] = dict(event["object"])
+            cache.put_resource(VPNLINK, body)
+            generation = int(body["metadata"].get("generation", 1))
+            if link_generations.get((namespace, name)) != generation:
+                link_generations[(namespace, name)] = generation
+                links.add(key)
         for strategy in cache.strategies_of_link(namespace, name):
             strategies.add(Key(STRATEGY, namespace, strategy))
 
