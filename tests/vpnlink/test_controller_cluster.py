@@ -184,9 +184,10 @@ def test_failover_story_down_reset_buffer_recover(
     # Deleting the link: the strategy says the link is gone; the controller stops checking it.
     kube.kubectl("delete", "vpnlink", "azure-edge", "-n", namespace)
     wait_for(
-        "strategy CloudLinkReady=Unknown (link gone)",
+        "strategy CloudLinkReady=False (link gone)",
         lambda: (
-            (condition(_strategy(kube, namespace), "CloudLinkReady") or {}).get("reason") == "VpnLinkNotFound"
+            (condition(_strategy(kube, namespace), "CloudLinkReady") or {}).get("reason")
+            == "CloudLinkNotFound"
         ),
         timeout=60,
     )

@@ -296,6 +296,8 @@ def run_operator(
     if leader_elect and not lease_ns:
         raise typer.BadParameter("leader election needs --lease-namespace (or POD_NAMESPACE)")
     configure_json_logging(log_level)
+    # The Azure SDK logs every request and response at INFO; the VpnLink controller reports what matters.
+    logging.getLogger("azure").setLevel(max(logging.WARNING, logging.getLogger().level))
     options = OperatorOptions(
         namespaces=tuple(namespace),
         all_namespaces=all_namespaces,

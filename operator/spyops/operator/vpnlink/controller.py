@@ -25,12 +25,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from lightkube import ApiError
 from pydantic import ValidationError
 
 from spyops.operator import conditions as cond
 from spyops.operator.api.common import API_VERSION
 from spyops.operator.builders.strategy import config_map_name
-from spyops.operator.kube import Kube
+from spyops.operator.kube import Kube, is_not_found
 from spyops.operator.state import Cache
 from spyops.operator.vpnlink.azure_client import AzureClientSettings
 from spyops.operator.vpnlink.conditions import link_conditions
@@ -144,11 +145,18 @@ class VpnLinkController:
         secret_values = await self._secret_values(key.namespace, spec)
         connection_verify = await self._connection_verify(key.namespace, spec)
         effects = _LinkEffects(self, body)
-        report = await self.engine.run_check(
-            key.namespace, key.name, spec, status, secret_values, effects, connection_verify
-        )
+        try:
+            report = await self.engine.run_check(
+                key.namespace, key.name, spec, status, secret_values, effects, connection_verify
+            )
+            await effects.persist(report.status)
+        except ApiError as exc:
+            if not is_not_found(exc):
+                raise
+            # Deleted during the check: its status has nowhere to go.
+            await self.forget(key.namespace, key.name)
+            return None
         before_health, before_outbound = status.health, status.outbound
-        await effects.persist(report.status)
         if (report.status.health, report.status.outbound) != (before_health, before_outbound):
             # Their CloudLinkReady condition follows the link's health.
             for strategy in self.cache.strategies_of_link(key.namespace, key.name):
