@@ -203,19 +203,16 @@ def start_operator(
     log_dir: Path,
     sim: AzureSimProcess,
     identity: str = "operator-under-test",
+    trust_sim_ca: bool = True,
 ) -> OperatorProcess:
+    """The operator, trusting the simulator's CA operator-wide unless ``trust_sim_ca`` is False."""
+    ca = ("--azure-ca-bundle", sim.endpoints["caCert"]) if trust_sim_ca else ()
     proc = OperatorProcess(
         kubeconfig,
         namespace,
         log_dir,
         identity=identity,
-        extra_args=(
-            "--azure-ca-bundle",
-            sim.endpoints["caCert"],
-            "--azure-polling-interval",
-            "0.5",
-            "--no-leader-elect",
-        ),
+        extra_args=(*ca, "--azure-polling-interval", "0.5", "--no-leader-elect"),
     ).start()
     operator_factory.append(proc)
     proc.wait_ready()

@@ -361,3 +361,61 @@ def test_azure_errors_become_their_own_condition(
     assert "AzureReachable" in event_reasons(kube, namespace)
     _assert_secret_nowhere(kube, namespace, sim, operator_factory)
     assert json.dumps(status).count(sim.credentials["clientSecret"]) == 0
+
+
+def test_ca_bundle_from_a_secret_per_link(
+    spyops_crds: KubeCluster,
+    operator_sa_kubeconfig: Path,
+    namespace: str,
+    tmp_path: Path,
+    operator_factory: list[OperatorProcess],
+    azure_sim_process: AzureSimProcess,
+    probe_target: ProbeTarget,
+) -> None:
+    kube, sim = spyops_crds, azure_sim_process
+    setup_link(kube, namespace, sim, probe_target, with_strategy=False)
+    # The operator does not trust the simulator's CA: Azure is unreachable over TLS.
+    start_operator(operator_factory, operator_sa_kubeconfig, namespace, tmp_path, sim, trust_sim_ca=False)
+    wait_for(
+        "TLS failure as AzureUnreachable",
+        lambda: (
+            (condition(link(kube, namespace), "AzureReachable") or {}).get("reason") == "AzureUnreachable"
+        ),
+        timeout=90,
+    )
+    assert "TLS" in condition(link(kube, namespace), "AzureReachable")["message"]  # type: ignore[index]
+    # A Secret without the key: the link says so instead of trusting anything else.
+    kube.kubectl("create", "secret", "generic", "sim-ca", "-n", namespace, "--from-literal=other=x")
+    kube.kubectl(
+        "patch",
+        "vpnlink",
+        "azure-edge",
+        "-n",
+        namespace,
+        "--type=merge",
+        "-p",
+        json.dumps({"spec": {"azure": {"caBundleSecretRef": {"name": "sim-ca"}}}}),
+    )
+    wait_for(
+        "Ready=False CABundleInvalid",
+        lambda: (condition(link(kube, namespace), "Ready") or {}).get("reason") == "CABundleInvalid",
+        timeout=60,
+    )
+    assert "CABundleInvalid" in event_reasons(kube, namespace)
+    # With the CA under the key the spec names, this link trusts it and reads Azure.
+    kube.kubectl("delete", "secret", "sim-ca", "-n", namespace)
+    kube.kubectl(
+        "create",
+        "secret",
+        "generic",
+        "sim-ca",
+        "-n",
+        namespace,
+        f"--from-file=ca.crt={sim.endpoints['caCert']}",
+    )
+    wait_for(
+        "Azure read through the link's CA",
+        lambda: (condition(link(kube, namespace), "AzureReachable") or {}).get("reason") == "AzureStatusRead",
+        timeout=90,
+    )
+    assert _health(kube, namespace) == "Healthy"

@@ -49,18 +49,12 @@ log = logging.getLogger("spyops.operator.vpnlink")
 
 VPNLINK = "VpnLink"
 STRATEGY = "TradingStrategy"
-# The engine's status keys plus the ones the controller adds: what this controller owns in .status.
-OWNED_STATUS_KEYS = (
-    *(info.alias or name for name, info in VpnLinkStatus.model_fields.items()),
-    "conditions",
-    "observedGeneration",
-)
 SWITCH_TIMEOUT_SECONDS = 60.0
 INVALID_SPEC_RECHECK_SECONDS = 300.0
 
 
-class CredentialsReadError(RuntimeError):
-    """A Secret the spec names could not be read (other than not existing)."""
+class CaBundleError(ValueError):
+    """``caBundleSecretRef`` names a Secret or key without a PEM certificate."""
 
 
 def decode_secret(secret: dict[str, Any] | None) -> dict[str, str] | None:
@@ -138,12 +132,19 @@ class VpnLinkController:
         try:
             spec = VpnLinkSpec.model_validate(body.get("spec") or {})
         except ValidationError as exc:
-            await self._stall(body, generation, exc)
+            message = "; ".join(
+                f"spec.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+            )
+            await self._blocked(body, generation, "InvalidSpec", message, stalled=True)
             return INVALID_SPEC_RECHECK_SECONDS
         status = engine_status(body.get("status"))
         self.cache.link_outbound.setdefault((key.namespace, key.name), status.outbound.value)
         secret_values = await self._secret_values(key.namespace, spec)
-        connection_verify = await self._connection_verify(key.namespace, spec)
+        try:
+            connection_verify = await self._connection_verify(key.namespace, spec)
+        except CaBundleError as exc:
+            await self._blocked(body, generation, "CABundleInvalid", str(exc), stalled=False)
+            return float(spec.probes.interval_seconds)
         effects = _LinkEffects(self, body)
         try:
             report = await self.engine.run_check(
@@ -186,19 +187,21 @@ class VpnLinkController:
         self.cache.put_resource(VPNLINK, updated)
         return updated
 
-    async def _stall(self, body: dict[str, Any], generation: int, exc: ValidationError) -> None:
-        message = "; ".join(f"spec.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())[
-            :1024
-        ]
+    async def _blocked(
+        self, body: dict[str, Any], generation: int, reason: str, message: str, stalled: bool
+    ) -> None:
+        """No check can run: say why in Ready/Reconciling/Stalled and (once per reason) an Event."""
+        message = message[:1024]
         current = body.get("status") or {}
-        wanted = cond.kstatus_triplet(False, "InvalidSpec", message, stalled=True)
+        ready = cond.find(current.get("conditions"), cond.READY) or {}
+        if ready.get("reason") != reason or current.get("observedGeneration") != generation:
+            await self.kube.event(body, "Warning", reason, message, "VpnLinkCheck")
+        wanted = cond.kstatus_triplet(False, reason, message, stalled=stalled)
         patch = {
             "observedGeneration": generation,
             "conditions": cond.merge_conditions(current.get("conditions"), wanted, generation),
         }
         meta = body["metadata"]
-        if current.get("observedGeneration") != generation:
-            await self.kube.event(body, "Warning", "InvalidSpec", message, "VpnLinkCheck")
         updated = await self.kube.patch_status(API_VERSION, VPNLINK, meta["namespace"], meta["name"], patch)
         self.cache.put_resource(VPNLINK, updated)
 
@@ -219,7 +222,7 @@ class VpnLinkController:
         pem = values.get(ref.key, "")
         if "-----BEGIN CERTIFICATE-----" not in pem:
             # Trust nothing rather than fall back to the public roots for a private endpoint.
-            raise CredentialsReadError(
+            raise CaBundleError(
                 f"Secret {ref.name} (spec.azure.caBundleSecretRef) has no PEM certificate under key {ref.key!r}"
             )
         digest = hashlib.sha256(pem.encode()).hexdigest()[:32]
