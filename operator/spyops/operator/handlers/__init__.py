@@ -34,6 +34,13 @@ def _deleted(event: kopf.RawEvent) -> bool:
     return event.get("type") == "DELETED"
 
 
+def _link_view(body: dict[str, Any]) -> tuple[Any, ...]:
+    """What a strategy takes from its VpnLink: health, the outbound decision, the backup route."""
+    status = body.get("status") or {}
+    failover = (body.get("spec") or {}).get("failover") or {}
+    return (status.get("health"), status.get("outbound"), failover.get("backupUrl"))
+
+
 def register(
     registry: kopf.OperatorRegistry,
     cache: Cache,
@@ -85,11 +92,14 @@ def register(
             await link_deleted(namespace, name)
         else:
             body: dict[str, Any] = dict(event["object"])
+            before = cache.resource(VPNLINK, namespace, name)
             cache.put_resource(VPNLINK, body)
             generation = int(body["metadata"].get("generation", 1))
             if link_generations.get((namespace, name)) != generation:
                 link_generations[(namespace, name)] = generation
                 links.add(key)
+            if before is not None and _link_view(before) == _link_view(body):
+                return  # a check's routine status write: nothing a strategy renders changed
         for strategy in cache.strategies_of_link(namespace, name):
             strategies.add(Key(STRATEGY, namespace, strategy))
 
