@@ -11,9 +11,12 @@ import signal
 import socket
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from spyops.operator.vpnlink.engine import LinkEngine
 
 log = logging.getLogger("spyops.operator")
 
@@ -73,8 +76,7 @@ async def run(options: OperatorOptions) -> int:
     from spyops.operator.leader import LeaderElector, LeadershipLostError, LeaseSettings
     from spyops.operator.reconcile import OperatorSettings, Reconciler
     from spyops.operator.state import Cache
-    from spyops.operator.vpnlink.controller import VpnLinkController, client_settings
-    from spyops.operator.vpnlink.engine import LinkEngine
+    from spyops.operator.vpnlink.controller import VpnLinkController
     from spyops.operator.vpnlink.metrics import VpnLinkMetrics
     from spyops.operator.workqueue import WorkQueue
 
@@ -96,12 +98,21 @@ async def run(options: OperatorOptions) -> int:
     reconciler = Reconciler(kube, cache, OperatorSettings(workload_image=options.workload_image))
     gateways = WorkQueue("ibkrgateway", reconciler.reconcile_gateway, max(2, options.workers // 4))
     strategies = WorkQueue("tradingstrategy", reconciler.reconcile_strategy, options.workers)
-    engine = LinkEngine(
-        client_settings(options.azure_ca_bundle, options.azure_polling_interval),
-        VpnLinkMetrics(metrics.REGISTRY),
-    )
+    link_metrics = VpnLinkMetrics(metrics.REGISTRY)
+
+    def make_engine() -> LinkEngine:
+        # Imports the Azure SDK: done at the first VpnLink check, not at startup.
+        from spyops.operator.vpnlink.azure_client import AzureClientSettings
+        from spyops.operator.vpnlink.engine import LinkEngine
+
+        settings = AzureClientSettings(
+            connection_verify=str(options.azure_ca_bundle) if options.azure_ca_bundle else True,
+            polling_interval=options.azure_polling_interval,
+        )
+        return LinkEngine(settings, link_metrics)
+
     ca_dir = Path(tempfile.mkdtemp(prefix="spyops-azure-ca-"))
-    link_controller = VpnLinkController(kube, cache, engine, strategies, ca_dir)
+    link_controller = VpnLinkController(kube, cache, make_engine, strategies, ca_dir)
     links = WorkQueue("vpnlink", link_controller.reconcile, options.vpnlink_workers)
     elector: LeaderElector | None = None
     exit_code = 0

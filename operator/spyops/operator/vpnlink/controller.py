@@ -21,9 +21,10 @@ import hashlib
 import json
 import logging
 import time
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lightkube import ApiError
 from pydantic import ValidationError
@@ -33,9 +34,7 @@ from spyops.operator.api.common import API_VERSION
 from spyops.operator.builders.strategy import config_map_name
 from spyops.operator.kube import Kube, is_not_found
 from spyops.operator.state import Cache
-from spyops.operator.vpnlink.azure_client import AzureClientSettings
 from spyops.operator.vpnlink.conditions import link_conditions
-from spyops.operator.vpnlink.engine import EventType, LinkEngine
 from spyops.operator.vpnlink.model import (
     OutboundState,
     VpnLinkSpec,
@@ -44,6 +43,10 @@ from spyops.operator.vpnlink.model import (
 )
 from spyops.operator.workqueue import Key, WorkQueue
 from spyops.schemas.runtime_config import CONFIG_FILE_NAME
+
+if TYPE_CHECKING:
+    # The Azure SDK is large: it is imported when the first VpnLink is checked, not at startup.
+    from spyops.operator.vpnlink.engine import EventType, LinkEngine
 
 log = logging.getLogger("spyops.operator.vpnlink")
 
@@ -108,15 +111,22 @@ class VpnLinkController:
         self,
         kube: Kube,
         cache: Cache,
-        engine: LinkEngine,
+        make_engine: Callable[[], LinkEngine],
         strategies: WorkQueue,
         ca_dir: Path,
     ) -> None:
         self.kube = kube
         self.cache = cache
-        self.engine = engine
+        self._make_engine = make_engine
+        self._engine: LinkEngine | None = None
         self.strategies = strategies
         self._ca_dir = ca_dir
+
+    @property
+    def engine(self) -> LinkEngine:
+        if self._engine is None:
+            self._engine = self._make_engine()
+        return self._engine
 
     # -- the timer ------------------------------------------------------------------------------
 
@@ -166,14 +176,16 @@ class VpnLinkController:
 
     async def forget(self, namespace: str, name: str) -> None:
         """The VpnLink is gone: drop its Azure client and what strategies were told."""
-        await self.engine.forget(namespace, name)
+        if self._engine is not None:
+            await self._engine.forget(namespace, name)
         self.cache.link_outbound.pop((namespace, name), None)
         self.cache.drop_resource(VPNLINK, namespace, name)
         for strategy in self.cache.strategies_of_link(namespace, name):
             self.strategies.add(Key(STRATEGY, namespace, strategy))
 
     async def close(self) -> None:
-        await self.engine.close()
+        if self._engine is not None:
+            await self._engine.close()
 
     # -- status ---------------------------------------------------------------------------------
 
@@ -306,15 +318,3 @@ class VpnLinkController:
             return True
         gateway = ((body.get("spec") or {}).get("gatewayRef") or {}).get("name", "")
         return self.cache.resource("IBKRGateway", namespace, gateway) is None
-
-
-def client_settings(
-    ca_bundle: Path | None, polling_interval: float, base: AzureClientSettings | None = None
-) -> AzureClientSettings:
-    """The operator-wide Azure client settings from its flags."""
-    settings = base or AzureClientSettings()
-    return replace(
-        settings,
-        connection_verify=str(ca_bundle) if ca_bundle is not None else True,
-        polling_interval=polling_interval,
-    )
