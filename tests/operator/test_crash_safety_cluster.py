@@ -20,7 +20,7 @@ from spyops.operator.builders.gateway import GatewayInputs, build_gateway_childr
 from spyops.operator.builders.strategy import StrategyInputs, build_strategy_children
 from spyops.operator.drift import child_up_to_date
 from spyops.operator.render import GatewayTarget, gateway_host, render_runtime_config
-from tests.operator.support import MANAGED, STRATEGY_CHILD_KINDS, OperatorProcess, get_json, wait_for
+from tests.operator.support import MANAGED, STRATEGY_CHILD_KINDS, OperatorProcess, get_json
 
 pytestmark = pytest.mark.cluster
 
