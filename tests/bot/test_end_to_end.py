@@ -14,12 +14,14 @@ import contextlib
 from pathlib import Path
 
 import aiohttp
+import httpx
 import pytest
 
 from spyops.bot import order_refs
 from spyops.cluster.testing import KubeCluster
-from spyops.schemas import AnomalyKind, DetectorSettings, RuntimeConfig, Signal
+from spyops.schemas import AnomalyKind, DetectorSettings, OutboundSettings, RuntimeConfig, Signal
 from spyops.signalstream import subscribe
+from tests.backend_process import BackendProcess, _free_port
 from tests.bot.harness import (
     BotProcess,
     DetectorProcess,
@@ -34,10 +36,24 @@ from tests.bot.kube import bot_kubeconfig, create_strategy, ensure_crd, strategy
 pytestmark = pytest.mark.cluster
 
 NAME = "spy-0dte"
+BACKEND_TOKEN = "edge-backend-token-5d1e8a77c0b2"
 
 
 async def test_injected_anomaly_to_signal_order_fill_and_status(
     kube_cluster: KubeCluster, namespace: str, tmp_path: Path
+) -> None:
+    token_file = tmp_path / "backend-token"
+    token_file.write_text(BACKEND_TOKEN + "\n", encoding="utf-8")
+    backend = BackendProcess(_free_port(), tmp_path / "history.sqlite3", token_file, tmp_path / "backend.log")
+    await backend.start()
+    try:
+        await _trade_through_everything(kube_cluster, namespace, tmp_path, backend)
+    finally:
+        await backend.stop()
+
+
+async def _trade_through_everything(
+    kube_cluster: KubeCluster, namespace: str, tmp_path: Path, backend: BackendProcess
 ) -> None:
     ensure_crd(kube_cluster)
     create_strategy(kube_cluster, namespace, NAME)
@@ -52,7 +68,12 @@ async def test_injected_anomaly_to_signal_order_fill_and_status(
                 stream_url,
                 strategy=strategy,
                 execution={"limit_offset": 0.05, "order_timeout_seconds": 3.0},
-            ).model_copy(update={"detector": DetectorSettings(max_market_data_lines=60)})
+            ).model_copy(
+                update={
+                    "detector": DetectorSettings(max_market_data_lines=60),
+                    "outbound": OutboundSettings(backend_url=backend.url, token_file=str(backend.token_file)),
+                }
+            )
 
         write_config(config_path, config_for(""))
         detector = DetectorProcess(tmp_path, config_path)
@@ -140,6 +161,25 @@ async def test_injected_anomaly_to_signal_order_fill_and_status(
             assert isinstance(status["realizedPnl"], int | float)
             assert status.get("lastSignalTime")
             assert (await bot.metric("spyops_bot_fills_total") or 0) >= 1
+
+            # the fills reach the backend through the bot's outbox (and the signal through the detector's)
+            executions: list[dict[str, object]] = []
+
+            async def fetch() -> None:
+                async with httpx.AsyncClient(timeout=5) as client:
+                    response = await client.get(f"{backend.url}/v1/executions", params={"strategy": strategy})
+                    executions[:] = response.json().get("items", [])
+
+            async def reported() -> bool:
+                await fetch()
+                return {e["order_ref"] for e in executions} >= set(filled)
+
+            for _ in range(200):
+                if await reported():
+                    break
+                await asyncio.sleep(0.1)
+            assert {e["order_ref"] for e in executions} >= set(filled), executions
+            assert all(e["signal_id"] == signal.id for e in executions if e["order_ref"] in refs)
         finally:
             if reader is not None:
                 reader.cancel()

@@ -6,11 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import os
-import signal
-import socket
 import sqlite3
-import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -22,6 +18,7 @@ from spyops.outbox import OutboxSender, OutboxStore, SenderSettings
 from spyops.outbox.sender import OutboxMetrics
 from spyops.schemas import Execution, OrderSide, OutboundMode, OutboundSettings, Signal
 from tests.backend.records import BASE_TIME, make_execution, make_signal
+from tests.backend_process import BackendProcess, _free_port
 
 TOKEN = "edge-backend-token-7f3a9c21d4e8"
 FAST = SenderSettings(
@@ -35,65 +32,12 @@ SIGNALS = 30
 EXECUTIONS = 12
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 async def _until(predicate: Callable[[], bool], within: float = 60.0) -> None:
     async with asyncio.timeout(within):
         while True:
             if predicate():
                 return
             await asyncio.sleep(0.05)
-
-
-class BackendProcess:
-    def __init__(self, port: int, db: Path, token_file: Path, log: Path) -> None:
-        self.port, self.db, self.token_file, self.log = port, db, token_file, log
-        self.process: asyncio.subprocess.Process | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    async def start(self) -> None:
-        env = {k: v for k, v in os.environ.items() if k != "SPYOPS_BACKEND_TOKEN"}
-        with self.log.open("ab") as sink:
-            self.process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "spyops",
-                "backend",
-                "--port",
-                str(self.port),
-                "--store",
-                f"sqlite:{self.db}",
-                "--token-file",
-                str(self.token_file),
-                stdout=sink,
-                stderr=sink,
-                env=env,
-            )
-        async with httpx.AsyncClient(timeout=2) as client, asyncio.timeout(60):
-            while True:
-                assert self.process.returncode is None, self.log.read_text()[-3000:]
-                try:
-                    if (await client.get(self.url + "/ready")).status_code == 200:
-                        return
-                except httpx.HTTPError:
-                    pass
-                await asyncio.sleep(0.1)
-
-    async def stop(self) -> None:
-        if self.process is not None and self.process.returncode is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                await asyncio.wait_for(self.process.wait(), 30)
-            except TimeoutError:
-                self.process.kill()
-                await self.process.wait()
 
 
 @pytest.fixture

@@ -144,8 +144,10 @@ class Executor:
         settings: Callable[[], ExecutionSettings],
         market_today: Callable[[], dt.date],
         on_message: Callable[[int], None],
+        on_execution: Callable[[JournalExecution], None] | None = None,
     ) -> None:
         self.ib = ib
+        self._on_execution = on_execution  # a new fill, once journaled: reported to the backend
         self.journal = journal
         self.metrics = metrics
         self.strategy = strategy
@@ -373,6 +375,8 @@ class Executor:
         if not self.journal.record_execution(record):
             return False
         self.metrics.fills.inc()
+        if self._on_execution is not None:
+            self._on_execution(record)
         if self._is_today(when):
             self.portfolio.apply(_portfolio_fill(record))
             self.marks.setdefault(contract.key, record.price)

@@ -36,7 +36,7 @@ from spyops.bot import order_refs
 from spyops.bot.config_watch import ConfigWatcher
 from spyops.bot.execution import Executor
 from spyops.bot.gateway import ConnectionState, GatewayConnection, client_id_for
-from spyops.bot.journal import Journal, OrderIntent, SignalDecision
+from spyops.bot.journal import Journal, JournalExecution, OrderIntent, SignalDecision
 from spyops.bot.leader import ElectionTiming, LeaderElector
 from spyops.bot.metrics import BotMetrics
 from spyops.bot.ratelimit import SlidingWindow
@@ -51,7 +51,9 @@ from spyops.bot.risk import (
 )
 from spyops.bot.status_reporter import BotStatus, StatusReporter
 from spyops.common.probes import ProbeServer
-from spyops.schemas import OrderSide, RuntimeConfig, Signal, TradingState
+from spyops.outbox.sender import OutboxMetrics, OutboxSender
+from spyops.outbox.store import OutboxStore
+from spyops.schemas import Execution, OrderSide, RuntimeConfig, Signal, TradingState
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +97,11 @@ class BotOptions:
     standalone: bool = False  # no Kubernetes: always leader, no status reports (demo, benchmark)
     client_ordinal: int | None = None
     status_interval: float = 2.0
+    outbox_path: Path | None = None  # default: next to the journal
+
+    @property
+    def resolved_outbox_path(self) -> Path:
+        return self.outbox_path or self.journal_path.with_name("outbox.sqlite3")
 
 
 class BotService:
@@ -119,6 +126,12 @@ class BotService:
         self._standalone_leader = options.standalone
         self.elector: LeaderElector | None = None
         self._background: set[asyncio.Future[None]] = set()
+        # Fills bound for the backend go through the durable outbox, so a VPN outage loses none.
+        self.outbox = OutboxSender(
+            OutboxStore(options.resolved_outbox_path),
+            config.outbound,
+            metrics=OutboxMetrics(self.metrics.registry, component="bot"),
+        )
         self.executor = Executor(
             self.ib,
             self.journal,
@@ -127,6 +140,7 @@ class BotService:
             settings=lambda: self.config.execution,
             market_today=lambda: self.market_now().astimezone(zone(MARKET_TZ)).date(),
             on_message=self._count_messages,
+            on_execution=lambda record: self._spawn(self._report_execution(record)),
         )
         self.connection = GatewayConnection(
             self.ib,
@@ -356,8 +370,28 @@ class BotService:
             )
             self.ib.disconnect()
 
+    async def _report_execution(self, record: JournalExecution) -> None:
+        parsed = order_refs.parse(record.order_ref)
+        execution = Execution(
+            id=record.exec_id,
+            strategy=self.config.strategy,
+            order_ref=record.order_ref,
+            signal_id=parsed.signal_id if parsed is not None else "",
+            contract=record.contract,
+            side=record.side,
+            quantity=record.quantity,
+            price=record.price,
+            commission=record.commission,
+            time=record.time,
+        )
+        try:
+            await self.outbox.submit("execution", execution)
+        except Exception:
+            log.exception("fill not written to the outbox", extra={"exec_id": record.exec_id})
+
     def _config_changed(self, old: RuntimeConfig, new: RuntimeConfig) -> None:
         self.config = new
+        self.outbox.set_outbound(new.outbound)
         self.metrics.config_reloads.inc()
         self._set_trading_state_metric(new.trading_state)
         if new.trading_state is not old.trading_state:
@@ -428,6 +462,7 @@ class BotService:
             asyncio.create_task(self.watcher.run(), name="config"),
             asyncio.create_task(self._housekeeping(), name="housekeeping"),
             asyncio.create_task(self._signals(), name="signals"),
+            asyncio.create_task(self.outbox.run(), name="outbox"),
         ]
         kube = None
         if not self.options.standalone:
@@ -461,6 +496,7 @@ class BotService:
                     raise task.exception()  # type: ignore[misc]
         finally:
             # Stop trading first (the elector releases the Lease), then cancel what we have working.
+            self.outbox.stop()
             for task in reversed(tasks):
                 task.cancel()
             with contextlib.suppress(BaseException):
