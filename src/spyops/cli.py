@@ -25,6 +25,7 @@ _COMPONENTS: list[tuple[str, str]] = [
     ("operator", "spyops.operator.main:run_operator"),
     ("crds", "spyops.operator.crds_cli:app"),
     ("gateway-probe", "spyops.operator.probe:gateway_probe"),
+    ("demo", "spyops.demo.cli:demo"),
 ]
 
 app = typer.Typer(
