@@ -31,7 +31,7 @@ def test_a_busy_port_is_named_with_the_option_to_move() -> None:
         with pytest.raises(PortInUseError) as caught:
             check_ports_free(ports, bot_replicas=3)
     message = str(caught.value)
-    assert f"port {busy} (gateway simulator control API)" in message
+    assert f"{busy} (gateway simulator control API)" in message
     assert "--port-base" in message
 
 
