@@ -41,7 +41,7 @@ pytestmark = pytest.mark.cluster
 
 def free_port_base() -> DemoPorts:
     for _ in range(200):
-        ports = DemoPorts(random.randrange(20000, 30000 - PORT_SPAN))  # noqa: S311 - not crypto
+        ports = DemoPorts(random.randrange(20000, 30000 - PORT_SPAN))
         with contextlib.suppress(PortInUseError):
             check_ports_free(ports, bot_replicas=10)
             return ports

@@ -8,7 +8,7 @@ instead of the pod's fixed ones, and how its readiness is checked.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,7 +101,7 @@ def available_workloads(commands: set[str]) -> tuple[list[LocalWorkload], list[s
     return present, missing
 
 
-def pod_command_args(container: dict[str, object]) -> list[str]:
+def pod_command_args(container: Mapping[str, object]) -> list[str]:
     """The container's command + args as the pod would run them."""
     command = container.get("command") or []
     args = container.get("args") or []
