@@ -114,6 +114,7 @@ class Demo:
         self.gateway = ""
         self.missing: list[str] = []
         self.rewrites: list[str] = []
+        self._exits = contextlib.ExitStack()
 
     # -- entry point -------------------------------------------------------
     def run(self) -> int:
@@ -461,9 +462,17 @@ class Demo:
             backend_token_file=str(self.backend_token_file),
         )
 
+        # The mirror polls twice a second: one HTTPS GET with the admin certificate, not a kubectl process.
+        api = self._exits.enter_context(self.plane.admin_client())
+        path = f"/api/v1/namespaces/{NAMESPACE}/configmaps/{configmap}"
+
         def fetch() -> str | None:
-            found = kube.try_get("configmap", configmap, "-n", NAMESPACE)
-            return None if found is None else str(found.get("data", {}).get("config.json"))
+            response = api.get(path)
+            if response.status_code == 404:
+                return None
+            response.raise_for_status()
+            data = response.json().get("data") or {}
+            return str(data["config.json"]) if "config.json" in data else None
 
         mirror = ConfigMirror(fetch, local, strategy_dir / "config", self.say)
         mirror.sync_once()
@@ -569,7 +578,8 @@ class Demo:
         assert self.supervisor is not None
         started = time.monotonic()
         pending = list(self.options.scenario.steps) if self.options.scenario else []
-        next_status = started + STATUS_EVERY_SECONDS
+        every = STATUS_EVERY_SECONDS / 3 if self.options.headless else STATUS_EVERY_SECONDS
+        next_status = started + every
         while True:
             now = time.monotonic()
             elapsed = now - started
@@ -587,7 +597,7 @@ class Demo:
                 )
             if now >= next_status:
                 self.say(self._status_line(elapsed))
-                next_status = now + STATUS_EVERY_SECONDS
+                next_status = now + every
             time.sleep(0.25)
 
     def _status_line(self, elapsed: float) -> str:
@@ -649,6 +659,7 @@ class Demo:
     def _down(self) -> None:
         for mirror in self.mirrors:
             mirror.stop()
+        self._exits.close()
         if self.supervisor is not None:
             self.supervisor.stop_all()
         if self.plane is not None:
