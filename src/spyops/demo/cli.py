@@ -61,7 +61,9 @@ def demo(
     try:
         parsed = load_scenario(scenario) if scenario is not None else None
     except ScenarioError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--scenario") from exc
+        # Plain text, not a box: the message carries a path and a line number to copy.
+        typer.echo(f"spyops demo: --scenario: {exc}", err=True)
+        raise typer.Exit(2) from exc
     ports = DemoPorts(port_base)
     try:
         check_ports_free(ports, bot_replicas=10)
