@@ -39,16 +39,14 @@ class LocalWorkload:
 
 def _detector_flags(ctx: ReplicaContext) -> list[str]:
     return [
-        "--signal-host",
+        "--host",
         "127.0.0.1",
-        "--signal-port",
+        "--stream-port",
         str(ctx.ports.detector_signals),
-        "--probe-host",
-        "127.0.0.1",
         "--probe-port",
         str(ctx.ports.detector_metrics),
         "--outbox",
-        str(ctx.work_dir / "outbox.sqlite"),
+        str(ctx.work_dir / "outbox.sqlite3"),
     ]
 
 
