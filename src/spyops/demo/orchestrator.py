@@ -319,6 +319,13 @@ class Demo:
         self.link = link["metadata"]["name"]
         self.strategy = strategy["metadata"]["name"]
         sp_secret = link["spec"]["azure"]["credentialsSecretRef"]["name"]
+        azure_patch: dict[str, Any] = {
+            "endpoint": endpoints["armUrl"],
+            "caBundleSecretRef": {"name": AZURE_CA_SECRET},
+        }
+        if "authorityHost" in (REPO / "crds" / "vpnlinks.spyops.io.yaml").read_text():
+            # The service principal's token comes from azure-sim's authority, not login.microsoftonline.com.
+            azure_patch["authorityHost"] = endpoints["authorityUrl"]
         self.kube.apply_documents(
             [
                 {
