@@ -362,10 +362,7 @@ class Demo:
                 link,
                 {
                     "spec": {
-                        "azure": {
-                            "endpoint": endpoints["armUrl"],
-                            "caBundleSecretRef": {"name": AZURE_CA_SECRET},
-                        },
+                        "azure": azure_patch,
                         # The probes cross the tunnel to the backend; here the backend is local.
                         "probes": {"targets": [f"127.0.0.1:{self.ports.backend}"]},
                     }
