@@ -74,7 +74,7 @@ class SimulatorProcess:
             *self.args, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE
         )
         deadline = time.monotonic() + 30
-        async with httpx.AsyncClient() as client:
+        async with httpx.AsyncClient(timeout=30.0) as client:
             while True:
                 if self.process.returncode is not None:
                     stderr = (await self.process.stderr.read()).decode() if self.process.stderr else ""
@@ -104,7 +104,7 @@ class SimulatorProcess:
         return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
     async def metric(self, name: str) -> float:
-        async with httpx.AsyncClient() as client:
+        async with httpx.AsyncClient(timeout=30.0) as client:
             text = (await client.get(f"http://127.0.0.1:{self.control_port}/metrics")).text
         for line in text.splitlines():
             if line.startswith(name + " ") or line.startswith(name + "{"):
@@ -251,7 +251,7 @@ async def _order_round_trip(config: GatewayBenchConfig) -> dict[str, Any]:
                 await asyncio.wait_for(trade.fillEvent, 10)
                 fills.append(time.perf_counter() - started)
                 await asyncio.sleep(0.05)  # two messages per iteration: stay under the pacing limit
-            async with httpx.AsyncClient() as client:
+            async with httpx.AsyncClient(timeout=30.0) as client:
                 state = (await client.get(f"http://127.0.0.1:{sim.control_port}/state")).json()
         finally:
             ib.disconnect()

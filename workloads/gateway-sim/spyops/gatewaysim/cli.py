@@ -98,4 +98,8 @@ def gateway_sim(
         finally:
             await server.stop()
 
-    asyncio.run(run())
+    try:
+        asyncio.run(run())
+    except OSError as exc:  # a port in use, an address that is not ours
+        typer.echo(f"gateway-sim: cannot listen: {exc}", err=True)
+        raise typer.Exit(code=1) from exc

@@ -186,7 +186,9 @@ class GatewayServer:
         elif isinstance(event, Restart):
             self.spawn(self.restart(event.downtime_seconds))
         self.events_fired.append(record)
-        log.info("scenario event %s", record)
+        log.info(
+            "scenario event %s at %s", event.action, event.at.isoformat(), extra={"scenario_event": record}
+        )
 
     # market loop ----------------------------------------------------------------------
     def step_until(self, target: dt.datetime) -> int:
