@@ -241,7 +241,6 @@ def run_operator(
     from spyops.operator.logs import configure_json_logging
 
     namespace = namespace or []
-    namespace = namespace or []
     if not namespace and not all_namespaces:
         raise typer.BadParameter(
             "give --namespace (repeatable) or --all-namespaces", param_hint="--namespace"

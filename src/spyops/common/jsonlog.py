@@ -9,7 +9,7 @@ import sys
 from typing import Any, TextIO
 
 # Attributes every LogRecord has; anything else passed through `extra=` is a field.
-_STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
+_STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime", "taskName"}
 
 
 class JsonFormatter(logging.Formatter):
@@ -33,9 +33,25 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+class _CurrentStderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at emit time, not the one at configure time.
+
+    A command run in-process (a test's CLI runner swaps stderr, then closes its
+    buffer) must not leave the root logger pointing at a closed stream.
+    """
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        pass
+
+
 def configure_json_logging(component: str, level: str = "INFO", stream: TextIO | None = None) -> None:
-    """Route all logging to ``stream`` (stderr by default) as JSON lines."""
-    handler = logging.StreamHandler(stream or sys.stderr)
+    """Route all logging to ``stream`` (the current stderr by default) as JSON lines."""
+    handler: logging.Handler = logging.StreamHandler(stream) if stream else _CurrentStderrHandler()
     handler.setFormatter(JsonFormatter(component))
     root = logging.getLogger()
     root.handlers[:] = [handler]
