@@ -33,7 +33,7 @@ REPO = Path(__file__).resolve().parents[2]
 NODE_TOOLS = REPO / "tools" / "node"
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
-DURATION = 300  # the demo stops by itself after this even if the test dies without cleaning up
+DURATION = 600  # the demo stops by itself after this even if the test dies without cleaning up
 SCENARIO = """\
 steps:
   - {at: 2s, do: inject, kind: butterfly, duration_seconds: 10}
@@ -42,7 +42,7 @@ steps:
   - {at: 45s, do: inject, kind: crossed_quote, duration_seconds: 8}
 """
 
-pytestmark = pytest.mark.cluster
+pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 
 
 def free_port_base() -> DemoPorts:
