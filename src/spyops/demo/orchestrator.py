@@ -145,6 +145,12 @@ class Demo:
 
     # -- state directory ---------------------------------------------------
     def _prepare_state_dir(self) -> None:
+        for needed in (REPO / "crds", EXAMPLES, REPO / "charts" / "spyops"):
+            if not needed.is_dir():
+                raise DemoError(
+                    f"{needed} is missing: `spyops demo` runs from a spyops source checkout "
+                    "(it applies crds/ and examples/ and renders the chart's RBAC from it)"
+                )
         self.state_dir.mkdir(parents=True, exist_ok=True)
         state_file = self.state_dir / STATE_FILE
         if state_file.exists():
