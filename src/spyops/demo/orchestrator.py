@@ -118,7 +118,9 @@ class Demo:
 
     # -- entry point -------------------------------------------------------
     def run(self) -> int:
-        previous = {sig: signal.signal(sig, _raise_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        previous = {
+            sig: signal.signal(sig, _raise_stop) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+        }
         code = 0
         try:
             self._prepare_state_dir()
@@ -133,7 +135,7 @@ class Demo:
             code = 1
         finally:
             # A second Ctrl-C must not interrupt the cleanup.
-            for sig in (signal.SIGINT, signal.SIGTERM):
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
                 signal.signal(sig, signal.SIG_IGN)
             self._down()
             for sig, handler in previous.items():
