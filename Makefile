@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: test demo setup binaries helm lint typecheck pytest clean node-tools chromium
+.PHONY: test demo setup binaries helm terraform-tools lint typecheck pytest clean node-tools chromium
 
 test: setup binaries lint typecheck pytest
 
@@ -41,6 +41,12 @@ binaries: setup
 helm: setup
 	$(BIN)/python -m spyops.toolchain.helm
 
+# Builds (once, then cached) OpenTofu and the azurerm provider from their Go
+# modules into a local provider mirror, and installs checkov into its own
+# virtualenv; all under ~/.cache/spyops.
+terraform-tools: setup
+	$(BIN)/spyops infra build-tools
+
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -48,7 +54,7 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
-pytest: setup binaries helm node-tools chromium
+pytest: setup binaries helm terraform-tools node-tools chromium
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # Node test tools pinned in tools/node (Azurite for Table Storage, playwright-core to drive

@@ -16,7 +16,7 @@ DOCKERFILES = sorted(
 
 def test_every_workload_has_a_dockerfile() -> None:
     folders = {p.parent.relative_to(ROOT).as_posix() for p in DOCKERFILES}
-    expected = {"workloads/detector", "workloads/backend", "workloads/gateway-sim"}
+    expected = {"workloads/detector", "workloads/backend", "workloads/gateway-sim", "workloads/bot"}
     assert expected <= folders
 
 

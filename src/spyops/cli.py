@@ -26,6 +26,8 @@ _COMPONENTS: list[tuple[str, str]] = [
     ("operator", "spyops.operator.main:run_operator"),
     ("crds", "spyops.operator.crds_cli:app"),
     ("gateway-probe", "spyops.operator.probe:gateway_probe"),
+    ("infra", "spyops.infra.cli:app"),
+    ("bot", "spyops.bot.cli:bot"),
     ("demo", "spyops.demo.cli:demo"),
 ]
 

@@ -131,7 +131,7 @@ def test_bot_role_grants_exactly_lease_and_own_status() -> None:
         assert "*" not in rule["resources"]
 
 
-def test_backend_token_is_mounted_from_the_secret() -> None:
+def test_backend_token_is_mounted_from_the_secret_into_detector_and_bots() -> None:
     children = strategy_children(
         {
             "outbound": {
@@ -140,9 +140,16 @@ def test_backend_token_is_mounted_from_the_secret() -> None:
             }
         }
     )
-    pod = children["Deployment/alpha-bot"]["spec"]["template"]["spec"]
-    volume = next(v for v in pod["volumes"] if v["name"] == "backend-token")
-    assert volume["secret"]["secretName"] == "tok"
+    for deployment in ("Deployment/alpha-bot", "Deployment/alpha-detector"):
+        pod = children[deployment]["spec"]["template"]["spec"]
+        volume = next(v for v in pod["volumes"] if v["name"] == "backend-token")
+        assert volume["secret"]["secretName"] == "tok"
+        mount = next(m for m in pod["containers"][0]["volumeMounts"] if m["name"] == "backend-token")
+        assert mount == {
+            "name": "backend-token",
+            "mountPath": "/var/run/secrets/spyops/backend",
+            "readOnly": True,
+        }
     config = json.loads(children["ConfigMap/alpha-config"]["data"]["config.json"])
     assert config["outbound"]["token_file"] == "/var/run/secrets/spyops/backend/token"
 

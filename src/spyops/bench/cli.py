@@ -121,3 +121,18 @@ def operator_benchmark(
     from spyops.operator.bench import main
 
     main(latency_samples=latency_samples, bulk=bulk, ready_timeout=ready_timeout)
+
+
+@app.command("tick-to-order")
+def tick_to_order(
+    samples: Annotated[int, typer.Option(help="Injected anomalies to measure.", min=10)] = 60,
+    seed: Annotated[int, typer.Option(help="Market model seed.")] = 7,
+) -> None:
+    """Quote change at the gateway simulator -> signal -> bot -> order at the simulator, p50/p99."""
+    import asyncio
+    import json
+
+    from spyops.bench.tick_to_order import run
+
+    result = asyncio.run(run(samples=samples, seed=seed))
+    typer.echo(json.dumps(result, indent=2))

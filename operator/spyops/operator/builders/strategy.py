@@ -104,6 +104,7 @@ def _workload_command(component: str) -> list[str]:
 
 def build_detector_deployment(inputs: StrategyInputs) -> dict[str, Any]:
     owner = inputs.owner
+    token_mounts, token_volumes = _backend_token(inputs.spec)
     container = {
         "name": "detector",
         "image": _image(inputs),
@@ -124,6 +125,7 @@ def build_detector_deployment(inputs: StrategyInputs) -> dict[str, Any]:
         "volumeMounts": [
             {"name": "config", "mountPath": CONFIG_DIR, "readOnly": True},
             {"name": "tmp", "mountPath": "/tmp"},  # noqa: S108 - an emptyDir
+            *token_mounts,
         ],
     }
     return {
@@ -144,11 +146,28 @@ def build_detector_deployment(inputs: StrategyInputs) -> dict[str, Any]:
                     "enableServiceLinks": False,
                     "terminationGracePeriodSeconds": 20,
                     "containers": [container],
-                    "volumes": [_config_volume(owner), {"name": "tmp", "emptyDir": {}}],
+                    "volumes": [_config_volume(owner), {"name": "tmp", "emptyDir": {}}, *token_volumes],
                 },
             },
         },
     }
+
+
+def _backend_token(spec: TradingStrategySpec) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Mount and volume of the backend's bearer token: the detector and the bots both post to the backend."""
+    token = spec.outbound.token_secret_ref
+    if token is None:
+        return [], []
+    mount = {"name": "backend-token", "mountPath": BACKEND_TOKEN_DIR, "readOnly": True}
+    volume = {
+        "name": "backend-token",
+        "secret": {
+            "secretName": token.name,
+            "items": [{"key": token.key, "path": token.key}],
+            "defaultMode": 0o440,
+        },
+    }
+    return [mount], [volume]
 
 
 def build_bot_deployment(inputs: StrategyInputs) -> dict[str, Any]:
@@ -163,19 +182,9 @@ def build_bot_deployment(inputs: StrategyInputs) -> dict[str, Any]:
         {"name": "journal", "emptyDir": {}},
         {"name": "tmp", "emptyDir": {}},
     ]
-    token = spec.outbound.token_secret_ref
-    if token is not None:
-        mounts.append({"name": "backend-token", "mountPath": BACKEND_TOKEN_DIR, "readOnly": True})
-        volumes.append(
-            {
-                "name": "backend-token",
-                "secret": {
-                    "secretName": token.name,
-                    "items": [{"key": token.key, "path": token.key}],
-                    "defaultMode": 0o440,
-                },
-            }
-        )
+    token_mounts, token_volumes = _backend_token(spec)
+    mounts += token_mounts
+    volumes += token_volumes
     container = {
         "name": "bot",
         "image": _image(inputs),

@@ -142,12 +142,21 @@ def robust_polyfit(
     far by one badly wrong quote that every residual looked large); each further iteration
     reweights by the fit's own residuals. One pass suffices when outliers are isolated
     quotes, which is what the scan's latency budget allows.
+
+    ``basis`` columns go from the lowest power up. The fit never uses more columns than the
+    points left with weight can determine, less one: with a point or two rejected as
+    outliers (often the ends of a short, curved smile), a full-degree polynomial through the
+    rest would be free to swing wildly just outside them. Dropped columns get coefficient 0.
     """
     weight = _tukey(y - _running_median3(y), residual_scale) * base_weight
-    coefficients = np.zeros(basis.shape[1])
+    width = basis.shape[1]
+    coefficients = np.zeros(width)
     for iteration in range(iterations):
-        weighted = basis * weight[:, None]
-        coefficients = _solve_small(weighted.T @ basis, weighted.T @ y)
+        columns = min(width, max(int(np.count_nonzero(weight)) - 1, 1))
+        used = basis[:, :columns]
+        weighted = used * weight[:, None]
+        coefficients = np.zeros(width)
+        coefficients[:columns] = _solve_small(weighted.T @ used, weighted.T @ y)
         if iteration < iterations - 1:
             weight = _tukey(y - basis @ coefficients, residual_scale) * base_weight
     return coefficients

@@ -86,6 +86,11 @@ class LegSpec:
     ratio: int
 
 
+# A rule's raw hit: the rule, its edge after fees, the capturing trade's legs, and either the
+# culprit's row or the legs the culprit is to be chosen among.
+_Candidate = tuple[AnomalyKind, float, tuple[LegSpec, ...], int | tuple[LegSpec, ...]]
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
     """One anomaly in one snapshot. ``legs`` is empty for quote-quality flags with no trade."""
@@ -193,7 +198,7 @@ def _smile_outliers(
     rich: FloatArray,
     cheap: FloatArray,
     off_by: FloatArray,
-) -> list[tuple[AnomalyKind, float, tuple[LegSpec, ...], int | None]]:
+) -> list[_Candidate]:
     """IV outliers and stale quotes in the smile window (runs only when a quote is off fair)."""
     lo, hi, side_w, valid = window
     quoted = (b_w > 0) & (a_w > b_w) & (a_w < NO_ASK)
@@ -207,7 +212,7 @@ def _smile_outliers(
     age = chain.ts_ns - chain.quote_ts_ns[2 * lo : 2 * hi].reshape(hi - lo, 2)
     old = age >= p.stale_after_ns
     flagged = old & off & (off_by > STALE_MIN_OFFSET)
-    found: list[tuple[AnomalyKind, float, tuple[LegSpec, ...], int | None]] = []
+    found: list[_Candidate] = []
     for j, side in np.argwhere(tradable | flagged):
         row = 2 * (lo + int(j)) + int(side)
         rule = AnomalyKind.STALE_QUOTE if old[j, side] else AnomalyKind.IV_OUTLIER
@@ -290,7 +295,7 @@ def _scan_paired(chain: ChainArrays, p: ScanParams) -> list[Finding]:
     strike = chain.strike[0::2]
     cb, pb, ca, pa = bids[:, 0], bids[:, 1], asks[:, 0], asks[:, 1]
     ts_ns = chain.ts_ns
-    candidates: list[tuple[AnomalyKind, float, tuple[LegSpec, ...], int | None]] = []
+    candidates: list[_Candidate] = []
 
     # --- executable static arbitrage between neighbouring strikes --------------------------
     gap = strike[1:] - strike[:-1]
@@ -309,7 +314,8 @@ def _scan_paired(chain: ChainArrays, p: ScanParams) -> list[Finding]:
                     lower, upper = 2 * int(i) + int(side), 2 * (int(i) + 1) + int(side)
                     sold, bought = (upper, lower) if sell_upper else (lower, upper)
                     edge = float(spread[i, side]) * MULTIPLIER - 2 * fee
-                    candidates.append((AnomalyKind.VERTICAL_SPREAD, edge, (_sell(sold), _buy(bought)), None))
+                    pair_legs = (_sell(sold), _buy(bought))
+                    candidates.append((AnomalyKind.VERTICAL_SPREAD, edge, pair_legs, pair_legs))
 
     if n >= 3 and AnomalyKind.BUTTERFLY in enabled:
         # Price is convex in strike: sell the body at its bid, buy the wings at their asks.
@@ -333,7 +339,7 @@ def _scan_paired(chain: ChainArrays, p: ScanParams) -> list[Finding]:
                     lw, rw, bw = int(left_w[j]), int(right_w[j]), int(body_w[j])
                 legs = (_buy(2 * (i - 1) + side, lw), _sell(2 * i + side, bw), _buy(2 * (i + 1) + side, rw))
                 edge = float(fly[j, side]) * MULTIPLIER + min_edge
-                candidates.append((AnomalyKind.BUTTERFLY, edge, legs, None))
+                candidates.append((AnomalyKind.BUTTERFLY, edge, legs, legs))
 
     # --- implied forward (Cboe-style, from the strikes around spot) -----------------------
     spot = 0.5 * (chain.spot_bid + chain.spot_ask)
@@ -345,8 +351,43 @@ def _scan_paired(chain: ChainArrays, p: ScanParams) -> list[Finding]:
     synthetic = strike[lo_f:hi_f] + (near_a[:, 0] + near_b[:, 0] - near_a[:, 1] - near_b[:, 1]) / (
         2.0 * discount
     )
-    usable = (near_b > 0).all(axis=1) & (near_b < near_a).all(axis=1) & (near_a < NO_ASK).all(axis=1)
+    # A strike speaks for the forward when both sides have an ask: C - P then lies within
+    # [cb - pa, ca - pb] (a missing bid is 0, an option is worth no less). Requiring bids on
+    # both sides instead would leave a steep 0DTE smile one or two strikes, and a single
+    # rich quote among them would drag the forward (and the parity reference) onto itself.
+    usable = (near_b >= 0).all(axis=1) & (near_b < near_a).all(axis=1) & (near_a < NO_ASK).all(axis=1)
     forward = fast_median(synthetic[usable]) if usable.any() else spot / discount
+
+    # --- put-call parity: a box against the strike that agrees best with the forward -------
+    # Runs before the smile fit: a strike out of parity holds a quote that is out of line,
+    # so it is judged against the smile of the other strikes, not allowed to shape it.
+    out_of_parity: NDArray[np.bool_] | None = None
+    if AnomalyKind.PARITY in enabled and usable.any():
+        disagreement = np.abs(synthetic - forward) + (near_a - near_b).sum(axis=1) / 2.0
+        ref = lo_f + int(np.argmin(np.where(usable, disagreement, np.inf)))
+        payoff = strike[ref] - strike  # of a long synthetic here against a short one at ref
+        # Discount what we receive, not what we owe (early exercise can make us pay any time):
+        # conservatively, knock (1 - D) of the payoff off both directions.
+        haircut = np.abs(payoff) * (1.0 - discount)
+        box_long = payoff - haircut - (ca - pb) + (cb[ref] - pa[ref])
+        box_short = -payoff - haircut + (cb - pa) - (ca[ref] - pb[ref])
+        need = (min_edge + 4 * fee) / MULTIPLIER
+        out_of_parity = np.maximum(box_long, box_short) >= need
+        out_of_parity[ref] = False  # a box against itself is no trade
+        if out_of_parity.any():
+            for box_row in np.flatnonzero(out_of_parity):
+                i = int(box_row)
+                c, q, rc, rq = 2 * i, 2 * i + 1, 2 * ref, 2 * ref + 1
+                box_legs: tuple[LegSpec, ...]
+                if box_long[i] >= box_short[i]:
+                    box_legs = (_buy(c), _sell(q), _sell(rc), _buy(rq))
+                    box = float(box_long[i])
+                else:
+                    box_legs = (_sell(c), _buy(q), _buy(rc), _sell(rq))
+                    box = float(box_short[i])
+                # The reference agrees best with the forward, so the quote out of line is
+                # the call or the put at this strike; the reference's legs are the hedge.
+                candidates.append((AnomalyKind.PARITY, box * MULTIPLIER - 4 * fee, box_legs, box_legs[:2]))
 
     # --- the smile: normal implied vols of out-of-the-money mids, robust fit, fair values ---
     # Only the strikes whose out-of-the-money side has a bid carry information; the rest
@@ -369,6 +410,8 @@ def _scan_paired(chain: ChainArrays, p: ScanParams) -> list[Finding]:
         ob = np.where(side_w, b_w[:, 0], b_w[:, 1])
         oa = np.where(side_w, a_w[:, 0], a_w[:, 1])
         valid = (ob > 0) & (oa > ob) & (oa < NO_ASK)
+        if out_of_parity is not None:
+            valid &= ~out_of_parity[lo:hi]
         n_valid = int(np.count_nonzero(valid))
         if n_valid >= MIN_FIT_POINTS:
             ob, oa = ob[valid], oa[valid]
@@ -404,32 +447,6 @@ def _scan_paired(chain: ChainArrays, p: ScanParams) -> list[Finding]:
                             )
                         )
 
-    # --- put-call parity: a box against the strike that agrees best with the forward -------
-    if AnomalyKind.PARITY in enabled and usable.any():
-        disagreement = np.abs(synthetic - forward) + (near_a - near_b).sum(axis=1) / 2.0
-        ref = lo_f + int(np.argmin(np.where(usable, disagreement, np.inf)))
-        payoff = strike[ref] - strike  # of a long synthetic here against a short one at ref
-        # Discount what we receive, not what we owe (early exercise can make us pay any time):
-        # conservatively, knock (1 - D) of the payoff off both directions.
-        haircut = np.abs(payoff) * (1.0 - discount)
-        box_long = payoff - haircut - (ca - pb) + (cb[ref] - pa[ref])
-        box_short = -payoff - haircut + (cb - pa) - (ca[ref] - pb[ref])
-        need = (min_edge + 4 * fee) / MULTIPLIER
-        if box_long.max() >= need or box_short.max() >= need:
-            for box_row in np.flatnonzero(np.maximum(box_long, box_short) >= need):
-                i = int(box_row)
-                if i == ref:
-                    continue
-                c, q, rc, rq = 2 * i, 2 * i + 1, 2 * ref, 2 * ref + 1
-                box_legs: tuple[LegSpec, ...]
-                if box_long[i] >= box_short[i]:
-                    box_legs = (_buy(c), _sell(q), _sell(rc), _buy(rq))
-                    box = float(box_long[i])
-                else:
-                    box_legs = (_sell(c), _buy(q), _buy(rc), _sell(rq))
-                    box = float(box_short[i])
-                candidates.append((AnomalyKind.PARITY, box * MULTIPLIER - 4 * fee, box_legs, None))
-
     # --- quote quality ------------------------------------------------------------------------
     if AnomalyKind.CROSSED_QUOTE in enabled:
         through = bid - ask
@@ -458,7 +475,7 @@ def _scan_paired(chain: ChainArrays, p: ScanParams) -> list[Finding]:
 
 
 def _resolve(
-    candidates: list[tuple[AnomalyKind, float, tuple[LegSpec, ...], int | None]],
+    candidates: list[_Candidate],
     chain: ChainArrays,
     p: ScanParams,
     bid: FloatArray,
@@ -470,8 +487,8 @@ def _resolve(
     """Name a culprit and a score for each candidate and keep one finding per culprit."""
     context = _Context(chain, ask, forward, discount, fair_window)
     best: dict[int, Finding] = {}
-    for rule, edge_value, legs, named in candidates:
-        culprit = named if named is not None else context.culprit(legs)
+    for rule, edge_value, legs, suspects in candidates:
+        culprit = suspects if isinstance(suspects, int) else context.culprit(suspects)
         if rule is AnomalyKind.SPREAD_BLOWOUT:
             mid = max(0.5 * float(chain.ask[culprit] + bid[culprit]), TICK)
             score = float(chain.ask[culprit] - bid[culprit]) / mid / p.max_spread_ratio

@@ -1,0 +1,346 @@
+"""Tick to order: a quote change at the gateway simulator to the bot's order arriving there.
+
+What runs (all real, on loopback):
+- the gateway simulator (``spyops.gatewaysim``, TWS protocol) in this process; each sample
+  injects an anomaly (vertical spread or butterfly) into its market model;
+- the detector service (``spyops detector``, its own process): ib_async market data for its
+  line budget (60 lines here), its rules and hysteresis, its signal stream over HTTP;
+- one ``spyops bot --standalone`` process subscribed to that stream, connected to the
+  simulator with its own client id: dedupe, sizing, risk checks, journal fsync, placeOrder.
+
+Timestamps (one clock, this process): t0 when the simulator hands the culprit contract's
+first changed quote after the injection to the sockets, t1 when a subscriber in this process
+received the signal from the detector's stream (as the bot does), t2 when the simulator has
+parsed the first order frame of that signal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import os
+import signal as signals_module
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+SEED_SIGNAL_MS = 350.0
+SEED_EXECUTION_MS = 95.0
+TARGET_P99_MS = 20.0
+SESSION = dt.date(2026, 11, 20)
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def _summary(values_s: list[float]) -> dict[str, float]:
+    ms = [v * 1000 for v in values_s]
+    return {
+        "p50_ms": round(_percentile(ms, 0.50), 3),
+        "p99_ms": round(_percentile(ms, 0.99), 3),
+        "mean_ms": round(statistics.fmean(ms), 3),
+        "max_ms": round(max(ms), 3),
+    }
+
+
+def _probe_port(log_path: Path) -> int | None:
+    import json
+
+    port = None
+    if not log_path.exists():
+        return None
+    for raw in _read(log_path).splitlines():
+        with contextlib.suppress(ValueError):
+            line = json.loads(raw)
+            if line.get("msg") == "bot starting":
+                port = int(line["probe_port"])
+    return port
+
+
+async def _bot_histograms(log_path: Path) -> dict[str, dict[str, float]]:
+    """Mean and bucket-bound p50/p99 of the bot's own histograms, read from its /metrics."""
+    import aiohttp
+
+    port = _probe_port(log_path)
+    if port is None:
+        return {}
+    async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{port}/metrics") as response:
+        body = await response.text()
+    result: dict[str, dict[str, float]] = {}
+    for name, label in (
+        ("spyops_bot_decision_seconds", "signal_received_to_last_placeorder"),
+        ("spyops_bot_journal_write_seconds", "journal_fsync_inside_it"),
+    ):
+        buckets: list[tuple[float, float]] = []
+        total = count = 0.0
+        for line in body.splitlines():
+            if line.startswith(f"{name}_bucket"):
+                bound = line.split('le="')[1].split('"')[0]
+                buckets.append((float("inf") if bound == "+Inf" else float(bound), float(line.split()[-1])))
+            elif line.startswith(f"{name}_sum"):
+                total = float(line.split()[-1])
+            elif line.startswith(f"{name}_count"):
+                count = float(line.split()[-1])
+        if count:
+            result[label] = {
+                "mean_ms": round(total / count * 1000, 3),
+                "p50_le_ms": next(b for b, c in buckets if c >= 0.5 * count) * 1000,
+                "p99_le_ms": next(b for b, c in buckets if c >= 0.99 * count) * 1000,
+            }
+    return result
+
+
+def _read(path: Path) -> str:
+    return path.read_text(errors="replace") if path.exists() else ""
+
+
+def _start_bot(config_path: Path, workdir: Path, log_path: Path) -> subprocess.Popen[bytes]:
+    with log_path.open("wb") as log_file:
+        return subprocess.Popen(
+            [
+                sys.executable, "-m", "spyops", "bot", "--standalone",
+                "--config", str(config_path), "--journal", str(workdir / "journal.sqlite"),
+                "--probe-host", "127.0.0.1", "--probe-port", "0", "--log-level", "info",
+            ],
+            stdout=log_file,
+            stderr=log_file,
+            env={**os.environ, "POD_NAME": "bench-bot"},
+        )  # fmt: skip
+
+
+def _start_detector(config_path: Path, workdir: Path, log_path: Path) -> subprocess.Popen[bytes]:
+    with log_path.open("wb") as log_file:
+        return subprocess.Popen(
+            [
+                sys.executable, "-m", "spyops", "detector", "--config", str(config_path),
+                "--probe-port", "0", "--stream-port", "0", "--host", "127.0.0.1",
+                "--outbox", str(workdir / "detector-outbox.sqlite3"),
+            ],
+            stdout=log_file,
+            stderr=log_file,
+            env={**os.environ, "POD_NAME": "bench-detector"},
+        )  # fmt: skip
+
+
+async def _wait_for_log_field(
+    process: subprocess.Popen[bytes], log_path: Path, message: str, field: str, within: float = 60.0
+) -> int:
+    import json
+
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{log_path.name}: the process exited: {_read(log_path)[-2000:]}")
+        for raw in _read(log_path).splitlines():
+            with contextlib.suppress(ValueError):
+                line = json.loads(raw)
+                if line.get("msg") == message:
+                    return int(line[field])
+        await asyncio.sleep(0.1)
+    raise RuntimeError(f"{log_path.name}: no {message!r} within {within} s: {_read(log_path)[-2000:]}")
+
+
+def _journal_commit_baseline(workdir: Path, commits: int = 200) -> dict[str, float]:
+    """What one durable SQLite commit (WAL, synchronous=FULL) costs on the journal's disk, now."""
+    import sqlite3
+
+    db = sqlite3.connect(str(workdir / "fsync-baseline.sqlite"), isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    db.execute("CREATE TABLE t (a INTEGER PRIMARY KEY, b TEXT)")
+    times = []
+    for _ in range(commits):
+        started = time.perf_counter()
+        db.execute("BEGIN IMMEDIATE")
+        db.execute("INSERT INTO t (b) VALUES ('x')")
+        db.execute("COMMIT")
+        times.append(time.perf_counter() - started)
+    db.close()
+    return _summary(times)
+
+
+async def run(samples: int = 60, seed: int = 7) -> dict[str, Any]:
+    try:
+        from spyops.gatewaysim.gateway import GatewayConfig
+        from spyops.gatewaysim.model_source import build_model_source
+        from spyops.gatewaysim.server import GatewayServer, ServerSettings
+    except ImportError as exc:  # pragma: no cover - depends on what is installed
+        raise RuntimeError(
+            f"the tick-to-order benchmark needs the gateway simulator (spyops.gatewaysim): {exc}"
+        ) from exc
+    from spyops.bot.order_refs import parse
+    from spyops.schemas import AnomalyKind, RuntimeConfig, Signal
+    from spyops.signalstream import subscribe
+
+    strategy = "bench/tick-to-order"
+    source = build_model_source(seed, SESSION, dt.time(11, 0))
+    server = GatewayServer(source, settings=ServerSettings(port=0, control_port=0), config=GatewayConfig())
+    await server.start()
+    gateway = server.gateway
+
+    # Simulator-side instrumentation (one clock, this process): when each contract's quote
+    # change was handed to the sockets, and when each order frame had been parsed.
+    published_at: dict[int, list[float]] = {}
+    arrivals: dict[str, float] = {}
+    order_arrived = asyncio.Event()
+    original_publish = gateway.publish
+    original_frame = gateway.handle_frame
+
+    def publish(wall: float) -> int:
+        dirty = set(gateway.dirty)
+        sent = int(original_publish(wall))
+        now = time.perf_counter()
+        for con_id in dirty - gateway.dirty:
+            published_at.setdefault(con_id, []).append(now)
+        return sent
+
+    def handle_frame(session: Any, payload: bytes) -> None:
+        before = len(gateway.orders_by_perm)
+        original_frame(session, payload)
+        if len(gateway.orders_by_perm) > before:
+            now = time.perf_counter()
+            for order in list(gateway.orders_by_perm.values())[before:]:
+                arrivals.setdefault(order.order_ref, now)
+            order_arrived.set()
+
+    # Instance attributes shadow the methods; the simulator calls them through the instance.
+    object.__setattr__(gateway, "publish", publish)
+    object.__setattr__(gateway, "handle_frame", handle_frame)
+
+    workdir = Path(tempfile.mkdtemp(prefix="spyops-bench-"))
+    config = RuntimeConfig.model_validate(
+        {
+            "strategy": strategy,
+            "gateway": {"host": "127.0.0.1", "port": server.port, "client_id_base": 100},
+            "risk": {
+                "max_open_positions": 10_000,
+                "max_orders_per_minute": 100_000,
+                "max_daily_loss": 1_000_000.0,
+                "max_notional_per_order": 1_000_000.0,
+                "trading_hours": {"timezone": "America/New_York", "start": "00:00:00", "end": "23:59:59"},
+            },
+            "execution": {"order_timeout_seconds": 1.0, "cooldown_seconds": 0.0},
+            "lease_name": "bench",
+            "detector": {"max_market_data_lines": 60},
+        }
+    )
+    config_path = workdir / "config.json"
+    config_path.write_text(config.to_json())
+    detector_log = workdir / "detector.log"
+    detector = _start_detector(config_path, workdir, detector_log)
+    log_path = workdir / "bot.log"
+    bot: subprocess.Popen[bytes] | None = None
+    reader: asyncio.Task[None] | None = None
+    detected_at: dict[str, float] = {}  # signal id -> when a subscriber got it from the detector
+    signals: dict[str, Signal] = {}
+    try:
+        stream_port = await _wait_for_log_field(detector, detector_log, "detector started", "stream_port")
+        stream_url = f"http://127.0.0.1:{stream_port}"
+        config_path.write_text(config.model_copy(update={"detector_stream_url": stream_url}).to_json())
+
+        async def read_signals() -> None:
+            async for envelope in subscribe(stream_url):
+                detected_at.setdefault(envelope.signal.id, time.perf_counter())
+                signals.setdefault(envelope.signal.id, envelope.signal)
+
+        reader = asyncio.create_task(read_signals())
+        bot = _start_bot(config_path, workdir, log_path)
+        await _wait_for_log_field(bot, log_path, "bot starting", "probe_port")
+        await asyncio.sleep(8.0)  # the detector subscribes its lines; the bot connects and reconciles
+
+        tick_to_order: list[float] = []
+        tick_to_signal: list[float] = []
+        signal_to_order: list[float] = []
+        misses = 0
+        kinds = [AnomalyKind.VERTICAL_SPREAD, AnomalyKind.BUTTERFLY]
+        for n in range(samples):
+            injected = gateway.inject(kinds[n % len(kinds)], duration_seconds=0.6)
+            spec = gateway.catalog.option(injected.strike, injected.right.value)
+            assert spec is not None
+            injected_at = time.perf_counter()
+            end = time.monotonic() + 5
+            sample: tuple[float, float, float] | None = None
+            while sample is None and time.monotonic() < end:
+                order_arrived.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(order_arrived.wait(), 0.5)
+                for ref, t2 in arrivals.items():
+                    parsed = parse(ref)
+                    if parsed is None or t2 < injected_at or parsed.signal_id not in signals:
+                        continue
+                    signal = signals[parsed.signal_id]
+                    if (signal.culprit.strike, signal.culprit.right) != (injected.strike, injected.right):
+                        continue
+                    t0 = next((t for t in published_at.get(spec.con_id, []) if t >= injected_at), None)
+                    t1 = detected_at[parsed.signal_id]
+                    if t0 is not None and t0 <= t1 <= t2:
+                        sample = (t0, t1, t2)
+                        break
+            if sample is None:
+                misses += 1
+            else:
+                t0, t1, t2 = sample
+                tick_to_order.append(t2 - t0)
+                tick_to_signal.append(t1 - t0)
+                signal_to_order.append(t2 - t1)
+            await asyncio.sleep(1.5)  # the anomaly clears and the detector's episode closes
+        bot_own = await _bot_histograms(log_path)
+        fsync = _journal_commit_baseline(workdir)
+        if len(tick_to_order) < max(5, samples // 2):
+            raise RuntimeError(
+                f"only {len(tick_to_order)} of {samples} injected anomalies became an order; bot log: "
+                f"{_read(log_path)[-2000:]}"
+            )
+        total = _summary(tick_to_order)
+        return {
+            "benchmark": "tick_to_order",
+            "what": (
+                "an anomaly injected into the gateway simulator's market; t0 = the simulator hands the "
+                "changed quote of the culprit contract to the sockets; -> ib_async market data -> the "
+                "detector service process (spyops detector: its rules, hysteresis and signal stream) -> "
+                "spyops bot --standalone process (dedupe, sizing, risk, journal fsync, placeOrder) -> "
+                "t2 = the simulator has parsed the order frame. t1 = a subscriber in the benchmark "
+                "process received the signal from the detector's stream. Loopback, journal on the local disk."
+            ),
+            "samples": len(tick_to_order),
+            "missed": misses,
+            "tick_to_order": total,
+            "tick_to_signal": _summary(tick_to_signal),
+            "signal_to_order": _summary(signal_to_order),
+            "bot_own_time": bot_own,
+            "machine_load_average_1m": round(os.getloadavg()[0], 2),
+            "machine_cpus": os.cpu_count(),
+            "baseline_journal_fsync_commit_same_disk": fsync,
+            "baseline_seed_design": {
+                "signal_ms": SEED_SIGNAL_MS,
+                "execution_ms": SEED_EXECUTION_MS,
+                "tick_to_order_ms": SEED_SIGNAL_MS + SEED_EXECUTION_MS,
+            },
+            "target_p99_ms": TARGET_P99_MS,
+            "meets_target": total["p99_ms"] < TARGET_P99_MS,
+            "speedup_vs_seed_p50": round(
+                (SEED_SIGNAL_MS + SEED_EXECUTION_MS) / max(total["p50_ms"], 1e-6), 1
+            ),
+        }
+    finally:
+        if reader is not None:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
+        for process in (bot, detector):
+            if process is not None and process.poll() is None:
+                process.send_signal(signals_module.SIGTERM)
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait(timeout=20)
+        await server.stop()

@@ -1,0 +1,6 @@
+# Remote state for dev (created once by the bootstrap in terraform/README.md).
+resource_group_name  = "rg-spyops-tfstate"
+storage_account_name = "stspyopstfstate01"
+container_name       = "tfstate"
+key                  = "dev.tfstate"
+use_azuread_auth     = true

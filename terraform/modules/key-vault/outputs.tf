@@ -1,0 +1,19 @@
+output "id" {
+  description = "ID of the Key Vault."
+  value       = azurerm_key_vault.this.id
+}
+
+output "name" {
+  description = "Name of the Key Vault."
+  value       = azurerm_key_vault.this.name
+}
+
+output "vault_uri" {
+  description = "URI of the Key Vault, e.g. https://kv-spyops-dev.vault.azure.net/."
+  value       = azurerm_key_vault.this.vault_uri
+}
+
+output "secret_versionless_ids" {
+  description = "Versionless URIs of the secrets this module wrote, keyed by name (for Key Vault references, which then follow rotations)."
+  value       = { for name, secret in azurerm_key_vault_secret.this : name => secret.versionless_id }
+}

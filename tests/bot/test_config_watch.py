@@ -1,0 +1,82 @@
+"""Hot reload of the mounted config: in-place rewrites, the kubelet's ..data symlink swap, bad files."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from spyops.bot.config_watch import ConfigWatcher
+from spyops.schemas import GatewayEndpoint, RuntimeConfig, TradingState, load_runtime_config
+
+
+def config(state: TradingState = TradingState.ACTIVE, max_open: int = 10) -> RuntimeConfig:
+    return RuntimeConfig.model_validate(
+        {
+            "strategy": "demo/spy-0dte",
+            "gateway": GatewayEndpoint(host="127.0.0.1", port=4002).model_dump(),
+            "risk": {"max_open_positions": max_open},
+            "trading_state": state.value,
+            "lease_name": "spy-0dte-bot",
+        }
+    )
+
+
+def kubelet_write(volume: Path, text: str, generation: int) -> None:
+    """What the kubelet does for a ConfigMap volume: new timestamped dir, atomic ..data swap."""
+    data_dir = volume / f"..2026_11_20_15_00_0{generation}"
+    data_dir.mkdir()
+    (data_dir / "config.json").write_text(text)
+    tmp_link = volume / "..data_tmp"
+    tmp_link.symlink_to(data_dir.name)
+    os.replace(tmp_link, volume / "..data")
+    if not (volume / "config.json").is_symlink():
+        (volume / "config.json").symlink_to("..data/config.json")
+
+
+def test_symlink_swap_reload_and_bad_config_keeps_the_old_one(tmp_path: Path) -> None:
+    kubelet_write(tmp_path, config().to_json(), 1)
+    seen: list[tuple[TradingState, TradingState]] = []
+    errors: list[str] = []
+    path = tmp_path / "config.json"
+    watcher = ConfigWatcher(
+        path,
+        load_runtime_config(path),
+        lambda old, new: seen.append((old.trading_state, new.trading_state)),
+        on_error=errors.append,
+    )
+    assert not watcher.poll()
+
+    kubelet_write(tmp_path, config(TradingState.HALTED).to_json(), 2)
+    assert watcher.poll()
+    assert seen == [(TradingState.ACTIVE, TradingState.HALTED)]
+    assert watcher.current.trading_state is TradingState.HALTED
+
+    kubelet_write(tmp_path, '{"strategy": "demo/spy-0dte", "risk": {"max_open_positions": -1}}', 3)
+    assert not watcher.poll()
+    assert watcher.current.trading_state is TradingState.HALTED, "the old config stays in force"
+    assert watcher.errors == 1
+    assert len(errors) == 1
+    assert "max_open_positions" in errors[0]
+    assert "gateway" in errors[0]
+    assert not watcher.poll()
+    assert watcher.errors == 1, "the same bad file is reported once"
+
+    kubelet_write(tmp_path, config(TradingState.REDUCING, max_open=3).to_json(), 4)
+    assert watcher.poll()
+    assert watcher.current.risk.max_open_positions == 3
+    assert watcher.last_error == ""
+
+
+def test_in_place_rewrite_and_identical_content(tmp_path: Path) -> None:
+    path = tmp_path / "config.json"
+    path.write_text(config().to_json())
+    seen: list[RuntimeConfig] = []
+    watcher = ConfigWatcher(path, load_runtime_config(path), lambda _old, new: seen.append(new))
+    path.write_text(config().to_json() + "\n")  # same meaning, new bytes: a reload, harmless
+    path.write_text(config().to_json())  # back to the same bytes as at start
+    assert not watcher.poll()
+    path.write_text(config(TradingState.REDUCING).to_json())
+    assert watcher.poll()
+    assert seen[-1].trading_state is TradingState.REDUCING
+    path.unlink()
+    assert not watcher.poll(), "a vanished file keeps the current config"

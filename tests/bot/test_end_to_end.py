@@ -1,0 +1,149 @@
+"""End to end: an anomaly injected at the gateway simulator becomes a signal, an order, a fill,
+and numbers in the TradingStrategy's status.
+
+Real parts: the simulator (TWS protocol, its HTTP control API for the injection), the
+detector service (``spyops detector``, its own process and gateway client id) and its signal
+stream, one ``spyops bot`` process holding the Lease on the real API server under the bot's
+Role, and the TradingStrategy status subresource.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from spyops.bot import order_refs
+from spyops.cluster.testing import KubeCluster
+from spyops.schemas import AnomalyKind, DetectorSettings, RuntimeConfig, Signal
+from spyops.signalstream import subscribe
+from tests.bot.harness import (
+    BotProcess,
+    DetectorProcess,
+    gateway_orders,
+    runtime_config,
+    simulator,
+    until,
+    write_config,
+)
+from tests.bot.kube import bot_kubeconfig, create_strategy, ensure_crd, strategy_status
+
+pytestmark = pytest.mark.cluster
+
+NAME = "spy-0dte"
+
+
+async def test_injected_anomaly_to_signal_order_fill_and_status(
+    kube_cluster: KubeCluster, namespace: str, tmp_path: Path
+) -> None:
+    ensure_crd(kube_cluster)
+    create_strategy(kube_cluster, namespace, NAME)
+    kubeconfig = bot_kubeconfig(kube_cluster, namespace, tmp_path / "bot.kubeconfig")
+    strategy = f"{namespace}/{NAME}"
+    async with simulator() as server:
+        config_path = tmp_path / "config.json"
+
+        def config_for(stream_url: str) -> RuntimeConfig:
+            return runtime_config(
+                server.port,
+                stream_url,
+                strategy=strategy,
+                execution={"limit_offset": 0.05, "order_timeout_seconds": 3.0},
+            ).model_copy(update={"detector": DetectorSettings(max_market_data_lines=60)})
+
+        write_config(config_path, config_for(""))
+        detector = DetectorProcess(tmp_path, config_path)
+        bot = BotProcess("bot-0", tmp_path, config_path, kubeconfig=kubeconfig, namespace=namespace)
+        signals: list[Signal] = []
+        reader: asyncio.Task[None] | None = None
+        try:
+            detector.start()
+            started = await detector.wait_started()
+            stream_url = f"http://127.0.0.1:{started['stream_port']}"
+            write_config(config_path, config_for(stream_url))  # the one ConfigMap both read
+
+            async def read_signals() -> None:
+                async for envelope in subscribe(stream_url):
+                    signals.append(envelope.signal)
+
+            reader = asyncio.create_task(read_signals())
+            bot.start()
+            await bot.wait_ready(60)
+            await bot.wait_metric("spyops_bot_leader", None, lambda v: v == 1.0, within=30)
+            async with aiohttp.ClientSession() as http:
+                for _ in range(600):
+                    async with http.get(f"http://127.0.0.1:{started['probe_port']}/ready") as response:
+                        if response.status == 200:
+                            break
+                    await asyncio.sleep(0.1)
+
+            async with (
+                aiohttp.ClientSession() as http,
+                http.post(
+                    f"http://127.0.0.1:{server.control_port}/anomalies",
+                    json={"kind": AnomalyKind.VERTICAL_SPREAD.value, "duration_seconds": 5.0},
+                ) as response,
+            ):
+                assert response.status == 201, await response.text()
+                injected = (await response.json())["injected"]
+
+            def matching() -> list[Signal]:
+                return [
+                    s
+                    for s in signals
+                    if s.rule is AnomalyKind.VERTICAL_SPREAD
+                    and s.suggested_order is not None
+                    and any(
+                        leg.contract.strike == injected["strike"]
+                        and leg.contract.right.value == injected["right"]
+                        for leg in s.suggested_order.legs
+                    )
+                ]
+
+            await until(
+                lambda: bool(matching()), 30, what="a vertical-spread signal on the injected contract"
+            )
+            signal = matching()[0]
+            assert signal.suggested_order is not None
+            refs = [
+                order_refs.order_ref(strategy, signal.id, i) for i in range(len(signal.suggested_order.legs))
+            ]
+            await until(
+                lambda: all(gateway_orders(server, r) for r in refs), 20, what="every leg at the gateway"
+            )
+            await until(
+                lambda: all(gateway_orders(server, r)[0]["status"] in ("Filled", "Cancelled") for r in refs),
+                20,
+                what="every leg filled or timed out",
+            )
+            filled = [r for r in refs if gateway_orders(server, r)[0]["filled"] > 0]
+            assert filled, f"no leg filled: {[gateway_orders(server, r) for r in refs]}"
+            assert all(len(gateway_orders(server, r)) == 1 for r in refs)
+
+            status: dict[str, object] = {}
+
+            def refresh() -> None:
+                status.clear()
+                status.update(strategy_status(kube_cluster, namespace, NAME))
+
+            def orders_reported() -> bool:
+                orders = status.get("ordersToday")
+                return isinstance(orders, int) and orders >= len(refs)
+
+            await until(orders_reported, 20, poll=refresh, what="orders in the status")
+            assert status["leader"] == bot.name
+            assert status["enforcedTradingState"] == "ACTIVE"
+            assert isinstance(status["openPositions"], int)
+            assert isinstance(status["realizedPnl"], int | float)
+            assert status.get("lastSignalTime")
+            assert (await bot.metric("spyops_bot_fills_total") or 0) >= 1
+        finally:
+            if reader is not None:
+                reader.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await reader
+            bot.stop()
+            detector.stop()

@@ -1,0 +1,103 @@
+"""OpenTofu on every module and both environments: fmt, then init (local mirror only) and validate.
+
+Runs on a copy of terraform/ so the checkout gets no .terraform folders, with
+no Azure credentials and an unreachable proxy, so anything that tried the
+network would fail.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from spyops.infra.toolchain import AZURERM_MIRROR_VERSION, InfraTools, pinned_tofu_version
+from tests.terraform.conftest import ENVIRONMENTS, MODULES, TERRAFORM_ROOT
+
+DIRECTORIES = [f"modules/{name}" for name in MODULES] + [f"envs/{name}" for name in ENVIRONMENTS]
+
+
+def _offline_env(tools: InfraTools, data_dir: Path) -> dict[str, str]:
+    base = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("ARM_", "AZURE_", "TF_", "MSI_", "IDENTITY_"))
+    }
+    env = tools.env(base)
+    # A dead proxy: an attempted registry or Azure call fails instead of leaking out.
+    env.update(
+        HTTPS_PROXY="http://127.0.0.1:9",
+        HTTP_PROXY="http://127.0.0.1:9",
+        NO_PROXY="",
+        TF_DATA_DIR=str(data_dir),
+        TF_PLUGIN_CACHE_DIR=str(data_dir.parent.parent / "plugin-cache"),
+    )
+    return env
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("tofu")
+    shutil.copytree(
+        TERRAFORM_ROOT, root / "terraform", ignore=shutil.ignore_patterns(".terraform*", "*.tfplan")
+    )
+    (root / "plugin-cache").mkdir()
+    return root
+
+
+def _tofu(tools: InfraTools, workspace: Path, directory: str, *args: str) -> subprocess.CompletedProcess[str]:
+    data_dir = workspace / "data" / (directory.replace("/", "-").strip(".") or "root")
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return subprocess.run(
+        [str(tools.tofu), f"-chdir={workspace / 'terraform' / directory}", *args],
+        env=_offline_env(tools, data_dir),
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+
+
+def test_tofu_is_the_pinned_release(infra_tools: InfraTools, workspace: Path) -> None:
+    result = _tofu(infra_tools, workspace, "modules/networking", "version")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0] == f"OpenTofu {pinned_tofu_version()}"
+    assert not result.stderr, result.stderr
+
+
+def test_fmt(infra_tools: InfraTools, workspace: Path) -> None:
+    result = _tofu(infra_tools, workspace, ".", "fmt", "-check", "-recursive", "-diff")
+    assert result.returncode == 0, (
+        f"`tofu fmt -recursive terraform/` would change:\n{result.stdout}{result.stderr}"
+    )
+
+
+@pytest.mark.parametrize("directory", DIRECTORIES)
+def test_init_and_validate(infra_tools: InfraTools, workspace: Path, directory: str) -> None:
+    init = _tofu(infra_tools, workspace, directory, "init", "-backend=false", "-input=false", "-no-color")
+    assert init.returncode == 0, f"tofu init in {directory} failed:\n{init.stdout}\n{init.stderr}"
+    assert re.search(rf"Installed hashicorp/azurerm v{re.escape(AZURERM_MIRROR_VERSION)}", init.stdout), (
+        init.stdout
+    )
+    validate = _tofu(infra_tools, workspace, directory, "validate", "-json", "-no-color")
+    assert validate.returncode == 0, (
+        f"tofu validate in {directory} failed:\n{validate.stdout}\n{validate.stderr}"
+    )
+    assert '"valid": true' in validate.stdout
+    # Warnings are how a provider announces removals: treat them as failures.
+    assert '"warning_count": 0' in validate.stdout, validate.stdout
+
+
+@pytest.mark.parametrize("environment", ENVIRONMENTS)
+def test_plan_against_mocked_provider(infra_tools: InfraTools, workspace: Path, environment: str) -> None:
+    """`tofu test` plans the environment with its terraform.tfvars against a mocked azurerm (envs/*/tests/)."""
+    directory = f"envs/{environment}"
+    init = _tofu(infra_tools, workspace, directory, "init", "-backend=false", "-input=false", "-no-color")
+    assert init.returncode == 0, init.stdout + init.stderr
+    result = _tofu(infra_tools, workspace, directory, "test", "-no-color")
+    assert result.returncode == 0, f"tofu test in {directory} failed:\n{result.stdout}\n{result.stderr}"
+    assert "1 passed, 0 failed" in result.stdout, result.stdout
