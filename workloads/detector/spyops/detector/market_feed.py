@@ -492,11 +492,11 @@ class MarketFeed:
                 await self._qualify(ib, book, missing)
             book.set_strikes(plan.strikes)
             for key in change.cancel:
-                contract = self._subscribed.pop(key, None)
                 self._requested_at.pop(key, None)
-                if contract is not None:
+                if key in self._subscribed:
+                    subscribed = self._subscribed.pop(key)
                     await self._pacer.take()
-                    ib.cancelMktData(contract)
+                    ib.cancelMktData(subscribed)
                     self._metrics.subscribed_lines.set(self.lines_in_use)
             for key in wanted:
                 if key in self._subscribed or not ib.isConnected():
