@@ -93,8 +93,11 @@ def test_examples_become_ready_with_all_children(
     ):
         assert condition(body, kind) is not None, kind
     assert condition(body, "Ready")["status"] == "True"  # type: ignore[index]
-    # The example's VpnLink has no controller here: the strategy says so and trades anyway.
-    assert condition(body, "CloudLinkReady")["status"] == "False"  # type: ignore[index]
+    # The example's VpnLink points at Azure without its Secret and probes a host that does not
+    # exist here: the link is never Healthy, the strategy says so and trades anyway.
+    link_condition = condition(body, "CloudLinkReady")
+    assert link_condition is not None
+    assert link_condition["reason"] in ("NotYetChecked", "LinkDegraded", "LinkDown"), link_condition
 
     table = kube.kubectl("get", "tradingstrategies", "-n", namespace).stdout
     header, row = table.splitlines()[:2]

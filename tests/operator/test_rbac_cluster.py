@@ -41,6 +41,8 @@ def test_what_it_needs_is_allowed(
         ("patch", "deployments.apps"),
         ("create", "roles.rbac.authorization.k8s.io"),
         ("patch", "tradingstrategies.spyops.io", "--subresource=status"),
+        ("patch", "vpnlinks.spyops.io", "--subresource=status"),
+        ("get", "secrets"),
         ("watch", "ibkrgateways.spyops.io"),
         ("create", "events.events.k8s.io"),
         ("update", "leases.coordination.k8s.io"),

@@ -60,14 +60,21 @@ def test_client_id_block_is_stable_and_in_range() -> None:
     assert base + 11 <= 10_000
 
 
-def test_outbound_follows_the_link() -> None:
+def test_outbound_follows_the_link_controllers_decision() -> None:
+    # The VpnLink controller decides the path (after its failover policy says so); health alone does not.
+    down_not_yet_switched = LinkState("Down", "direct", "")
     down_buffer = LinkState("Down", "buffering", "")
     down_backup = LinkState("Down", "backup", "https://backup.example")
-    healthy = LinkState("Healthy", "backup", "https://backup.example")
+    recovered = LinkState("Healthy", "direct", "https://backup.example")
     s = spec(outbound={"backendUrl": "https://backend.example"})
     assert render_runtime_config("t", "a", s, GW, None).outbound.mode == OutboundMode.DIRECT
-    assert render_runtime_config("t", "a", s, GW, healthy).outbound.mode == OutboundMode.DIRECT
+    assert render_runtime_config("t", "a", s, GW, recovered).outbound.mode == OutboundMode.DIRECT
+    assert render_runtime_config("t", "a", s, GW, down_not_yet_switched).outbound.mode == OutboundMode.DIRECT
     assert render_runtime_config("t", "a", s, GW, down_buffer).outbound.mode == OutboundMode.BUFFERING
+    assert (
+        render_runtime_config("t", "a", s, GW, LinkState("Down", "bogus", "")).outbound.mode
+        == OutboundMode.DIRECT
+    )
     backup = render_runtime_config("t", "a", s, GW, down_backup).outbound
     assert backup.mode == OutboundMode.BACKUP
     assert backup.backup_url == "https://backup.example"

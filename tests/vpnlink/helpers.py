@@ -50,9 +50,9 @@ def sim_spec(sim: AzureSim, *, secret: bool = False, **sections: Any) -> VpnLink
 def secret_values(sim: AzureSim, **overrides: str) -> dict[str, str]:
     c = sim.config
     values = {
-        "AZURE_TENANT_ID": c.tenant_id,
-        "AZURE_CLIENT_ID": c.client_id,
-        "AZURE_CLIENT_SECRET": c.client_secret,
+        "tenantId": c.tenant_id,
+        "clientId": c.client_id,
+        "clientSecret": c.client_secret,
     }
     values.update(overrides)
     return values

@@ -112,7 +112,7 @@ async def test_bad_client_secret_is_auth_failed_and_never_echoed(
     wrong = "Wr0ng-Secret-Value-1234567890"
     spec = sim_spec(azure_sim, secret=True)
     async with open_link_client(
-        spec.azure, secret_values(azure_sim, AZURE_CLIENT_SECRET=wrong), sim_settings(azure_sim)
+        spec.azure, secret_values(azure_sim, clientSecret=wrong), sim_settings(azure_sim)
     ) as client:
         obs = await client.read()
         outcome = await client.reset_connection()
@@ -128,8 +128,8 @@ async def test_bad_client_secret_is_auth_failed_and_never_echoed(
 def test_missing_secret_key_names_the_key_not_the_values(azure_sim: AzureSim) -> None:
     spec = sim_spec(azure_sim, secret=True)
     values = secret_values(azure_sim)
-    del values["AZURE_CLIENT_SECRET"]
-    with pytest.raises(CredentialsError, match="'AZURE_CLIENT_SECRET'") as info:
+    del values["clientSecret"]
+    with pytest.raises(CredentialsError, match="'clientSecret'") as info:
         open_link_client(spec.azure, values, sim_settings(azure_sim))
     assert azure_sim.config.client_id not in str(info.value)
     with pytest.raises(CredentialsError, match="not found"):

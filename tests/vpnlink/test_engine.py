@@ -386,7 +386,7 @@ async def test_clients_and_tokens_are_reused_until_the_secret_changes(
     assert [r["operation"] for r in log].count("token") == 1
     assert [r["operation"] for r in log].count("getConnection") == 3
     # The Secret is rotated to a wrong value: a new client, a new token request, a clear condition.
-    rotated = secret_values(azure_sim, AZURE_CLIENT_SECRET="rotated-but-wrong")
+    rotated = secret_values(azure_sim, clientSecret="rotated-but-wrong")
     report = await engine.run_check("edge", "l", spec, status, rotated, RecordingEffects())
     assert report.status.azure.error_reason == "AzureAuthFailed"
     await engine.forget("edge", "l")

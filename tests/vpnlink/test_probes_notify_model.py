@@ -153,10 +153,10 @@ def test_spec_defaults_and_camel_case_round_trip() -> None:
     spec = VpnLinkSpec.model_validate(BASE)
     assert spec.failover.failure_threshold == 3
     assert spec.azure.credentials_secret_ref is not None
-    assert spec.azure.credentials_secret_ref.keys.client_secret == "AZURE_CLIENT_SECRET"
+    assert spec.azure.credentials_secret_ref.client_secret_key == "clientSecret"
     dumped = spec.model_dump(mode="json", by_alias=True)
     assert dumped["failover"]["maxActionsPerHour"] == 4
-    assert dumped["probes"]["intervalSeconds"] == 30
+    assert dumped["probes"]["intervalSeconds"] == 10
     assert "consecutiveFailures" in VpnLinkStatus().model_dump(by_alias=True)
 
 

@@ -11,9 +11,12 @@ import signal
 import socket
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from spyops.operator.vpnlink.engine import LinkEngine
 
 log = logging.getLogger("spyops.operator")
 
@@ -33,6 +36,9 @@ class OperatorOptions:
     lease_namespace: str
     lease_name: str
     identity: str
+    azure_ca_bundle: Path | None = None
+    azure_polling_interval: float = 10.0
+    vpnlink_workers: int = 4
 
 
 def _default_identity() -> str:
@@ -53,13 +59,15 @@ class _ManagedObjects:
             "Custom resources managed, by kind and phase.",
             labels=["kind", "phase"],
         )
-        for kind in ("TradingStrategy", "IBKRGateway"):
+        for kind in ("TradingStrategy", "IBKRGateway", "VpnLink"):
             for phase, count in sorted(self._cache.phases(kind).items()):
                 family.add_metric([kind, phase], count)
         yield family
 
 
 async def run(options: OperatorOptions) -> int:
+    import tempfile
+
     import kopf
 
     from spyops.operator import handlers, metrics
@@ -68,6 +76,8 @@ async def run(options: OperatorOptions) -> int:
     from spyops.operator.leader import LeaderElector, LeadershipLostError, LeaseSettings
     from spyops.operator.reconcile import OperatorSettings, Reconciler
     from spyops.operator.state import Cache
+    from spyops.operator.vpnlink.controller import VpnLinkController
+    from spyops.operator.vpnlink.metrics import VpnLinkMetrics
     from spyops.operator.workqueue import WorkQueue
 
     if options.kubeconfig is not None:
@@ -88,6 +98,22 @@ async def run(options: OperatorOptions) -> int:
     reconciler = Reconciler(kube, cache, OperatorSettings(workload_image=options.workload_image))
     gateways = WorkQueue("ibkrgateway", reconciler.reconcile_gateway, max(2, options.workers // 4))
     strategies = WorkQueue("tradingstrategy", reconciler.reconcile_strategy, options.workers)
+    link_metrics = VpnLinkMetrics(metrics.REGISTRY)
+
+    def make_engine() -> LinkEngine:
+        # Imports the Azure SDK: done at the first VpnLink check, not at startup.
+        from spyops.operator.vpnlink.azure_client import AzureClientSettings
+        from spyops.operator.vpnlink.engine import LinkEngine
+
+        settings = AzureClientSettings(
+            connection_verify=str(options.azure_ca_bundle) if options.azure_ca_bundle else True,
+            polling_interval=options.azure_polling_interval,
+        )
+        return LinkEngine(settings, link_metrics)
+
+    ca_dir = Path(tempfile.mkdtemp(prefix="spyops-azure-ca-"))
+    link_controller = VpnLinkController(kube, cache, make_engine, strategies, ca_dir)
+    links = WorkQueue("vpnlink", link_controller.reconcile, options.vpnlink_workers)
     elector: LeaderElector | None = None
     exit_code = 0
     keeper: asyncio.Task[None] | None = None
@@ -114,13 +140,14 @@ async def run(options: OperatorOptions) -> int:
         registry = kopf.OperatorRegistry()
         # kopf needs a login handler; ours reads the same kubeconfig / in-cluster token as lightkube.
         kopf.on.login(registry=registry)(_login)
-        handlers.register(registry, cache, gateways, strategies)
+        handlers.register(registry, cache, gateways, strategies, links, link_controller.forget)
 
         settings = kopf.OperatorSettings()
         handlers.configure_settings(settings, options.identity)
         ready_flag = asyncio.Event()
         gateways.start()
         strategies.start()
+        links.start()
 
         async def mark_watching() -> None:
             await ready_flag.wait()
@@ -160,8 +187,10 @@ async def run(options: OperatorOptions) -> int:
     finally:
         state.leader = False
         metrics.LEADER.set(0)
+        await links.stop()
         await gateways.stop()
         await strategies.stop()
+        await link_controller.close()
         if keeper is not None:
             keeper.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -236,8 +265,32 @@ def run_operator(
         str, typer.Option("--identity", help="Leader identity (default: POD_NAME, else host-pid).")
     ] = "",
     log_level: Annotated[str, typer.Option("--log-level", help="DEBUG, INFO, WARNING, ERROR.")] = "INFO",
+    azure_ca_bundle: Annotated[
+        Path | None,
+        typer.Option(
+            "--azure-ca-bundle",
+            envvar="SPYOPS_AZURE_CA_BUNDLE",
+            exists=True,
+            dir_okay=False,
+            help="PEM CA bundle to trust for Azure endpoints (private or sovereign endpoint, azure-sim); "
+            "default: the system roots.",
+        ),
+    ] = None,
+    azure_polling_interval: Annotated[
+        float,
+        typer.Option(
+            "--azure-polling-interval",
+            envvar="SPYOPS_AZURE_POLLING_INTERVAL",
+            min=0.0,
+            max=300.0,
+            help="Seconds between polls of an Azure reset operation when Azure sends no Retry-After.",
+        ),
+    ] = 10.0,
+    vpnlink_workers: Annotated[
+        int, typer.Option("--vpnlink-workers", min=1, max=64, help="Concurrent VpnLink checks.")
+    ] = 4,
 ) -> None:
-    """Run the spyops operator (TradingStrategy and IBKRGateway controllers)."""
+    """Run the spyops operator (TradingStrategy, IBKRGateway and VpnLink controllers)."""
     from spyops.operator.logs import configure_json_logging
 
     namespace = namespace or []
@@ -253,6 +306,8 @@ def run_operator(
     if leader_elect and not lease_ns:
         raise typer.BadParameter("leader election needs --lease-namespace (or POD_NAMESPACE)")
     configure_json_logging(log_level)
+    # The Azure SDK logs every request and response at INFO; the VpnLink controller reports what matters.
+    logging.getLogger("azure").setLevel(max(logging.WARNING, logging.getLogger().level))
     options = OperatorOptions(
         namespaces=tuple(namespace),
         all_namespaces=all_namespaces,
@@ -265,5 +320,8 @@ def run_operator(
         lease_namespace=lease_ns,
         lease_name=lease_name,
         identity=identity or _default_identity(),
+        azure_ca_bundle=azure_ca_bundle,
+        azure_polling_interval=azure_polling_interval,
+        vpnlink_workers=vpnlink_workers,
     )
     raise typer.Exit(asyncio.run(run(options)))

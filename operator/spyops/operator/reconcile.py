@@ -16,7 +16,6 @@ from spyops.operator import metrics
 from spyops.operator.api.common import API_VERSION
 from spyops.operator.api.gateway import GatewayPhase, IBKRGatewaySpec, TradingMode
 from spyops.operator.api.strategy import OPERATOR_STATUS_FIELDS, StrategyPhase, TradingStrategySpec
-from spyops.operator.api.vpnlink import LinkHealth
 from spyops.operator.builders.common import Owner
 from spyops.operator.builders.gateway import GatewayInputs, build_gateway_children, gateway_mode
 from spyops.operator.builders.strategy import StrategyInputs, bot_name, build_strategy_children, detector_name
@@ -24,6 +23,8 @@ from spyops.operator.drift import child_up_to_date
 from spyops.operator.kube import Kube
 from spyops.operator.render import GatewayTarget, LinkState, gateway_host, render_runtime_config
 from spyops.operator.state import Cache
+from spyops.operator.vpnlink.conditions import ConditionValue, cloud_link_ready
+from spyops.operator.vpnlink.model import engine_status
 from spyops.operator.workqueue import Key
 from spyops.schemas.runtime_config import TradingState
 
@@ -278,24 +279,18 @@ class Reconciler:
                 "CloudLinkNotFound",
                 f"VpnLink {name} (spec.cloudLinkRef) not found",
             )
-        status = link.get("status") or {}
+        status = engine_status(link.get("status"))
         failover = (link.get("spec") or {}).get("failover") or {}
-        health = status.get("health") or LinkHealth.UNKNOWN.value
+        outbound = self.cache.link_outbound.get((namespace, name), status.outbound.value)
         state = LinkState(
-            health=health,
-            outbound_action=failover.get("outboundAction", "buffering"),
-            backup_url=failover.get("backupUrl") or "",
+            health=status.health.value, outbound=outbound, backup_url=failover.get("backupUrl") or ""
         )
-        if health == LinkHealth.HEALTHY.value:
-            return state, cond.Wanted(
-                cond.CLOUD_LINK_READY, cond.TRUE, "LinkHealthy", f"VpnLink {name} is Healthy"
+        ready = cloud_link_ready(name, status)
+        if ready.status != cond.TRUE:
+            ready = ConditionValue(
+                ready.type, ready.status, ready.reason, f"{ready.message}; trading continues"
             )
-        return state, cond.Wanted(
-            cond.CLOUD_LINK_READY,
-            cond.FALSE,
-            f"Link{health}",
-            f"VpnLink {name} is {health}; trading continues",
-        )
+        return state, cond.Wanted(ready.type, ready.status, ready.reason, ready.message)
 
     async def reconcile_strategy(self, key: Key) -> float | None:
         body = await self._current(STRATEGY, key.namespace, key.name)

@@ -10,7 +10,6 @@ import zlib
 from dataclasses import dataclass
 
 from spyops.operator.api.strategy import TradingStrategySpec
-from spyops.operator.api.vpnlink import LinkHealth, OutboundAction
 from spyops.schemas.runtime_config import (
     DetectorSettings,
     ExecutionSettings,
@@ -40,10 +39,11 @@ class GatewayTarget:
 
 @dataclass(frozen=True)
 class LinkState:
-    """What a strategy needs of its VpnLink: is it down, and what does its failover policy do then."""
+    """What a strategy needs of its VpnLink: the outbound path its controller decided, and the
+    backup route of its failover policy."""
 
     health: str
-    outbound_action: str
+    outbound: str  # direct | buffering | backup, as the VpnLink controller decided
     backup_url: str
 
 
@@ -67,11 +67,14 @@ def detector_service_name(strategy: str) -> str:
 
 
 def outbound_mode(link: LinkState | None) -> OutboundMode:
-    if link is None or link.health != LinkHealth.DOWN.value:
+    """The VpnLink controller's decision (it switches after its failover policy says so, not on
+    the first failed probe); direct when there is no link or no decision yet."""
+    if link is None:
         return OutboundMode.DIRECT
-    if link.outbound_action == OutboundAction.BACKUP.value:
-        return OutboundMode.BACKUP
-    return OutboundMode.BUFFERING
+    try:
+        return OutboundMode(link.outbound)
+    except ValueError:
+        return OutboundMode.DIRECT
 
 
 def _hhmm(text: str) -> dt.time:

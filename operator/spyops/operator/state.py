@@ -22,6 +22,10 @@ class Cache:
     _by_gateway: dict[ObjectKey, set[str]] = field(default_factory=lambda: defaultdict(set))
     _by_link: dict[ObjectKey, set[str]] = field(default_factory=lambda: defaultdict(set))
     _refs: dict[ObjectKey, tuple[str | None, str | None]] = field(default_factory=dict)
+    # What the VpnLink controller has told each link's strategies (namespace, link) -> outbound mode.
+    # Set before the strategies are re-rendered, so it leads the link's persisted status.outbound,
+    # which is what counts after an operator restart.
+    link_outbound: dict[ObjectKey, str] = field(default_factory=dict)
 
     def put_resource(self, kind: str, body: dict[str, Any]) -> None:
         meta = body["metadata"]

@@ -29,6 +29,7 @@ from spyops.operator.api.common import (
 
 _AZURE_NAME = r"^[-\w._()]+$"
 _URL = r"^https?://[^\s]+$"
+_HTTPS_URL = r"^https://[^\s]+$"
 
 
 def _model_config(*rules: dict[str, str]) -> ConfigDict:
@@ -46,6 +47,14 @@ class LinkHealth(StrEnum):
 
 
 class OutboundAction(StrEnum):
+    BUFFERING = "buffering"
+    BACKUP = "backup"
+
+
+class OutboundState(StrEnum):
+    """What the controller told the dependent strategies: send directly, keep in the outbox, or reroute."""
+
+    DIRECT = "direct"
     BUFFERING = "buffering"
     BACKUP = "backup"
 
@@ -128,8 +137,14 @@ class AzureConnection(ApiModel):
     endpoint: str | None = Field(
         default=None,
         max_length=2048,
-        pattern=_URL,
-        description="Azure Resource Manager URL override (sovereign clouds, tests).",
+        pattern=_HTTPS_URL,
+        description="Azure Resource Manager URL override (sovereign clouds, tests); https only.",
+    )
+    authority_host: str | None = Field(
+        default=None,
+        max_length=2048,
+        pattern=_HTTPS_URL,
+        description="Microsoft Entra authority for the Secret's service principal (sovereign clouds); https.",
     )
     ca_bundle_secret_ref: CaBundleSecretRef | None = Field(
         default=None, description="CA bundle to trust for the endpoint override."
@@ -204,6 +219,9 @@ class TunnelStatus(ApiModel):
     connection_status: str | None = Field(default=None, description="Azure's status of the tunnel.")
     ingress_bytes: int | None = Field(default=None, ge=0, description="Bytes received.")
     egress_bytes: int | None = Field(default=None, ge=0, description="Bytes sent.")
+    last_connection_established: str | None = Field(
+        default=None, description="When Azure last established the tunnel (Azure's text, as given)."
+    )
 
 
 class AzureStatus(ApiModel):
@@ -216,6 +234,13 @@ class AzureStatus(ApiModel):
     gateway_provisioning_state: str | None = Field(
         default=None, description="Provisioning state of the gateway."
     )
+    observed_at: dt.datetime | None = Field(
+        default=None, description="When Azure was last read successfully."
+    )
+    error_reason: str | None = Field(
+        default=None, description="Why the last read failed; empty when it did not."
+    )
+    error_message: str | None = Field(default=None, description="The failed read, for people.")
 
 
 class ProbeResult(ApiModel):
@@ -226,16 +251,19 @@ class ProbeResult(ApiModel):
 
 
 class FailoverRecord(ApiModel):
-    time: dt.datetime = Field(description="When the action ran.")
-    action: str = Field(description="resetConnection, resetGateway, buffering, backup, notify.")
-    result: str = Field(description="Succeeded, Failed or Skipped.")
-    message: str | None = Field(default=None, description="Details.")
+    time: dt.datetime = Field(description="When the action started.")
+    action: str = Field(
+        description="ResetConnection, ResetGateway, SwitchOutbound, RestoreOutbound or Notify."
+    )
+    result: str = Field(description="Started (in flight), Succeeded or Failed.")
+    target: str | None = Field(
+        default=None, description="Outbound mode for switches, down or recovered for notices."
+    )
+    message: str | None = Field(default=None, max_length=1024, description="Details.")
 
 
-class ActionRecord(ApiModel):
-    time: dt.datetime = Field(description="When the action ran.")
-    action: str = Field(description="The action.")
-    result: str = Field(description="Its result.")
+class ActionRecord(FailoverRecord):
+    """One failover action; the history makes cooldowns and the hourly cap survive restarts."""
 
 
 class VpnLinkStatus(ApiModel):
@@ -253,7 +281,20 @@ class VpnLinkStatus(ApiModel):
     consecutive_failures: int | None = Field(default=None, ge=0, description="Failed probe rounds in a row.")
     consecutive_successes: int | None = Field(default=None, ge=0, description="Good probe rounds in a row.")
     last_failover: FailoverRecord | None = Field(default=None, description="The last failover action.")
-    action_history: list[ActionRecord] | None = Field(default=None, description="Recent actions (bounded).")
+    action_history: list[ActionRecord] | None = Field(
+        default=None, max_length=200, description="Recent actions (24 hours, bounded)."
+    )
+    health_since: dt.datetime | None = Field(default=None, description="When health last changed.")
+    outbound: OutboundState | None = Field(
+        default=None, description="The outbound path the dependent strategies were told to use."
+    )
+    failover_held_back: str | None = Field(
+        default=None, description="Why a wanted reset is held back: CooldownActive, ActionCapReached."
+    )
+    last_check: dt.datetime | None = Field(default=None, description="When the link was last checked.")
+    reasons: list[str] | None = Field(
+        default=None, max_length=64, description="Why the last check judged the link as it did."
+    )
 
 
 VPNLINK_KIND = KindInfo(

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import kopf
@@ -33,9 +34,25 @@ def _deleted(event: kopf.RawEvent) -> bool:
     return event.get("type") == "DELETED"
 
 
+def _link_view(body: dict[str, Any]) -> tuple[Any, ...]:
+    """What a strategy takes from its VpnLink: health, the outbound decision, the backup route."""
+    status = body.get("status") or {}
+    failover = (body.get("spec") or {}).get("failover") or {}
+    return (status.get("health"), status.get("outbound"), failover.get("backupUrl"))
+
+
 def register(
-    registry: kopf.OperatorRegistry, cache: Cache, gateways: WorkQueue, strategies: WorkQueue
+    registry: kopf.OperatorRegistry,
+    cache: Cache,
+    gateways: WorkQueue,
+    strategies: WorkQueue,
+    links: WorkQueue,
+    link_deleted: Callable[[str, str], Awaitable[None]],
 ) -> None:
+    # Links are checked on their own timer (the queue's requeue-after); a watch event starts a
+    # check only for a new link or a new generation, not for the status writes the checks make.
+    link_generations: dict[tuple[str, str], int] = {}
+
     @kopf.on.event(GROUP, VERSION, "tradingstrategies", registry=registry)
     async def strategy_event(event: kopf.RawEvent, namespace: str | None, name: str, **_: Any) -> None:
         namespace = namespace or ""
@@ -67,10 +84,22 @@ def register(
     @kopf.on.event(GROUP, VERSION, "vpnlinks", registry=registry)
     async def vpnlink_event(event: kopf.RawEvent, namespace: str | None, name: str, **_: Any) -> None:
         namespace = namespace or ""
+        key = Key(VPNLINK, namespace, name)
         if _deleted(event):
             cache.drop_resource(VPNLINK, namespace, name)
+            link_generations.pop((namespace, name), None)
+            links.forget(key)
+            await link_deleted(namespace, name)
         else:
-            cache.put_resource(VPNLINK, dict(event["object"]))
+            body: dict[str, Any] = dict(event["object"])
+            before = cache.resource(VPNLINK, namespace, name)
+            cache.put_resource(VPNLINK, body)
+            generation = int(body["metadata"].get("generation", 1))
+            if link_generations.get((namespace, name)) != generation:
+                link_generations[(namespace, name)] = generation
+                links.add(key)
+            if before is not None and _link_view(before) == _link_view(body):
+                return  # a check's routine status write: nothing a strategy renders changed
         for strategy in cache.strategies_of_link(namespace, name):
             strategies.add(Key(STRATEGY, namespace, strategy))
 

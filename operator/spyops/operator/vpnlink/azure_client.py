@@ -76,12 +76,11 @@ class ServicePrincipal:
 
 def service_principal_from_secret(ref: SecretRef, values: Mapping[str, str]) -> ServicePrincipal:
     """Build the principal from a Secret's decoded ``data`` (key -> text)."""
-    keys = ref.keys
     found: dict[str, str] = {}
     for role, key in (
-        ("tenant id", keys.tenant_id),
-        ("client id", keys.client_id),
-        ("client secret", keys.client_secret),
+        ("tenant id", ref.tenant_id_key),
+        ("client id", ref.client_id_key),
+        ("client secret", ref.client_secret_key),
     ):
         value = values.get(key, "")
         if not value.strip():

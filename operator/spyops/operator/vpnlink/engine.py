@@ -17,7 +17,7 @@ import datetime as dt
 import hashlib
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal, Protocol
 
 from spyops.operator.vpnlink import failover, health, notify
@@ -209,23 +209,31 @@ class LinkEngine:
     _clients: dict[tuple[str, str], tuple[str, AzureLinkClient]] = field(default_factory=dict, repr=False)
 
     @staticmethod
-    def _client_key(spec: VpnLinkSpec, secret_values: Mapping[str, str] | None) -> str:
+    def _client_key(
+        spec: VpnLinkSpec, secret_values: Mapping[str, str] | None, settings: AzureClientSettings
+    ) -> str:
         digest = hashlib.sha256(spec.azure.model_dump_json().encode())
+        digest.update(repr(settings).encode())
         for key, value in sorted((secret_values or {}).items()):
             digest.update(b"\0" + key.encode() + b"\0" + value.encode())
         return digest.hexdigest()
 
     async def _client_for(
-        self, namespace: str, name: str, spec: VpnLinkSpec, secret_values: Mapping[str, str] | None
+        self,
+        namespace: str,
+        name: str,
+        spec: VpnLinkSpec,
+        secret_values: Mapping[str, str] | None,
+        settings: AzureClientSettings,
     ) -> AzureLinkClient | None:
         """The cached client, a fresh one after a change, or None when the credentials are unusable."""
-        key = self._client_key(spec, secret_values)
+        key = self._client_key(spec, secret_values, settings)
         cached = self._clients.get((namespace, name))
         if cached is not None and cached[0] == key:
             return cached[1]
         await self.forget(namespace, name)
         try:
-            client = open_link_client(spec.azure, secret_values, self.settings)
+            client = open_link_client(spec.azure, secret_values, settings)
         except CredentialsError:
             return None
         self._clients[(namespace, name)] = (key, client)
@@ -249,9 +257,17 @@ class LinkEngine:
         status: VpnLinkStatus,
         secret_values: Mapping[str, str] | None,
         effects: LinkEffects,
+        connection_verify: bool | str | None = None,
     ) -> CheckReport:
-        client = await self._client_for(namespace, name, spec, secret_values)
-        observation = await observe_link(spec, secret_values, self.settings, self.now, client)
+        """One check. ``connection_verify`` overrides the operator-wide TLS trust for this link's
+        Azure endpoint (its ``caBundleSecretRef``, as a file path)."""
+        settings = (
+            self.settings
+            if connection_verify is None
+            else replace(self.settings, connection_verify=connection_verify)
+        )
+        client = await self._client_for(namespace, name, spec, secret_values, settings)
+        observation = await observe_link(spec, secret_values, settings, self.now, client)
         new_status, verdict = apply_observation(status, observation, spec)
         await self._report_observation(namespace, name, status, new_status, verdict, observation, effects)
         report = CheckReport(

@@ -1,21 +1,25 @@
-"""VpnLink spec and status: the field names the CRD must carry (camelCase on the wire).
+"""The engine's view of a VpnLink: spec and status, camelCase on the wire.
 
-The operator's CRD schema for ``VpnLink`` (group ``spyops.io``, version ``v1alpha1``)
-should be generated from, or match, these models. Everything here is plain data:
-the controller reads the spec from the object, persists :class:`VpnLinkStatus` in
-``.status`` and hands both back to the pure functions on the next check, which is
+The API (the CRD, ``spyops.operator.api.vpnlink``) is the source of truth: these models
+carry its field names and accept what its schema admits, so the controller can hand
+them any object the API server accepted. The controller persists
+:class:`VpnLinkStatus` in ``.status`` and hands it back on the next check, which is
 what makes failover decisions survive operator restarts.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
+from collections.abc import Mapping
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.alias_generators import to_camel
+
+log = logging.getLogger("spyops.operator.vpnlink")
 
 _TARGET = re.compile(r"^(?:\[(?P<v6>[0-9A-Fa-f:.]+)\]|(?P<host>[A-Za-z0-9._-]+)):(?P<port>[0-9]{1,5})$")
 
@@ -45,17 +49,20 @@ class _Model(BaseModel):
 # spec
 
 
-class SecretKeys(_Model):
-    """Which keys of the credentials Secret hold what."""
-
-    client_id: str = Field(default="AZURE_CLIENT_ID", min_length=1)
-    client_secret: str = Field(default="AZURE_CLIENT_SECRET", min_length=1)
-    tenant_id: str = Field(default="AZURE_TENANT_ID", min_length=1)
-
-
 class SecretRef(_Model):
+    """The service principal Secret and which of its keys hold what (the CRD's field names)."""
+
     name: str = Field(min_length=1, max_length=253, pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
-    keys: SecretKeys = Field(default_factory=SecretKeys)
+    client_id_key: str = Field(default="clientId", min_length=1)
+    client_secret_key: str = Field(default="clientSecret", min_length=1)
+    tenant_id_key: str = Field(default="tenantId", min_length=1)
+
+
+class CaBundleSecretRef(_Model):
+    """A Secret key holding a PEM CA bundle to trust for the endpoint override."""
+
+    name: str = Field(min_length=1, max_length=253, pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+    key: str = Field(default="ca.crt", min_length=1)
 
 
 class AzureRef(_Model):
@@ -76,6 +83,9 @@ class AzureRef(_Model):
         pattern=r"^https://",
         description="ARM base URL override (sovereign clouds, local simulator); https only.",
     )
+    ca_bundle_secret_ref: CaBundleSecretRef | None = Field(
+        default=None, description="CA bundle (in a Secret) to trust for the endpoint override."
+    )
     authority_host: str | None = Field(
         default=None,
         pattern=r"^https://",
@@ -93,8 +103,8 @@ class ProbeSpec(_Model):
     targets: list[ProbeTarget] = Field(
         default_factory=list, max_length=16, description="host:port across the VPN."
     )
-    interval_seconds: int = Field(default=30, ge=5, le=3600)
-    timeout_seconds: float = Field(default=3.0, gt=0, le=60)
+    interval_seconds: int = Field(default=10, ge=1, le=3600)
+    timeout_seconds: float = Field(default=3.0, gt=0, le=600)
 
 
 class OutboundAction(StrEnum):
@@ -105,14 +115,14 @@ class OutboundAction(StrEnum):
 class FailoverPolicy(_Model):
     failure_threshold: int = Field(default=3, ge=1, le=100, description="Failed checks in a row before Down.")
     recovery_threshold: int = Field(
-        default=3, ge=1, le=100, description="Good checks in a row before Healthy."
+        default=2, ge=1, le=100, description="Good checks in a row before Healthy."
     )
     reset_connection: bool = True
     reset_gateway: bool = False
     outbound_action: OutboundAction = OutboundAction.BUFFERING
     backup_url: str | None = Field(default=None, pattern=r"^https?://")
     cooldown_seconds: int = Field(
-        default=600, ge=0, le=86_400, description="Minimum time between two resets."
+        default=300, ge=0, le=86_400, description="Minimum time between two resets."
     )
     max_actions_per_hour: int = Field(default=4, ge=0, le=60, description="Resets allowed in any 60 minutes.")
     webhook_url: str | None = Field(
@@ -214,3 +224,20 @@ class VpnLinkStatus(_Model):
     )
     last_check: dt.datetime | None = None
     reasons: list[str] = Field(default_factory=list, description="Why the last check judged as it did.")
+
+
+def engine_status(raw: Mapping[str, object] | None) -> VpnLinkStatus:
+    """The engine's fields of a VpnLink's ``.status`` (conditions and other writers' keys left out).
+
+    A status the engine cannot read (written by hand, say) starts over from an empty one rather
+    than stopping the controller; the API server's schema makes that rare.
+    """
+    if not raw:
+        return VpnLinkStatus()
+    wire = {info.alias or name for name, info in VpnLinkStatus.model_fields.items()}
+    fields = {k: v for k, v in raw.items() if k in wire and v is not None}
+    try:
+        return VpnLinkStatus.model_validate(fields)
+    except ValidationError as exc:
+        log.warning("VpnLink status unreadable; starting from an empty one", extra={"error": str(exc)[:500]})
+        return VpnLinkStatus()
