@@ -329,11 +329,10 @@ class Demo:
         sp_secret = link["spec"]["azure"]["credentialsSecretRef"]["name"]
         azure_patch: dict[str, Any] = {
             "endpoint": endpoints["armUrl"],
+            # The service principal's token comes from azure-sim's authority, not login.microsoftonline.com.
+            "authorityHost": endpoints["authorityUrl"],
             "caBundleSecretRef": {"name": AZURE_CA_SECRET},
         }
-        if "authorityHost" in (REPO / "crds" / "vpnlinks.spyops.io.yaml").read_text():
-            # The service principal's token comes from azure-sim's authority, not login.microsoftonline.com.
-            azure_patch["authorityHost"] = endpoints["authorityUrl"]
         self.kube.apply_documents(
             [
                 {
