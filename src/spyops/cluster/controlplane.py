@@ -354,6 +354,9 @@ class ControlPlane:
                 f"--config={self.binaries.kwok_stages}",
                 "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
                 "--node-ip=127.0.0.1",
+                # kwok renews the node's Lease (kubelet's heartbeat); without it the node lifecycle
+                # controller marks the node NotReady after ~50 s and every pod Ready=False for good.
+                "--node-lease-duration-seconds=40",
                 f"--server-address=127.0.0.1:{ports['kwok']}",
                 "--v=ERROR",
             ],
