@@ -4,6 +4,7 @@ what a clean run produces: the same children, nothing duplicated, nothing orphan
 from __future__ import annotations
 
 import json
+import os
 import random
 import time
 from pathlib import Path
@@ -19,11 +20,11 @@ from spyops.operator.builders.gateway import GatewayInputs, build_gateway_childr
 from spyops.operator.builders.strategy import StrategyInputs, build_strategy_children
 from spyops.operator.drift import child_up_to_date
 from spyops.operator.render import GatewayTarget, gateway_host, render_runtime_config
-from tests.operator.support import MANAGED, STRATEGY_CHILD_KINDS, OperatorProcess, get_json, wait_for
+from tests.operator.support import MANAGED, STRATEGY_CHILD_KINDS, OperatorProcess, get_json
 
 pytestmark = pytest.mark.cluster
 
-KILLS = 15
+KILLS = int(os.environ.get("SPYOPS_CRASH_KILLS", "15"))
 STRATEGIES = 4
 IMAGE = "ghcr.io/spyops/spyops:test"
 
@@ -101,7 +102,7 @@ def test_random_sigkills_converge_to_the_clean_state(
     proc.start()
     proc.wait_ready()
     names = [f"tradingstrategy/s{i}" for i in range(STRATEGIES)]
-    kube.kubectl(
+    waited = kube.kubectl(
         "wait",
         "-n",
         namespace,
@@ -110,7 +111,28 @@ def test_random_sigkills_converge_to_the_clean_state(
         "ibkrgateway/gw",
         *names,
         timeout=200,
+        check=False,
     )
+    if waited.returncode != 0:
+        states = kube.kubectl(
+            "get",
+            "tradingstrategies,ibkrgateways,deployments,statefulsets,pods",
+            "-n",
+            namespace,
+            "-o",
+            "wide",
+            check=False,
+        ).stdout
+        conditions = kube.kubectl(
+            "get",
+            "tradingstrategies,ibkrgateways",
+            "-n",
+            namespace,
+            "-o",
+            "jsonpath={range .items[*]}{.metadata.name} {.status.conditions}{'\\n'}{end}",
+            check=False,
+        ).stdout
+        raise AssertionError(f"not Ready after the kills:\n{waited.stderr}\n{states}\n{conditions}")
 
     expected = expected_children(kube, namespace)
     live = get_json(kube, ",".join(STRATEGY_CHILD_KINDS), "-n", namespace, "-l", MANAGED)["items"]
@@ -137,7 +159,15 @@ def test_random_sigkills_converge_to_the_clean_state(
     # No kopf bookkeeping and no finalizers were left on our objects by the killed runs.
     for item in get_json(kube, "tradingstrategies,ibkrgateways", "-n", namespace)["items"]:
         assert not item["metadata"].get("finalizers")
-    wait_for(
-        "a quiet operator (no errors after convergence)",
-        lambda: "reconcile failed" not in proc.logs()[-2000:],
-    )
+
+    # Converged means quiet: no reconcile errors any more (transient ones during the kills are fine).
+    def errors() -> float:
+        for line in proc.get("/metrics").text.splitlines():
+            if line.startswith('controller_runtime_reconcile_errors_total{controller="tradingstrategy"}'):
+                return float(line.split()[-1])
+        return 0.0
+
+    before = errors()
+    time.sleep(5)
+    failures = [line for line in proc.logs().splitlines() if "reconcile failed" in line]
+    assert errors() == before, failures[-5:]

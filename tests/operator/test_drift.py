@@ -32,3 +32,13 @@ def test_missing_or_terminating_child_is_not_up_to_date() -> None:
     desired = {"apiVersion": "v1", "kind": "ConfigMap", "data": {"a": "b"}}
     assert not child_up_to_date(desired, None)
     assert not child_up_to_date(desired, {"metadata": {"deletionTimestamp": "now"}, "data": {"a": "b"}})
+
+
+def test_zero_values_the_api_server_omits_are_not_drift() -> None:
+    desired = {"metadata": {"name": "gw"}, "spec": {"clusterIP": "None", "publishNotReadyAddresses": False}}
+    live = {"metadata": {"name": "gw", "uid": "u"}, "spec": {"clusterIP": "None", "type": "ClusterIP"}}
+    assert child_up_to_date(desired, live)
+    # but a true value that is missing, or a false one that is live as true, is drift
+    assert not child_up_to_date({**desired, "spec": {"publishNotReadyAddresses": True}}, live)
+    flipped = {**live, "spec": {"clusterIP": "None", "publishNotReadyAddresses": True}}
+    assert not child_up_to_date(desired, flipped)

@@ -14,12 +14,20 @@ def _scalar_equal(desired: Any, live: Any) -> bool:
     return bool(desired == live)
 
 
+def _is_zero(value: Any) -> bool:
+    # The API server drops `omitempty` fields that hold their zero value (a false
+    # bool, an empty list), so "absent" in live means the same as these.
+    return value is False or value is None or value == "" or value == [] or value == {}
+
+
 def contains(desired: Any, live: Any) -> bool:
     """True when every field of ``desired`` is in ``live`` with the same value (lists: same length, in order)."""
     if isinstance(desired, dict):
         if not isinstance(live, dict):
             return False
-        return all(key in live and contains(value, live[key]) for key, value in desired.items())
+        return all(
+            contains(value, live[key]) if key in live else _is_zero(value) for key, value in desired.items()
+        )
     if isinstance(desired, list):
         if not isinstance(live, list) or len(desired) != len(live):
             return False

@@ -241,7 +241,6 @@ def build_service(inputs: GatewayInputs) -> dict[str, Any]:
             "clusterIP": "None",
             "selector": gateway_selector(owner.name),
             "ports": ports,
-            "publishNotReadyAddresses": False,
         },
     }
 
