@@ -11,9 +11,16 @@ PYTEST_ARGS ?=
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: test setup binaries helm terraform-tools lint typecheck pytest clean node-tools chromium
+.PHONY: test demo setup binaries helm terraform-tools lint typecheck pytest clean node-tools chromium
 
 test: setup binaries lint typecheck pytest
+
+# The whole platform on this machine (embedded Kubernetes, operator, example resources, backend and
+# dashboard, workloads as local processes) until Ctrl-C. Options: make demo DEMO_ARGS="--port-base 9000
+# --scenario examples/demo-scenario.yaml"; see `spyops demo --help`.
+DEMO_ARGS ?=
+demo: setup binaries helm
+	$(BIN)/spyops demo $(DEMO_ARGS)
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "spyops needs Python >= 3.11, found " + sys.version'

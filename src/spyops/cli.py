@@ -28,6 +28,7 @@ _COMPONENTS: list[tuple[str, str]] = [
     ("gateway-probe", "spyops.operator.probe:gateway_probe"),
     ("infra", "spyops.infra.cli:app"),
     ("bot", "spyops.bot.cli:bot"),
+    ("demo", "spyops.demo.cli:demo"),
 ]
 
 app = typer.Typer(
