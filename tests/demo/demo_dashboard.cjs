@@ -1,7 +1,7 @@
 // Drives Debian's Chromium (headless, by path) with playwright-core against the running demo's
 // dashboard: waits until the page is live and shows at least one signal that came through the
-// platform (gateway -> detector -> outbox -> backend -> browser), counts the fills it shows, and
-// saves a screenshot.
+// platform (gateway -> detector -> outbox -> backend -> browser) and at least one fill of the
+// bot's (gateway -> bot -> outbox -> backend -> browser), and saves a screenshot.
 // The last line printed is the JSON result; exits 1 on failure.
 //
 // Environment: DASHBOARD_URL, ARTIFACTS (screenshot folder), NODE_TOOLS (tools/node),
@@ -40,6 +40,8 @@ async function main() {
     result.steps.push("live");
     await page.waitForSelector("#signals [data-signal-id]", { timeout: wait });
     result.steps.push("signal");
+    await page.waitForSelector("#fills [data-fill-id]", { timeout: wait });
+    result.steps.push("fill");
     result.signals = await page.locator("#signals [data-signal-id]").count();
     result.fills = await page.locator("#fills [data-fill-id]").count();
     result.first_signal_rule = await page.locator("#signals [data-signal-id] .tag").first().textContent();

@@ -1,11 +1,7 @@
 """`spyops demo` end to end, headless and bounded: anomalies are detected and shown on the dashboard
-(real Chromium), traded at the gateway by the leader bot, the strategy's and the link's status are
-reported in Kubernetes, and after SIGINT no process the demo started is left.
-
-Fills on the dashboard are not asserted: the bot does not publish its executions to the backend
-(spyops.bot has no outbox to it), so the dashboard's fills table stays empty in the demo as it
-would in a cluster. The trades are checked where they happen (the gateway's executions carry the
-bot's orderRefs) and where the bot reports them (the TradingStrategy's status)."""
+(real Chromium), traded at the gateway by the leader bot and shown as fills on the dashboard, the
+strategy's and the link's status are reported in Kubernetes, and after SIGINT no process the demo
+started is left."""
 
 from __future__ import annotations
 
@@ -160,6 +156,7 @@ def test_demo_detects_trades_reports_and_leaves_nothing_behind(tmp_path: Path) -
         result = json.loads(lines[-1])
         assert result["ok"], f"dashboard check failed: {result}\nstderr:\n{browser.stderr[-3000:]}"
         assert result["signals"] >= 1
+        assert result["fills"] >= 1
 
         # The leader traded them: executions at the gateway carry the bot's orderRefs.
         def executions() -> list[dict[str, Any]] | None:
