@@ -15,6 +15,7 @@ import pytest
 from spyops.cluster.testing import KubeCluster
 from tests.operator.support import OperatorProcess, condition, get_json, wait_for
 from tests.vpnlink.cluster_support import (
+    LINK,
     STRATEGY,
     AzureSimProcess,
     ProbeTarget,
@@ -209,6 +210,8 @@ def test_flapping_inside_the_window_takes_no_action(
     setup_link(kube, namespace, sim, probe_target, {"failureThreshold": 3}, with_strategy=False)
     start_operator(operator_factory, operator_sa_kubeconfig, namespace, tmp_path, sim)
     wait_for("link Healthy", lambda: _health(kube, namespace) == "Healthy", timeout=90)
+    # kstatus readers (kubectl wait, Flux) see it too
+    kube.kubectl("wait", "-n", namespace, "--for=condition=Ready", f"vpnlink/{LINK}", "--timeout=60s")
     # Checks come every ~2 s: a 2.5 s outage covers at most two checks, below the threshold of three.
     for _ in range(3):
         probe_target.down()
