@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: test demo setup binaries helm terraform-tools lint typecheck pytest clean node-tools chromium
+.PHONY: test demo setup binaries helm kstatus terraform-tools lint typecheck pytest clean node-tools chromium
 
 test: setup binaries lint typecheck pytest
 
@@ -41,6 +41,11 @@ binaries: setup
 helm: setup
 	$(BIN)/python -m spyops.toolchain.helm
 
+# Builds (once, then cached) a tiny command printing kstatus's verdict (sigs.k8s.io/cli-utils, what
+# Flux uses for health), for the tests that judge the operator's statuses.
+kstatus: setup
+	$(BIN)/python -m spyops.toolchain.kstatus
+
 # Builds (once, then cached) OpenTofu and the azurerm provider from their Go
 # modules into a local provider mirror, and installs checkov into its own
 # virtualenv; all under ~/.cache/spyops.
@@ -56,7 +61,7 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy $$(find src operator workloads tests benchmarks -name '*.py' -not -path '*/node_modules/*')
 
-pytest: setup binaries helm terraform-tools node-tools chromium
+pytest: setup binaries helm kstatus terraform-tools node-tools chromium
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # Node test tools pinned in tools/node (Azurite for Table Storage, playwright-core to drive

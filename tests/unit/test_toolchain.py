@@ -47,3 +47,18 @@ def test_cache_key_changes_with_pins_and_tools(tmp_path: Path) -> None:
     assert base != cache_key(tmp_path, tools, "go1.27.0")
     (tmp_path / "go.sum").write_text("example.com/a v1.0.0 h1:x\n")
     assert base != cache_key(tmp_path, tools, "go1.26.8")
+
+
+def test_cache_key_follows_the_source_of_a_module_with_its_own_command(tmp_path: Path) -> None:
+    (tmp_path / "go.mod").write_text("module x\n\ngo 1.26.0\n")
+    (tmp_path / "go.sum").write_text("")
+    tools = [GoTool("a", ".")]
+    (tmp_path / "tools.go").write_text("package tools\n")
+    only_pins = cache_key(tmp_path, tools, "go1.26.8")
+    (tmp_path / "tools.go").write_text("package tools // edited\n")
+    assert cache_key(tmp_path, tools, "go1.26.8") == only_pins, "tools.go-only modules keep their key"
+    (tmp_path / "main.go").write_text("package main\n")
+    with_main = cache_key(tmp_path, tools, "go1.26.8")
+    assert with_main != only_pins
+    (tmp_path / "main.go").write_text("package main\n\nfunc main() {}\n")
+    assert cache_key(tmp_path, tools, "go1.26.8") != with_main

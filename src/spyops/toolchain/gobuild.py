@@ -85,6 +85,11 @@ def cache_key(module_dir: Path, tools: Sequence[GoTool], go_version: str) -> str
     digest = hashlib.sha256()
     for name in ("go.mod", "go.sum"):
         digest.update((module_dir / name).read_bytes())
+    # A module with its own command (not only a tools.go pinning others) is keyed by its source too;
+    # modules with only tools.go keep the key they always had.
+    for source in sorted(module_dir.glob("*.go")):
+        if source.name != "tools.go":
+            digest.update(source.name.encode() + b"\0" + source.read_bytes())
     digest.update(json.dumps([[t.name, t.package, list(t.ldflags)] for t in tools]).encode())
     digest.update(go_version.encode())
     return digest.hexdigest()[:16]
