@@ -25,7 +25,7 @@ def _triplet(ready: str, reconciling: str, stalled: str) -> list[dict[str, str]]
 
 
 def test_verdicts_of_the_conditions_the_operator_writes() -> None:
-    listing = {
+    listing: dict[str, Any] = {
         "apiVersion": "v1",
         "kind": "List",
         "items": [
