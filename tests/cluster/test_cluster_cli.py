@@ -13,7 +13,10 @@ import pytest
 
 from spyops.cluster.kubectl import run_kubectl
 
-pytestmark = pytest.mark.cluster
+pytestmark = [
+    pytest.mark.cluster,
+    pytest.mark.embedded_only("tests `spyops cluster`, which starts embedded control planes of its own"),
+]
 
 
 def _spyops(state_root: Path, *args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:

@@ -17,6 +17,7 @@ from spyops.cluster.testing import KubeCluster
 from tests.conftest import Kubectl
 
 pytestmark = pytest.mark.cluster
+KWOK_NODE = "expects the embedded cluster's kwok node to run the pods"
 
 WIDGET_CRD = """
 apiVersion: apiextensions.k8s.io/v1
@@ -93,6 +94,7 @@ def test_custom_resource_round_trips_with_status_and_printer_columns(
     assert "spec.size" in bad.stderr
 
 
+@pytest.mark.embedded_only(KWOK_NODE)
 def test_deployment_gets_three_running_pods_on_the_kwok_node(kubectl: Kubectl, namespace: str) -> None:
     deployment = {
         "apiVersion": "apps/v1",

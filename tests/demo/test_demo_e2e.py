@@ -38,7 +38,11 @@ steps:
   - {at: 45s, do: inject, kind: crossed_quote, duration_seconds: 8}
 """
 
-pytestmark = [pytest.mark.cluster, pytest.mark.slow]
+pytestmark = [
+    pytest.mark.cluster,
+    pytest.mark.slow,
+    pytest.mark.embedded_only("`spyops demo` starts its own embedded control plane"),
+]
 
 
 def free_port_base() -> DemoPorts:

@@ -12,6 +12,7 @@ from spyops.toolchain.helm import ensure_helm
 from tests.operator.support import CHART, helm_template
 
 pytestmark = pytest.mark.cluster
+NEEDS_KWOK = "the operator pod runs an image nobody publishes; only the kwok node reports it Available"
 
 VALUE_FILES = ("values.yaml", "values-dev.yaml", "values-prod.yaml")
 
@@ -62,6 +63,7 @@ def test_rendered_chart_passes_server_side_dry_run(
     assert "customresourcedefinition.apiextensions.k8s.io/tradingstrategies.spyops.io" in result.stdout
 
 
+@pytest.mark.embedded_only(NEEDS_KWOK)
 def test_helm_install_brings_the_operator_up(
     spyops_crds: KubeCluster, namespace: str, tmp_path: Path
 ) -> None:

@@ -21,6 +21,7 @@ from tests.operator.support import (
 )
 
 pytestmark = pytest.mark.cluster
+NEEDS_KWOK = "Ready needs the workload pods Running; they run an image nobody publishes, which only the embedded cluster's kwok node reports as Running"
 
 STRATEGY_CHILDREN = [
     ("ConfigMap", "spy-0dte-config"),
@@ -63,6 +64,7 @@ def strategy(kube: KubeCluster, namespace: str, name: str = "spy-0dte") -> dict[
     return dict(get_json(kube, "tradingstrategy", name, "-n", namespace))
 
 
+@pytest.mark.embedded_only(NEEDS_KWOK)
 def test_examples_become_ready_with_all_children(
     spyops_crds: KubeCluster, namespace: str, operator: OperatorProcess
 ) -> None:
@@ -130,6 +132,7 @@ def test_examples_become_ready_with_all_children(
     assert "Running" in events or "Ready" in events
 
 
+@pytest.mark.embedded_only(NEEDS_KWOK)
 def test_risk_change_rewrites_only_the_config_and_image_change_rolls(
     spyops_crds: KubeCluster, namespace: str, operator: OperatorProcess
 ) -> None:
@@ -196,6 +199,7 @@ def test_risk_change_rewrites_only_the_config_and_image_change_rolls(
     assert strategy(kube, namespace)["status"]["readyBots"] == "2/2"
 
 
+@pytest.mark.embedded_only(NEEDS_KWOK)
 def test_drift_is_restored(spyops_crds: KubeCluster, namespace: str, operator: OperatorProcess) -> None:
     kube = spyops_crds
     apply_examples(kube, namespace)
@@ -256,6 +260,7 @@ def test_drift_is_restored(spyops_crds: KubeCluster, namespace: str, operator: O
     )
 
 
+@pytest.mark.embedded_only(NEEDS_KWOK)
 def test_deleting_the_resources_removes_everything(
     spyops_crds: KubeCluster, namespace: str, operator: OperatorProcess
 ) -> None:
@@ -280,6 +285,7 @@ def test_deleting_the_resources_removes_everything(
     assert kube.kubectl("get", "-n", namespace, "configmaps", "-l", MANAGED, "-o", "name").stdout == ""
 
 
+@pytest.mark.embedded_only(NEEDS_KWOK)
 def test_strategy_waits_for_its_gateway(
     spyops_crds: KubeCluster, namespace: str, operator: OperatorProcess
 ) -> None:
@@ -344,6 +350,7 @@ def test_missing_credentials_are_a_condition_not_a_crash(
     assert secret_value("s3cret-value") not in operator.logs()
 
 
+@pytest.mark.embedded_only(NEEDS_KWOK)
 def test_metrics_and_health(spyops_crds: KubeCluster, namespace: str, operator: OperatorProcess) -> None:
     kube = spyops_crds
     apply_examples(kube, namespace)
@@ -362,6 +369,7 @@ def test_metrics_and_health(spyops_crds: KubeCluster, namespace: str, operator: 
             json.loads(line)
 
 
+@pytest.mark.embedded_only(NEEDS_KWOK)
 def test_only_one_of_two_replicas_reconciles(
     spyops_crds: KubeCluster,
     namespace: str,

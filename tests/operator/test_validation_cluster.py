@@ -142,6 +142,35 @@ CASES: list[tuple[str, dict[str, Any], tuple[str, ...]]] = [
         ("spec.resources.bot.limits.memory",),
     ),
     (
+        "strategy-negative-cpu",
+        with_spec(STRATEGY, "spec.resources", {"bot": {"requests": {"cpu": "-100m"}}}),
+        ("spec.resources.bot.requests.cpu", "quantity zero or more"),
+    ),
+    (
+        "strategy-negative-memory",
+        with_spec(STRATEGY, "spec.resources", {"detector": {"limits": {"memory": "-1Gi"}}}),
+        ("spec.resources.detector.limits.memory", "quantity zero or more"),
+    ),
+    (
+        "strategy-malformed-quantity",
+        with_spec(STRATEGY, "spec.resources", {"bot": {"limits": {"cpu": "1.2.3"}}}),
+        ("spec.resources.bot.limits.cpu", "quantity"),
+    ),
+    (
+        "strategy-request-over-limit",
+        with_spec(
+            STRATEGY,
+            "spec.resources",
+            {"bot": {"requests": {"memory": "1Gi"}, "limits": {"memory": "256Mi"}}},
+        ),
+        ("spec.resources.bot.requests.memory", "must not exceed limits.memory"),
+    ),
+    (
+        "strategy-unknown-rule",
+        with_spec(STRATEGY, "spec.detector.rules", {"parity": True, "gamma_squeeze": False}),
+        ("spec.detector.rules", "known rules", "vertical_spread"),
+    ),
+    (
         "strategy-long-name",
         with_spec(STRATEGY, "metadata.name", "a" * 41),
         ("metadata.name", "40"),
@@ -155,6 +184,17 @@ CASES: list[tuple[str, dict[str, Any], tuple[str, ...]]] = [
     ("gateway-mode", with_spec(GATEWAY, "spec.tradingMode", "demo"), ("spec.tradingMode",)),
     ("gateway-port", with_spec(GATEWAY, "spec.apiPort", 80), ("spec.apiPort",)),
     ("gateway-storage", with_spec(GATEWAY, "spec.storage.size", "big"), ("spec.storage.size",)),
+    (
+        "gateway-negative-storage",
+        with_spec(GATEWAY, "spec.storage.size", "-1Gi"),
+        ("spec.storage.size", "greater than zero"),
+    ),
+    ("gateway-zero-storage", with_spec(GATEWAY, "spec.storage.size", "0"), ("spec.storage.size", "zero")),
+    (
+        "gateway-negative-cpu",
+        with_spec(GATEWAY, "spec.resources", {"limits": {"cpu": "-1"}}),
+        ("spec.resources.limits.cpu", "quantity zero or more"),
+    ),
     (
         "gateway-restart-time",
         with_spec(GATEWAY, "spec.restartWindow.time", "25:00"),
@@ -238,6 +278,23 @@ def test_bad_input_is_refused_naming_the_field(
 
 def test_the_base_objects_are_valid(spyops_crds: KubeCluster, namespace: str) -> None:
     for body in (STRATEGY, GATEWAY, VPNLINK):
+        spyops_crds.kubectl("apply", "--dry-run=server", "-n", namespace, "-f", "-", input=json.dumps(body))
+
+
+def test_quantities_and_rule_names_that_can_work_are_admitted(
+    spyops_crds: KubeCluster, namespace: str
+) -> None:
+    strategy = with_spec(
+        with_spec(
+            STRATEGY,
+            "spec.resources",
+            {"bot": {"requests": {"cpu": "0", "memory": "256Mi"}, "limits": {"memory": "0.5Gi"}}},
+        ),
+        "spec.detector.rules",
+        {"parity": False, "spread_blowout": True},
+    )
+    gateway = with_spec(GATEWAY, "spec.storage.size", "512Mi")
+    for body in (strategy, gateway):
         spyops_crds.kubectl("apply", "--dry-run=server", "-n", namespace, "-f", "-", input=json.dumps(body))
 
 

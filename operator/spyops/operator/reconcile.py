@@ -9,10 +9,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from lightkube import ApiError
 from pydantic import ValidationError
 
 from spyops.operator import conditions as cond
-from spyops.operator import metrics
+from spyops.operator import metrics, refusals
 from spyops.operator.api.common import API_VERSION
 from spyops.operator.api.gateway import GatewayPhase, IBKRGatewaySpec, TradingMode
 from spyops.operator.api.strategy import OPERATOR_STATUS_FIELDS, StrategyPhase, TradingStrategySpec
@@ -113,24 +114,36 @@ class Reconciler:
             self.cache.put_resource(kind, body)
         return body
 
-    async def _apply_children(self, children: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-        """Apply the children that differ from what we saw (all, if never seen); return live objects by kind/name."""
+    async def _apply_children(
+        self, children: Sequence[dict[str, Any]]
+    ) -> tuple[dict[str, dict[str, Any]], list[refusals.Refusal]]:
+        """Apply the children that differ from what we saw (all, if never seen); return live objects by
+        kind/name and the children the API server refused (the workloads are not applied when config
+        or identity was refused). Other API errors raise, for the work queue to retry."""
 
-        async def one(desired: dict[str, Any]) -> dict[str, Any]:
+        async def one(desired: dict[str, Any]) -> dict[str, Any] | refusals.Refusal:
             live = self.cache.child(desired)
             if child_up_to_date(desired, live):
                 assert live is not None
                 return live
             metrics.CHILD_APPLIES.labels(desired["kind"], "create" if live is None else "update").inc()
-            applied = await self.kube.apply(desired)
+            try:
+                applied = await self.kube.apply(desired)
+            except ApiError as exc:
+                refusal = refusals.refusal_of(desired, exc)
+                if refusal is None:
+                    raise
+                return refusal
             self.cache.put_child(applied)
             return applied
 
         first = [c for c in children if c["kind"] in _FIRST_WAVE]
         rest = [c for c in children if c["kind"] not in _FIRST_WAVE]
         results = list(await asyncio.gather(*(one(c) for c in first)))
-        results += await asyncio.gather(*(one(c) for c in rest))
-        return {f"{r['kind']}/{r['metadata']['name']}": r for r in results}
+        if not any(isinstance(r, refusals.Refusal) for r in results):
+            results += await asyncio.gather(*(one(c) for c in rest))
+        live = {f"{r['kind']}/{r['metadata']['name']}": r for r in results if isinstance(r, dict)}
+        return live, [r for r in results if isinstance(r, refusals.Refusal)]
 
     async def _owner_still_there(
         self, kind: str, body: dict[str, Any], children: Sequence[dict[str, Any]]
@@ -213,10 +226,13 @@ class Reconciler:
         children = build_gateway_children(GatewayInputs(owner, spec, self.settings.workload_image))
         if not await self._owner_still_there(GATEWAY, body, children):
             return 0.0
-        live = await self._apply_children(children)
+        live, refused = await self._apply_children(children)
         done, replicas, ready = _rollout_complete(live.get(f"StatefulSet/{meta['name']}"), 1)
-        is_ready = creds_ok and done and ready >= 1
-        if is_ready:
+        is_ready = creds_ok and done and ready >= 1 and not refused
+        if refused:
+            triplet = cond.kstatus_triplet(False, refusals.REASON, refusals.summary(refused), True)
+            phase = GatewayPhase.STALLED
+        elif is_ready:
             triplet = cond.kstatus_triplet(True, "GatewayReady", "the gateway pod passed its API check")
             phase = GatewayPhase.READY
         elif not creds_ok:
@@ -241,6 +257,8 @@ class Reconciler:
             "endpoint": f"{gateway_host(meta['name'], meta['namespace'])}:{spec.api_port}",
         }
         await self._write_status(GATEWAY, body, status, GATEWAY_STATUS_FIELDS)
+        if refused:
+            return refusals.RECHECK_SECONDS
         return None if creds_ok else RECHECK_SECONDS
 
     async def _check_credentials(self, namespace: str, spec: IBKRGatewaySpec) -> tuple[bool, str, str]:
@@ -374,7 +392,7 @@ class Reconciler:
         )
         if not await self._owner_still_there(STRATEGY, body, children):
             return 0.0
-        live = await self._apply_children(children)
+        live, refused = await self._apply_children(children)
         wanted_bots = 0 if spec.suspend else spec.replicas
         bots_done, bot_replicas, bot_ready = _rollout_complete(
             live.get(f"Deployment/{bot_name(name)}"), wanted_bots
@@ -392,7 +410,10 @@ class Reconciler:
                 f"IBKRGateway {gateway_name} is not Ready yet",
             )
         )
-        if spec.suspend:
+        if refused:
+            triplet = cond.kstatus_triplet(False, refusals.REASON, refusals.summary(refused), True)
+            phase = StrategyPhase.STALLED
+        elif spec.suspend:
             triplet = [
                 cond.Wanted(
                     cond.READY, cond.FALSE, "Suspended", "spec.suspend is true: workloads scaled to zero"
@@ -430,4 +451,4 @@ class Reconciler:
             outboundMode=config.outbound.mode.value,
         )
         await self._write_status(STRATEGY, body, status, OPERATOR_STATUS_FIELDS)
-        return None
+        return refusals.RECHECK_SECONDS if refused else None

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cache
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -40,6 +42,38 @@ def validations(*rules: dict[str, str]) -> Any:
     return {"x-kubernetes-validations": list(rules)}
 
 
+def quantity_rules(*fields: str, positive: bool = False) -> list[dict[str, str]]:
+    """CEL rules (Kubernetes' quantity library) refusing a malformed or negative (or zero) quantity."""
+    bound = "> 0" if positive else ">= 0"
+    what = "greater than zero" if positive else "zero or more"
+    return [
+        cel(
+            f"!has(self.{name}) || (isQuantity(self.{name}) && quantity(self.{name}).sign() {bound})",
+            f"{name} must be a Kubernetes quantity {what}",
+            f".{name}",
+        )
+        for name in fields
+    ]
+
+
+@cache
+def _has_tz_database() -> bool:
+    return bool(zoneinfo.available_timezones())
+
+
+def tz_database_name(value: str) -> str:
+    """``value`` if the tz database knows it; the schema can only check its shape, not that it exists."""
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        if not _has_tz_database():
+            raise ValueError(
+                f"cannot check time zone {value!r}: no tz database on this system (install tzdata)"
+            ) from None
+        raise ValueError(f"{value!r} is not a time zone of the tz database (e.g. America/New_York)") from None
+    return value
+
+
 class ApiModel(BaseModel):
     """camelCase on the wire, snake_case in Python; unknown fields are refused (the CRD prunes them anyway)."""
 
@@ -60,6 +94,14 @@ class LocalObjectReference(ApiModel):
 class ResourceList(ApiModel):
     """CPU and memory quantities (Kubernetes quantity syntax, e.g. 100m, 256Mi)."""
 
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="forbid",
+        frozen=True,
+        json_schema_extra=validations(*quantity_rules("cpu", "memory")),
+    )
+
     cpu: str | None = Field(
         default=None, pattern=QUANTITY, max_length=32, description="CPU quantity, e.g. 250m."
     )
@@ -68,8 +110,28 @@ class ResourceList(ApiModel):
     )
 
 
+def _request_within_limit(name: str) -> dict[str, str]:
+    # Malformed quantities are ResourceList's rule to report; here they only must not error.
+    request, limit = f"self.requests.{name}", f"self.limits.{name}"
+    return cel(
+        f"!has(self.requests) || !has(self.limits) || !has({request}) || !has({limit}) "
+        f"|| !isQuantity({request}) || !isQuantity({limit}) "
+        f"|| quantity({request}).compareTo(quantity({limit})) <= 0",
+        f"requests.{name} must not exceed limits.{name}",
+        f".requests.{name}",
+    )
+
+
 class Resources(ApiModel):
     """Requests and limits of one container."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="forbid",
+        frozen=True,
+        json_schema_extra=validations(_request_within_limit("cpu"), _request_within_limit("memory")),
+    )
 
     requests: ResourceList | None = Field(default=None, description="What the scheduler reserves.")
     limits: ResourceList | None = Field(default=None, description="The most the container may use.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
 from spyops.operator.api.common import (
@@ -23,6 +23,8 @@ from spyops.operator.api.common import (
     Resources,
     cel,
     conditions_field,
+    quantity_rules,
+    tz_database_name,
     validations,
 )
 
@@ -93,9 +95,20 @@ class RestartWindow(ApiModel):
         description="IANA time zone of the restart time.",
     )
 
+    # Checked by the operator before rendering (CEL has no tz database): a bad name stalls the gateway.
+    _known_timezone = field_validator("timezone")(tz_database_name)
+
 
 class StorageSettings(ApiModel):
     """The gateway's settings volume (a PersistentVolumeClaim of the StatefulSet)."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="forbid",
+        frozen=True,
+        json_schema_extra=validations(*quantity_rules("size", positive=True)),
+    )
 
     size: str = Field(default="1Gi", pattern=QUANTITY, max_length=32, description="PVC size, e.g. 1Gi.")
     storage_class_name: str | None = Field(

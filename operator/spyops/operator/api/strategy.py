@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from enum import StrEnum
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
 from spyops.operator.api.common import (
@@ -23,9 +23,14 @@ from spyops.operator.api.common import (
     Resources,
     cel,
     conditions_field,
+    tz_database_name,
     validations,
 )
 from spyops.schemas.runtime_config import TradingState
+from spyops.schemas.signals import AnomalyKind
+
+# The detector refuses a config naming a rule it does not run, so the API server refuses it first.
+DETECTOR_RULES = tuple(kind.value for kind in AnomalyKind)
 
 
 def _model_config(*rules: dict[str, str]) -> ConfigDict:
@@ -69,11 +74,18 @@ class DetectorSpec(ApiModel):
             "strikeWindow needs 4*strikeWindow+1 market-data lines (calls and puts each side plus the "
             "underlying), more than maxMarketDataLines",
             ".strikeWindow",
-        )
+        ),
+        cel(
+            "self.rules.all(name, name in [" + ", ".join(f"'{r}'" for r in DETECTOR_RULES) + "])",
+            "rules names a rule the detector does not have; known rules: " + ", ".join(DETECTOR_RULES),
+            ".rules",
+        ),
     )
 
     rules: dict[str, bool] = Field(
-        default_factory=dict, description="Rule name -> enabled; rules not listed are enabled."
+        default_factory=dict,
+        max_length=len(DETECTOR_RULES),
+        description="Rule name -> enabled; rules not listed are enabled.",
     )
     min_edge: float = Field(
         default=5.0, ge=0, le=100_000, description="Dollars per unit after costs to signal."
@@ -117,6 +129,9 @@ class TradingHoursSpec(ApiModel):
     )
     start: str = Field(default="09:30", pattern=HH_MM, description="First minute orders may go out, HH:MM.")
     end: str = Field(default="15:55", pattern=HH_MM, description="Last minute orders may go out, HH:MM.")
+
+    # Checked by the operator before rendering (CEL has no tz database): a bad name stalls the strategy.
+    _known_timezone = field_validator("timezone")(tz_database_name)
 
 
 class RiskSpec(ApiModel):

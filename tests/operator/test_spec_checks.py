@@ -1,0 +1,63 @@
+"""What the schema cannot judge is checked before rendering; what the API server refuses is named."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from lightkube import ApiError
+from lightkube.models.meta_v1 import Status
+from pydantic import ValidationError
+
+from spyops.operator import refusals
+from spyops.operator.api.gateway import IBKRGatewaySpec
+from spyops.operator.api.strategy import TradingStrategySpec
+from spyops.operator.reconcile import _spec_error
+
+
+def _strategy(timezone: str) -> dict[str, Any]:
+    return {"gatewayRef": {"name": "gw"}, "risk": {"tradingHours": {"timezone": timezone}}}
+
+
+def test_a_time_zone_the_tz_database_does_not_know_is_an_error_naming_the_field() -> None:
+    with pytest.raises(ValidationError) as caught:
+        TradingStrategySpec.model_validate(_strategy("America/Nowhere"))
+    message = _spec_error(caught.value)
+    assert message.startswith("spec.risk.tradingHours.timezone: ")
+    assert "'America/Nowhere' is not a time zone of the tz database" in message
+
+    with pytest.raises(ValidationError) as caught:
+        IBKRGatewaySpec.model_validate({"simulator": {}, "restartWindow": {"timezone": "Mars/Olympus"}})
+    assert _spec_error(caught.value).startswith("spec.restartWindow.timezone: ")
+
+
+@pytest.mark.parametrize("timezone", ["America/New_York", "Europe/Madrid", "UTC", "Asia/Kolkata"])
+def test_tz_database_names_pass(timezone: str) -> None:
+    spec = TradingStrategySpec.model_validate(_strategy(timezone))
+    assert spec.risk.trading_hours.timezone == timezone
+    gateway = IBKRGatewaySpec.model_validate({"simulator": {}, "restartWindow": {"timezone": timezone}})
+    assert gateway.restart_window.timezone == timezone
+
+
+def _api_error(code: int, reason: str, message: str) -> ApiError:
+    return ApiError(status=Status(code=code, reason=reason, message=message))
+
+
+CONFIG_MAP = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "s-config", "namespace": "n"}}
+
+
+def test_a_refusal_carries_the_api_servers_reason_and_message() -> None:
+    quota = 'configmaps "s-config" is forbidden: exceeded quota: q, requested: configmaps=1'
+    refusal = refusals.refusal_of(CONFIG_MAP, _api_error(403, "Forbidden", quota))
+    assert refusal == refusals.Refusal("ConfigMap", "s-config", 403, "Forbidden", quota)
+    invalid = refusals.refusal_of(CONFIG_MAP, _api_error(422, "Invalid", "data: Too long"))
+    assert invalid is not None
+    assert refusals.summary([refusal, invalid]) == (
+        f"ConfigMap s-config refused by the API server (403 Forbidden): {quota}; "
+        "ConfigMap s-config refused by the API server (422 Invalid): data: Too long"
+    )
+
+
+@pytest.mark.parametrize("code", [408, 409, 429, 500, 503])
+def test_transient_answers_are_not_refusals(code: int) -> None:
+    assert refusals.refusal_of(CONFIG_MAP, _api_error(code, "Whatever", "try again")) is None
