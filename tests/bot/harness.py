@@ -29,6 +29,7 @@ from aiohttp import web
 from spyops.gatewaysim.gateway import GatewayConfig
 from spyops.gatewaysim.model_source import build_model_source
 from spyops.gatewaysim.server import GatewayServer, ServerSettings
+from spyops.operator.render import lease_name
 from spyops.schemas import (
     AnomalyKind,
     Leg,
@@ -100,7 +101,8 @@ def runtime_config(
             "execution": {"order_timeout_seconds": 3.0, "cooldown_seconds": 0.0, **(execution or {})},
             "detector": {"stale_after_ms": stale_after_ms},
             "trading_state": trading_state,
-            "lease_name": "spy-0dte-bot",
+            # The Lease the operator renders for the strategy (its Role names exactly that one).
+            "lease_name": lease_name(strategy.rpartition("/")[2]),
             "lease_duration_seconds": lease_duration_seconds,
             "detector_stream_url": stream_url,
         }

@@ -1,63 +1,29 @@
-"""Kubernetes setup for the bot's cluster tests: the TradingStrategy CRD and the bot's narrow RBAC."""
+"""Kubernetes setup for the bot's cluster tests: the TradingStrategy CRD and the bot's narrow RBAC.
+
+The bot's ServiceAccount, Role and RoleBinding are the ones the operator makes for the strategy,
+rendered by the operator's own builders: there is no second copy of the bot's permissions to drift.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
-from subprocess import CompletedProcess
 from typing import Any
 
 import yaml
 
 from spyops.cluster.testing import KubeCluster
+from spyops.operator.api.strategy import TradingStrategySpec
+from spyops.operator.builders.common import Owner
+from spyops.operator.builders.strategy import StrategyInputs, bot_name, build_strategy_children
+from spyops.operator.render import GatewayTarget, gateway_host, render_runtime_config
+from tests.operator.support import install_crds
 
-Kubectl = Callable[..., CompletedProcess[str]]
-
-# Stand-in until the operator's generated CRD (crds/tradingstrategies.spyops.io.yaml) is in main:
-# the same group, version, names and status subresource; the schema keeps every field.
-MINIMAL_CRD = {
-    "apiVersion": "apiextensions.k8s.io/v1",
-    "kind": "CustomResourceDefinition",
-    "metadata": {"name": "tradingstrategies.spyops.io"},
-    "spec": {
-        "group": "spyops.io",
-        "scope": "Namespaced",
-        "names": {
-            "plural": "tradingstrategies",
-            "singular": "tradingstrategy",
-            "kind": "TradingStrategy",
-            "listKind": "TradingStrategyList",
-        },
-        "versions": [
-            {
-                "name": "v1alpha1",
-                "served": True,
-                "storage": True,
-                "subresources": {"status": {}},
-                "schema": {
-                    "openAPIV3Schema": {
-                        "type": "object",
-                        "x-kubernetes-preserve-unknown-fields": True,
-                    }
-                },
-            }
-        ],
-    },
-}
-
-# Exactly what the bot needs (what the operator's Role grants it).
-BOT_ROLE_RULES = [
-    {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["get", "create", "update"]},
-    {"apiGroups": ["spyops.io"], "resources": ["tradingstrategies/status"], "verbs": ["patch"]},
-]
+BOT_IDENTITY_KINDS = ("ServiceAccount", "Role", "RoleBinding")
 
 
 def ensure_crd(cluster: KubeCluster) -> None:
-    repo_crd = Path(__file__).resolve().parents[2] / "crds" / "tradingstrategies.spyops.io.yaml"
-    manifest = repo_crd.read_text() if repo_crd.exists() else yaml.safe_dump(MINIMAL_CRD)
-    cluster.kubectl("apply", "-f", "-", input=manifest)
-    cluster.kubectl("wait", "--for=condition=Established", "crd/tradingstrategies.spyops.io", "--timeout=60s")
+    install_crds(cluster)
 
 
 def create_strategy(cluster: KubeCluster, namespace: str, name: str) -> None:
@@ -70,36 +36,35 @@ def create_strategy(cluster: KubeCluster, namespace: str, name: str) -> None:
     cluster.kubectl("apply", "-f", "-", input=json.dumps(strategy))
 
 
-def strategy_status(cluster: KubeCluster, namespace: str, name: str) -> dict[str, Any]:
+def strategy_body(cluster: KubeCluster, namespace: str, name: str) -> dict[str, Any]:
     out = cluster.kubectl("get", "tradingstrategies.spyops.io", name, "-n", namespace, "-o", "json").stdout
-    status: dict[str, Any] = json.loads(out).get("status") or {}
+    body: dict[str, Any] = json.loads(out)
+    return body
+
+
+def strategy_status(cluster: KubeCluster, namespace: str, name: str) -> dict[str, Any]:
+    status: dict[str, Any] = strategy_body(cluster, namespace, name).get("status") or {}
     return status
 
 
-def bot_kubeconfig(cluster: KubeCluster, namespace: str, path: Path) -> Path:
-    """A kubeconfig that acts as the bot's ServiceAccount, with only the bot's Role."""
-    rbac = [
-        {
-            "apiVersion": "v1",
-            "kind": "ServiceAccount",
-            "metadata": {"name": "spyops-bot", "namespace": namespace},
-        },
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "Role",
-            "metadata": {"name": "spyops-bot", "namespace": namespace},
-            "rules": BOT_ROLE_RULES,
-        },
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "RoleBinding",
-            "metadata": {"name": "spyops-bot", "namespace": namespace},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "spyops-bot"},
-            "subjects": [{"kind": "ServiceAccount", "name": "spyops-bot", "namespace": namespace}],
-        },
-    ]
-    cluster.kubectl("apply", "-f", "-", input=yaml.safe_dump_all(rbac))
-    token = cluster.kubectl("create", "token", "spyops-bot", "-n", namespace, "--duration=1h").stdout.strip()
+def operator_bot_identity(cluster: KubeCluster, namespace: str, name: str) -> list[dict[str, Any]]:
+    """The bot's ServiceAccount, Role and RoleBinding exactly as the operator renders them for ``name``."""
+    body = strategy_body(cluster, namespace, name)
+    spec = TradingStrategySpec.model_validate(body["spec"])
+    owner = Owner("TradingStrategy", name, namespace, body["metadata"]["uid"])
+    gateway = GatewayTarget(gateway_host(spec.gateway_ref.name, namespace), 4002, "paper")
+    config = render_runtime_config(namespace, name, spec, gateway, None)
+    children = build_strategy_children(StrategyInputs(owner, spec, config, "unused", service_monitor=False))
+    return [c for c in children if c["kind"] in BOT_IDENTITY_KINDS]
+
+
+def bot_kubeconfig(cluster: KubeCluster, namespace: str, strategy: str, path: Path) -> Path:
+    """A kubeconfig that acts as the bot's ServiceAccount, with only the Role the operator gives it."""
+    identity = operator_bot_identity(cluster, namespace, strategy)
+    assert sorted(c["kind"] for c in identity) == sorted(BOT_IDENTITY_KINDS)
+    cluster.kubectl("apply", "--server-side", "-f", "-", input=yaml.safe_dump_all(identity))
+    account = bot_name(strategy)
+    token = cluster.kubectl("create", "token", account, "-n", namespace, "--duration=1h").stdout.strip()
     admin = yaml.safe_load(cluster.kubeconfig.read_text())
     context = next(c for c in admin["contexts"] if c["name"] == admin["current-context"])["context"]
     server = next(c for c in admin["clusters"] if c["name"] == context["cluster"])
@@ -107,14 +72,14 @@ def bot_kubeconfig(cluster: KubeCluster, namespace: str, path: Path) -> Path:
         "apiVersion": "v1",
         "kind": "Config",
         "clusters": [server],
-        "users": [{"name": "spyops-bot", "user": {"token": token}}],
+        "users": [{"name": account, "user": {"token": token}}],
         "contexts": [
             {
-                "name": "spyops-bot",
-                "context": {"cluster": server["name"], "user": "spyops-bot", "namespace": namespace},
+                "name": account,
+                "context": {"cluster": server["name"], "user": account, "namespace": namespace},
             }
         ],
-        "current-context": "spyops-bot",
+        "current-context": account,
     }
     path.write_text(yaml.safe_dump(config))
     return path

@@ -51,7 +51,7 @@ async def test_three_replicas_one_trades_and_a_killed_leader_is_replaced_without
 ) -> None:
     ensure_crd(kube_cluster)
     create_strategy(kube_cluster, namespace, NAME)
-    kubeconfig = bot_kubeconfig(kube_cluster, namespace, tmp_path / "bot.kubeconfig")
+    kubeconfig = bot_kubeconfig(kube_cluster, namespace, NAME, tmp_path / "bot.kubeconfig")
     strategy = f"{namespace}/{NAME}"
     async with simulator() as server, signal_server() as (log, url):
         config_path = tmp_path / "config.json"

@@ -57,7 +57,7 @@ async def _trade_through_everything(
 ) -> None:
     ensure_crd(kube_cluster)
     create_strategy(kube_cluster, namespace, NAME)
-    kubeconfig = bot_kubeconfig(kube_cluster, namespace, tmp_path / "bot.kubeconfig")
+    kubeconfig = bot_kubeconfig(kube_cluster, namespace, NAME, tmp_path / "bot.kubeconfig")
     strategy = f"{namespace}/{NAME}"
     async with simulator() as server:
         config_path = tmp_path / "config.json"

@@ -20,24 +20,42 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from spyops.operator.api.gateway import IBKRGatewaySpec
 from spyops.operator.api.strategy import TradingStrategySpec
 from spyops.operator.builders.common import Owner
+from spyops.operator.builders.gateway import GatewayInputs, build_gateway_children
 from spyops.operator.builders.strategy import StrategyInputs, build_strategy_children
 from spyops.operator.kube import Kube
+from spyops.operator.reconcile import FIRST_WAVE
 from spyops.operator.render import GatewayTarget, gateway_host, render_runtime_config
 
 REPO = Path(__file__).resolve().parents[3]
-CHILD_KINDS = (
-    ("v1", "ConfigMap"),
-    ("v1", "Service"),
-    ("v1", "ServiceAccount"),
-    ("rbac.authorization.k8s.io/v1", "Role"),
-    ("rbac.authorization.k8s.io/v1", "RoleBinding"),
-    ("apps/v1", "Deployment"),
-    ("policy/v1", "PodDisruptionBudget"),
-    ("networking.k8s.io/v1", "NetworkPolicy"),
-)
-CHILDREN_PER_STRATEGY = 11
+BENCH_SPEC = TradingStrategySpec.model_validate({"gatewayRef": {"name": "gw"}, "replicas": 1})
+
+
+def strategy_children(namespace: str, name: str, uid: str, service_monitor: bool) -> list[dict[str, Any]]:
+    """What the operator's builders make for one benchmark strategy: the count is theirs, not ours."""
+    target = GatewayTarget(gateway_host("gw", namespace), 4002, "paper")
+    owner = Owner("TradingStrategy", name, namespace, uid)
+    config = render_runtime_config(namespace, name, BENCH_SPEC, target, None)
+    return build_strategy_children(StrategyInputs(owner, BENCH_SPEC, config, "img", service_monitor))
+
+
+def child_kinds(service_monitor: bool) -> tuple[tuple[str, str], ...]:
+    """(apiVersion, kind) of every child kind a strategy gets, for the watches that count them."""
+    children = strategy_children("ns", "s", "uid", service_monitor)
+    return tuple(sorted({(c["apiVersion"], c["kind"]) for c in children}))
+
+
+def children_per_strategy(service_monitor: bool) -> int:
+    return len(strategy_children("ns", "s", "uid", service_monitor))
+
+
+def objects_per_gateway() -> int:
+    """The benchmark's gateway and what the builders make for it."""
+    spec = IBKRGatewaySpec.model_validate({"simulator": {}})
+    owner = Owner("IBKRGateway", "gw", "ns", "uid")
+    return 1 + len(build_gateway_children(GatewayInputs(owner, spec, "img")))
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -74,14 +92,15 @@ def _rss_bytes(pid: int) -> int:
 class ChildCounter:
     """Counts ADDED watch events of the children of each strategy (by the spyops.io/strategy label)."""
 
-    def __init__(self) -> None:
+    def __init__(self, expected: int) -> None:
+        self.expected = expected
         self.counts: dict[str, int] = {}
         self.done_at: dict[str, float] = {}
         self.waiters: dict[str, asyncio.Event] = {}
 
     def event(self, name: str) -> None:
         self.counts[name] = self.counts.get(name, 0) + 1
-        if self.counts[name] == CHILDREN_PER_STRATEGY:
+        if self.counts[name] == self.expected:
             self.done_at[name] = time.monotonic()
             self.waiters.setdefault(name, asyncio.Event()).set()
 
@@ -89,7 +108,9 @@ class ChildCounter:
         await asyncio.wait_for(self.waiters.setdefault(name, asyncio.Event()).wait(), limit)
 
 
-async def _watch_children(kube: Kube, namespace: str, counter: ChildCounter) -> None:
+async def _watch_children(
+    kube: Kube, namespace: str, counter: ChildCounter, kinds: tuple[tuple[str, str], ...]
+) -> None:
     from lightkube.generic_resource import GenericNamespacedResource  # noqa: F401 - keeps lightkube loaded
 
     from spyops.operator.kube import _resource, kind_ref
@@ -105,26 +126,23 @@ async def _watch_children(kube: Kube, namespace: str, counter: ChildCounter) -> 
                 if strategy:
                     counter.event(strategy)
 
-    await asyncio.gather(*(one(v, k) for v, k in CHILD_KINDS))
+    await asyncio.gather(*(one(v, k) for v, k in kinds))
 
 
-async def _direct_baseline(kube: Kube, namespace: str, samples: int) -> list[float]:
-    """Time to SSA-apply one strategy's 11 children directly (no operator): the floor."""
+async def _direct_baseline(kube: Kube, namespace: str, samples: int, service_monitor: bool) -> list[float]:
+    """Time to SSA-apply one strategy's children directly (no operator), in the operator's waves: the floor."""
     timings = []
-    target = GatewayTarget(gateway_host("gw", namespace), 4002, "paper")
-    spec = TradingStrategySpec.model_validate({"gatewayRef": {"name": "gw"}, "replicas": 1})
     for index in range(samples):
         name = f"direct-{index}"
         owner_body = await kube.create(
-            _strategy(namespace, name, 1) | {"spec": {**spec.to_wire(), "suspend": True}}
+            _strategy(namespace, name, 1) | {"spec": {**BENCH_SPEC.to_wire(), "suspend": True}}
         )
-        owner = Owner("TradingStrategy", name, namespace, owner_body["metadata"]["uid"])
-        config = render_runtime_config(namespace, name, spec, target, None)
-        children = build_strategy_children(StrategyInputs(owner, spec, config, "img", False))
+        children = strategy_children(namespace, name, owner_body["metadata"]["uid"], service_monitor)
         for child in children:
             child["metadata"]["labels"]["app.kubernetes.io/managed-by"] = "spyops-bench"
         started = time.monotonic()
-        first, second = children[:6], children[6:]
+        first = [c for c in children if c["kind"] in FIRST_WAVE]
+        second = [c for c in children if c["kind"] not in FIRST_WAVE]
         await asyncio.gather(*(kube.apply(c) for c in first))
         await asyncio.gather(*(kube.apply(c) for c in second))
         timings.append(time.monotonic() - started)
@@ -153,7 +171,10 @@ async def run_benchmark(
     kubeconfig: Path, namespace: str, latency_samples: int, bulk: int, ready_timeout: float
 ) -> dict[str, Any]:
     kube = Kube.connect(kubeconfig, "bench")
-    counter = ChildCounter()
+    # The operator adds a ServiceMonitor when the Prometheus Operator's API is served; so do we.
+    service_monitor = await kube.api_available("monitoring.coreos.com/v1", "ServiceMonitor", namespace)
+    per_strategy = children_per_strategy(service_monitor)
+    counter = ChildCounter(per_strategy)
     workdir = Path(tempfile.mkdtemp(prefix="spyops-bench-"))
     log = workdir / "operator.log"
     env = dict(os.environ, KUBECONFIG=str(kubeconfig))
@@ -182,7 +203,7 @@ async def run_benchmark(
             stderr=subprocess.STDOUT,
             env=env,
         )
-    watcher = asyncio.create_task(_watch_children(kube, namespace, counter))
+    watcher = asyncio.create_task(_watch_children(kube, namespace, counter, child_kinds(service_monitor)))
     try:
         await kube.create(
             {
@@ -194,7 +215,9 @@ async def run_benchmark(
         )
         await asyncio.sleep(3.0)  # operator up and watching
         # The baseline runs in a namespace the operator does not watch.
-        baseline = await _direct_baseline(kube, f"{namespace}-direct", min(20, latency_samples))
+        baseline = await _direct_baseline(
+            kube, f"{namespace}-direct", min(20, latency_samples), service_monitor
+        )
 
         latencies = []
         for index in range(latency_samples):
@@ -230,10 +253,11 @@ async def run_benchmark(
                 break
             await asyncio.sleep(1.0)
         rss = _rss_bytes(operator.pid)
-        managed = (latency_samples + bulk) * (1 + CHILDREN_PER_STRATEGY) + 4
+        managed = (latency_samples + bulk) * (1 + per_strategy) + objects_per_gateway()
         return {
             "benchmark": "operator",
             "machine_cpus": os.cpu_count(),
+            "children_per_strategy": per_strategy,
             "apply_to_all_children": {
                 "operator": _summary_ms(latencies),
                 "baseline_direct_ssa_of_the_same_children": _summary_ms(baseline),
@@ -253,7 +277,7 @@ async def run_benchmark(
                 "rss_mib_after_bulk": round(rss / 2**20, 1),
                 "objects_managed": managed,
                 "kib_per_managed_object": round(
-                    (rss - rss_before_bulk) / 1024 / max(1, bulk * (1 + CHILDREN_PER_STRATEGY)), 2
+                    (rss - rss_before_bulk) / 1024 / max(1, bulk * (1 + per_strategy)), 2
                 ),
             },
         }

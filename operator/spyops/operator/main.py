@@ -39,6 +39,7 @@ class OperatorOptions:
     azure_ca_bundle: Path | None = None
     azure_polling_interval: float = 10.0
     vpnlink_workers: int = 4
+    lease_duration: float = 15.0
 
 
 def _default_identity() -> str:
@@ -120,7 +121,10 @@ async def run(options: OperatorOptions) -> int:
     try:
         if options.leader_elect:
             elector = LeaderElector(
-                kube, LeaseSettings(options.lease_namespace, options.lease_name, options.identity)
+                kube,
+                LeaseSettings(
+                    options.lease_namespace, options.lease_name, options.identity, options.lease_duration
+                ),
             )
             state.standby = True
             state.connected = True
@@ -264,6 +268,16 @@ def run_operator(
     identity: Annotated[
         str, typer.Option("--identity", help="Leader identity (default: POD_NAME, else host-pid).")
     ] = "",
+    lease_duration: Annotated[
+        float,
+        typer.Option(
+            "--lease-duration",
+            min=11.0,
+            max=3600.0,
+            help="Seconds a standby waits for an unrenewed Lease to expire (longer than the 10 s renew "
+            "deadline).",
+        ),
+    ] = 15.0,
     log_level: Annotated[str, typer.Option("--log-level", help="DEBUG, INFO, WARNING, ERROR.")] = "INFO",
     azure_ca_bundle: Annotated[
         Path | None,
@@ -323,5 +337,6 @@ def run_operator(
         azure_ca_bundle=azure_ca_bundle,
         azure_polling_interval=azure_polling_interval,
         vpnlink_workers=vpnlink_workers,
+        lease_duration=lease_duration,
     )
     raise typer.Exit(asyncio.run(run(options)))

@@ -50,7 +50,7 @@ _WARNING_REASONS = frozenset(
     }
 )
 # Config and identity before the workloads that use them (a pod needs its ServiceAccount).
-_FIRST_WAVE = frozenset({"ConfigMap", "ServiceAccount", "Role", "RoleBinding", "Service"})
+FIRST_WAVE = frozenset({"ConfigMap", "ServiceAccount", "Role", "RoleBinding", "Service"})
 GATEWAY_STATUS_FIELDS = (
     "observedGeneration",
     "conditions",
@@ -137,8 +137,8 @@ class Reconciler:
             self.cache.put_child(applied)
             return applied
 
-        first = [c for c in children if c["kind"] in _FIRST_WAVE]
-        rest = [c for c in children if c["kind"] not in _FIRST_WAVE]
+        first = [c for c in children if c["kind"] in FIRST_WAVE]
+        rest = [c for c in children if c["kind"] not in FIRST_WAVE]
         results = list(await asyncio.gather(*(one(c) for c in first)))
         if not any(isinstance(r, refusals.Refusal) for r in results):
             results += await asyncio.gather(*(one(c) for c in rest))
