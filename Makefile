@@ -11,9 +11,9 @@ PYTEST_ARGS ?=
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: test demo setup binaries helm kstatus terraform-tools lint typecheck pytest clean node-tools chromium
+.PHONY: test demo setup binaries helm kstatus terraform-tools lint typecheck pytest pytest-existing-cluster clean node-tools chromium
 
-test: setup binaries lint typecheck pytest
+test: setup binaries lint typecheck pytest pytest-existing-cluster
 
 # The whole platform on this machine (embedded Kubernetes, operator, example resources, backend and
 # dashboard, workloads as local processes) until Ctrl-C. Options: make demo DEMO_ARGS="--port-base 9000
@@ -63,6 +63,11 @@ typecheck: setup
 
 pytest: setup binaries helm kstatus terraform-tools node-tools chromium
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The cluster tests that claim to run on any cluster (kind, k3s), run once more through that path
+# (SPYOPS_TEST_USE_EXISTING_CLUSTER=1 + KUBECONFIG) against a separately started embedded control plane.
+pytest-existing-cluster: setup binaries helm kstatus
+	$(BIN)/python -m tests.run_on_existing_cluster
 
 # Node test tools pinned in tools/node (Azurite for Table Storage, playwright-core to drive
 # Chromium). `npm ci` runs again only when the lockfile changes (the stamp carries its hash).
