@@ -44,11 +44,15 @@ def validations(*rules: dict[str, str]) -> Any:
 
 def quantity_rules(*fields: str, positive: bool = False) -> list[dict[str, str]]:
     """CEL rules (Kubernetes' quantity library) refusing a malformed or negative (or zero) quantity."""
-    bound = "> 0" if positive else ">= 0"
     what = "greater than zero" if positive else "zero or more"
+    compare = (
+        "quantity(self.{0}).isGreaterThan(quantity('0'))"
+        if positive
+        else "!quantity(self.{0}).isLessThan(quantity('0'))"
+    )
     return [
         cel(
-            f"!has(self.{name}) || (isQuantity(self.{name}) && quantity(self.{name}).sign() {bound})",
+            f"!has(self.{name}) || (isQuantity(self.{name}) && {compare.format(name)})",
             f"{name} must be a Kubernetes quantity {what}",
             f".{name}",
         )
