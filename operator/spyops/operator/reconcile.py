@@ -68,7 +68,11 @@ class OperatorSettings:
 
 
 def _spec_error(exc: ValidationError) -> str:
-    return "; ".join(f"spec.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+    # A validator's own message reads better without pydantic's "Value error, " prefix.
+    return "; ".join(
+        f"spec.{'.'.join(str(p) for p in e['loc'])}: {e['msg'].removeprefix('Value error, ')}"
+        for e in exc.errors()
+    )
 
 
 def _rollout_complete(live: dict[str, Any] | None, wanted_replicas: int) -> tuple[bool, int, int]:
