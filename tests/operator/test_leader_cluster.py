@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,24 @@ LONG_LEASE = 120.0
 HANDOVER_BOUND = 30.0
 
 
+StartReplica = Callable[..., OperatorProcess]
+
+
+@pytest.fixture
+def start_replica(
+    operator_sa_kubeconfig: Path, namespace: str, tmp_path: Path, operator_factory: list[OperatorProcess]
+) -> StartReplica:
+    """Start an operator replica with leader election (stopped at teardown) and wait until it serves /ready."""
+
+    def start(identity: str, *args: str) -> OperatorProcess:
+        proc = OperatorProcess(operator_sa_kubeconfig, namespace, tmp_path, identity, args).start()
+        operator_factory.append(proc)
+        proc.wait_ready()
+        return proc
+
+    return start
+
+
 def holder(kube: KubeCluster, namespace: str) -> str | None:
     lease = get_json(kube, "lease", LEASE, "-n", namespace)
     found = lease["spec"].get("holderIdentity")
@@ -30,20 +49,11 @@ def holder(kube: KubeCluster, namespace: str) -> str | None:
 
 
 def test_a_clean_stop_releases_the_lease(
-    spyops_crds: KubeCluster,
-    namespace: str,
-    operator_sa_kubeconfig: Path,
-    tmp_path: Path,
-    operator_factory: list[OperatorProcess],
+    spyops_crds: KubeCluster, namespace: str, start_replica: StartReplica
 ) -> None:
     assert HANDOVER_BOUND < LONG_LEASE / 2
-    args = ("--lease-duration", str(LONG_LEASE))
-    first = OperatorProcess(operator_sa_kubeconfig, namespace, tmp_path, "replica-a", args).start()
-    operator_factory.append(first)
-    first.wait_ready()
-    second = OperatorProcess(operator_sa_kubeconfig, namespace, tmp_path, "replica-b", args).start()
-    operator_factory.append(second)
-    second.wait_ready()
+    first = start_replica("replica-a", "--lease-duration", str(LONG_LEASE))
+    second = start_replica("replica-b", "--lease-duration", str(LONG_LEASE))
     assert first.get("/ready").json()["leader"] is True
     assert second.get("/ready").json()["standby"] is True
     assert get_json(spyops_crds, "lease", LEASE, "-n", namespace)["spec"]["leaseDurationSeconds"] == 120
@@ -62,15 +72,9 @@ def test_a_clean_stop_releases_the_lease(
 
 
 def test_a_leader_that_loses_its_lease_exits_and_leaves_it_alone(
-    spyops_crds: KubeCluster,
-    namespace: str,
-    operator_sa_kubeconfig: Path,
-    tmp_path: Path,
-    operator_factory: list[OperatorProcess],
+    spyops_crds: KubeCluster, namespace: str, start_replica: StartReplica
 ) -> None:
-    proc = OperatorProcess(operator_sa_kubeconfig, namespace, tmp_path, "replica-a").start()
-    operator_factory.append(proc)
-    proc.wait_ready()
+    proc = start_replica("replica-a")
     assert proc.get("/ready").json()["leader"] is True
     assert holder(spyops_crds, namespace) == "replica-a"
 
