@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -63,3 +66,21 @@ def test_a_refusal_carries_the_api_servers_reason_and_message() -> None:
 @pytest.mark.parametrize("code", [408, 409, 429, 500, 503])
 def test_transient_answers_are_not_refusals(code: int) -> None:
     assert refusals.refusal_of(CONFIG_MAP, _api_error(code, "Whatever", "try again")) is None
+
+
+def test_time_zones_are_checked_without_a_system_tz_database() -> None:
+    # As in the slim operator image: no /usr/share/zoneinfo, only the tzdata package.
+    code = (
+        "from pydantic import ValidationError\n"
+        "from spyops.operator.api.strategy import TradingHoursSpec\n"
+        "assert TradingHoursSpec(timezone='America/New_York').timezone == 'America/New_York'\n"
+        "try:\n"
+        "    TradingHoursSpec(timezone='Mars/Olympus')\n"
+        "except ValidationError as exc:\n"
+        "    print(exc.errors()[0]['msg'])\n"
+    )
+    env = dict(os.environ, PYTHONTZPATH="")
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60, check=True
+    )
+    assert "'Mars/Olympus' is not a time zone of the tz database" in result.stdout
