@@ -13,7 +13,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: test demo setup binaries helm kstatus terraform-tools lint typecheck pytest pytest-existing-cluster clean node-tools chromium
 
-test: setup binaries lint typecheck pytest pytest-existing-cluster
+test: setup binaries lint typecheck pytest
 
 # The whole platform on this machine (embedded Kubernetes, operator, example resources, backend and
 # dashboard, workloads as local processes) until Ctrl-C. Options: make demo DEMO_ARGS="--port-base 9000
@@ -61,13 +61,16 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy $$(find src operator workloads tests benchmarks -name '*.py' -not -path '*/node_modules/*')
 
+# Every test once: the portable cluster tests (the ones that claim to run on any cluster: kind,
+# k3s) run through that path (SPYOPS_TEST_USE_EXISTING_CLUSTER=1 + KUBECONFIG, against a separately
+# started embedded control plane), everything else in the ordinary session.
+PORTABLE := cluster and not embedded_only
 pytest: setup binaries helm kstatus terraform-tools node-tools chromium
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -m "not ($(PORTABLE))" $(PYTEST_ARGS)
+	$(MAKE) pytest-existing-cluster
 
-# The cluster tests that claim to run on any cluster (kind, k3s), run once more through that path
-# (SPYOPS_TEST_USE_EXISTING_CLUSTER=1 + KUBECONFIG) against a separately started embedded control plane.
 pytest-existing-cluster: setup binaries helm kstatus
-	$(BIN)/python -m tests.run_on_existing_cluster
+	$(BIN)/python -m tests.run_on_existing_cluster $(PYTEST_ARGS)
 
 # Node test tools pinned in tools/node (Azurite for Table Storage, playwright-core to drive
 # Chromium). `npm ci` runs again only when the lockfile changes (the stamp carries its hash).
