@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -19,8 +18,8 @@ import pytest
 from spyops.cluster.kubectl import run_kubectl
 from spyops.cluster.testing import KubeCluster
 from spyops.demo.kube import Kube
-from spyops.gatewaysim.server import GatewayServer, ServerSettings
-from tests.gatewaysim.chain_source import ScriptedChain
+from spyops.gatewaysim.server import GatewayServer
+from tests.operator.probe_support import run_probe, running_simulator
 from tests.operator.support import OperatorProcess, get_json, wait_for
 
 pytestmark = pytest.mark.cluster
@@ -37,27 +36,15 @@ def gateway(name: str) -> dict[str, Any]:
 
 @pytest.fixture
 async def simulator() -> AsyncIterator[GatewayServer]:
-    server = GatewayServer(ScriptedChain(), settings=ServerSettings(port=0, control_port=0))
-    await server.start()
-    try:
+    async with running_simulator() as server:
         yield server
-    finally:
-        await server.stop()
 
 
 async def probe(port: int, namespace: str, kubeconfig: Path, state: Path) -> tuple[int, dict[str, Any]]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "spyops", "gateway-probe", "--port", str(port), "--timeout", "5",
-        "--gateway", "paper", "--namespace", namespace, "--kubeconfig", str(kubeconfig),
-        "--state-file", str(state),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+    return await run_probe(
+        port, "--timeout", "5", "--gateway", "paper", "--namespace", namespace,
+        "--kubeconfig", str(kubeconfig), "--state-file", str(state),
     )  # fmt: skip
-    stdout, stderr = await asyncio.wait_for(process.communicate(), 120)
-    assert process.returncode is not None
-    lines = stdout.decode().strip().splitlines()
-    assert lines, stderr.decode()[-3000:]
-    return process.returncode, json.loads(lines[-1])
 
 
 def status(kube: KubeCluster, namespace: str, name: str = "paper") -> dict[str, Any]:

@@ -16,13 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from spyops.gatewaysim.server import GatewayServer, ServerSettings
+from spyops.gatewaysim.server import GatewayServer
 from spyops.operator import probe_status
 from spyops.operator.probe_status import ProbeMemory, after_failure, after_success
-from tests.gatewaysim.chain_source import ScriptedChain
+from tests.operator.probe_support import run_probe, running_simulator
 
 
-def run_probe(port: int) -> subprocess.CompletedProcess[str]:
+def run_probe_sync(port: int) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "spyops", "gateway-probe", "--port", str(port), "--timeout", "2"],
         capture_output=True,
@@ -36,7 +36,7 @@ def test_refused_connection_fails() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    result = run_probe(port)
+    result = run_probe_sync(port)
     assert result.returncode == 1
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["ok"] is False
@@ -65,7 +65,7 @@ def test_tcp_accept_without_handshake_fails() -> None:
     thread = threading.Thread(target=accept_and_hold, daemon=True)
     thread.start()
     try:
-        result = run_probe(port)
+        result = run_probe_sync(port)
     finally:
         stop.set()
         thread.join(5)
@@ -76,29 +76,12 @@ def test_tcp_accept_without_handshake_fails() -> None:
 
 @pytest.fixture
 async def simulator() -> AsyncIterator[GatewayServer]:
-    server = GatewayServer(ScriptedChain(), settings=ServerSettings(port=0, control_port=0))
-    await server.start()
-    try:
+    async with running_simulator() as server:
         yield server
-    finally:
-        await server.stop()
-
-
-async def run_probe_async(port: int, *extra: str) -> tuple[int, dict[str, object]]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "spyops", "gateway-probe", "--port", str(port), "--timeout", "10", *extra,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    stdout, stderr = await asyncio.wait_for(process.communicate(), 90)
-    assert process.returncode is not None
-    lines = stdout.decode().strip().splitlines()
-    assert lines, stderr.decode()[-2000:]
-    return process.returncode, json.loads(lines[-1])
 
 
 async def test_handshake_with_the_simulator_succeeds(simulator: GatewayServer) -> None:
-    code, report = await run_probe_async(simulator.port, "--client-id", "9999")
+    code, report = await run_probe(simulator.port, "--client-id", "9999")
     assert code == 0, report
     assert report == {"ok": True, "endpoint": f"127.0.0.1:{simulator.port}", "serverVersion": 178}
     # ib_async's connect returns only after the API start (nextValidId, accounts, positions, open
@@ -115,7 +98,7 @@ async def test_a_second_probe_with_the_same_client_id_fails_while_the_first_hold
     holder = IB()
     await holder.connectAsync("127.0.0.1", simulator.port, clientId=9999, timeout=10)
     try:
-        code, report = await run_probe_async(simulator.port, "--client-id", "9999", "--timeout", "3")
+        code, report = await run_probe(simulator.port, "--client-id", "9999", "--timeout", "3")
     finally:
         holder.disconnect()
     assert code == 1
