@@ -69,7 +69,8 @@ async def test_the_round_trip_baseline_runs_through_the_simulator(tmp_path: Path
     server = GatewayServer(ScriptedChain(), settings=ServerSettings(port=0, control_port=0))
     await server.start()
     try:
-        measured = await tick_to_order._round_trip_baseline(server.port, samples=20)
+        # More requests than IB allows in one second: they must be paced, not refused.
+        measured = await tick_to_order._round_trip_baseline(server.port, samples=60)
     finally:
         await server.stop()
     assert 0 < measured["p50_ms"] <= measured["p99_ms"] < 1000

@@ -3,6 +3,8 @@
 Run as its own process (``python -m spyops.bench.round_trip --port P``), as the bot is, so the
 time includes what every hop of the real path pays: a wake-up on each side, the TWS framing,
 the gateway's request handling. ``reqCurrentTime`` is the cheapest request the gateway answers.
+Requests are spaced 25 ms apart: IB (and the simulator) refuse more than 50 messages a second,
+and ib_async would queue past 45, which would time its throttle, not the round trip.
 Prints one JSON list of seconds.
 """
 
@@ -13,6 +15,8 @@ import asyncio
 import json
 import time
 
+SPACING_SECONDS = 0.025
+
 
 async def measure(host: str, port: int, client_id: int, samples: int) -> list[float]:
     from ib_async import IB
@@ -20,14 +24,16 @@ async def measure(host: str, port: int, client_id: int, samples: int) -> list[fl
     ib = IB()
     await ib.connectAsync(host, port, clientId=client_id, timeout=20)
     try:
-        ib.client.MaxRequests = 0  # one request at a time stays far below IB's rate anyway
-        for _ in range(5):  # warm up
-            await ib.reqCurrentTimeAsync()
         times = []
-        for _ in range(samples):
+        for index in range(5 + samples):  # 5 to warm up
+            await asyncio.sleep(SPACING_SECONDS)
             started = time.perf_counter()
-            await ib.reqCurrentTimeAsync()
-            times.append(time.perf_counter() - started)
+            try:
+                await asyncio.wait_for(ib.reqCurrentTimeAsync(), 10)
+            except TimeoutError:
+                raise RuntimeError(f"reqCurrentTime #{index} got no answer within 10 s") from None
+            if index >= 5:
+                times.append(time.perf_counter() - started)
         return times
     finally:
         ib.disconnect()
