@@ -155,3 +155,18 @@ def test_memory_survives_a_round_trip_and_a_broken_file_means_a_new_pod(tmp_path
     path.write_text("{not json")
     assert probe_status.load(path) == ProbeMemory()
     assert probe_status.load(tmp_path / "missing.json") == ProbeMemory()
+
+
+async def test_an_unwritable_state_file_is_reported_not_fatal(
+    simulator: GatewayServer, tmp_path: Path
+) -> None:
+    blocked = tmp_path / "not-a-dir"
+    blocked.write_text("a file where a directory should be")
+    code, report = await run_probe(
+        simulator.port, "--gateway", "paper", "--kubeconfig", str(tmp_path / "missing-kubeconfig"),
+        "--state-file", str(blocked / "probe.json"),
+    )  # fmt: skip
+    assert code == 0  # readiness is about the gateway
+    assert report["serverVersion"] == 178
+    assert "cannot write" in report["stateError"]
+    assert "statusError" in report  # no kubeconfig there: the write failed and says so

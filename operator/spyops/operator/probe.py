@@ -20,6 +20,8 @@ from typing import Annotated, Any
 
 import typer
 
+from spyops.operator import probe_status
+
 
 async def handshake(host: str, port: int, client_id: int, connect_timeout: float) -> int:
     """The server version the gateway reports after a completed API handshake."""
@@ -66,8 +68,6 @@ def gateway_probe(
     ] = None,
 ) -> None:
     """Check a gateway with a real TWS API handshake; exit non-zero when it fails."""
-    from spyops.operator import probe_status
-
     now = dt.datetime.now(dt.UTC)
     report: dict[str, Any] = {"endpoint": f"{host}:{port}"}
     try:
@@ -75,7 +75,7 @@ def gateway_probe(
     except (OSError, ConnectionError, TimeoutError) as exc:
         if gateway is not None:
             memory = probe_status.load(state_file)
-            probe_status.save(state_file, probe_status.after_failure(memory, now))
+            _remember(state_file, probe_status.after_failure(memory, now), report)
         typer.echo(json.dumps({"ok": False, **report, "error": f"{type(exc).__name__}: {exc}"}))
         raise typer.Exit(1) from None
     report["serverVersion"] = version
@@ -91,5 +91,13 @@ def gateway_probe(
             else:
                 memory = probe_status.after_report(memory)
                 report["status"] = patch["status"]
-        probe_status.save(state_file, memory)
+        _remember(state_file, memory, report)
     typer.echo(json.dumps({"ok": True, **report}))
+
+
+def _remember(path: Path, memory: probe_status.ProbeMemory, report: dict[str, Any]) -> None:
+    """Keep what this run saw; a scratch file that cannot be written is reported, not fatal."""
+    try:
+        probe_status.save(path, memory)
+    except OSError as exc:
+        report["stateError"] = f"cannot write {path}: {exc.strerror or exc}"
