@@ -18,8 +18,9 @@ construction (that scoring is reported too, for comparison).
 
 The data mixes anomalies far above the minimum edge, far below it, and, with
 ``near_threshold_fraction``, near it (an edge between 0.8 and 1.5 times the minimum when they
-start). Precision and recall are also reported by anomaly size: the anomaly's peak edge over
-its life as a multiple of the minimum edge.
+start). Precision and recall are also reported by anomaly size, as a multiple of the minimum
+edge: by the anomaly's peak edge over its life, and by its edge when it first showed (its size
+as injected; a stale quote starts small and grows).
 """
 
 from __future__ import annotations
@@ -146,15 +147,22 @@ def size_class(peak_edge: float | None, min_edge: float) -> str:
     return next(name for name, low, high in SIZE_CLASSES if low <= ratio < high)
 
 
-def _size_classes(snapshots: list[_Snapshot], min_edge: float) -> dict[str, str]:
+def _size_classes(snapshots: list[_Snapshot], min_edge: float) -> dict[str, dict[str, str]]:
+    """Each anomaly's size class by its peak edge and by its edge when it first showed."""
     peak: dict[str, float | None] = {}
+    first: dict[str, float | None] = {}
     for snap in snapshots:
         for label in snap.labels.values():
-            before = peak.get(label.anomaly_id)
-            edge = label.edge
-            if label.anomaly_id not in peak or (edge is not None and (before is None or edge > before)):
-                peak[label.anomaly_id] = edge
-    return {anomaly_id: size_class(edge, min_edge) for anomaly_id, edge in peak.items()}
+            anomaly, edge = label.anomaly_id, label.edge
+            if anomaly not in first or (first[anomaly] is None and edge is not None):
+                first[anomaly] = edge
+            before = peak.get(anomaly)
+            if anomaly not in peak or (edge is not None and (before is None or edge > before)):
+                peak[anomaly] = edge
+    return {
+        "peak_edge": {a: size_class(e, min_edge) for a, e in peak.items()},
+        "edge_when_first_shown": {a: size_class(e, min_edge) for a, e in first.items()},
+    }
 
 
 def _evaluate(
@@ -163,7 +171,7 @@ def _evaluate(
     clear_after: int,
     *,
     tradable_only: bool,
-    classes: dict[str, str] | None = None,
+    classes: dict[str, dict[str, str]] | None = None,
 ) -> dict[str, Any]:
     """Episode-level and snapshot-level scores of one detector's findings (and by anomaly size)."""
     tracker = SignalTracker(clear_after)
@@ -222,7 +230,10 @@ def _evaluate(
         "snapshot_level": _prf(snap_tp, snap_fp, snap_fn),
     }
     if classes is not None:
-        result["by_anomaly_size"] = _by_size(classes, positives, found_ids, signalled_ids, tally)
+        result["by_anomaly_size"] = {
+            basis: _by_size(by_id, positives, found_ids, signalled_ids, tally)
+            for basis, by_id in classes.items()
+        }
     return result
 
 
@@ -428,7 +439,8 @@ def run_detector_benchmark(config: DetectorBenchConfig) -> dict[str, Any]:
             "near_threshold_fraction": config.near_threshold_fraction,
             "min_edge": min_edge,
             "anomalies_by_size": {
-                name: sum(c == name for c in classes.values()) for name, _low, _high in SIZE_CLASSES
+                basis: {name: sum(c == name for c in by_id.values()) for name, _low, _high in SIZE_CLASSES}
+                for basis, by_id in classes.items()
             },
             "settings": config.settings.model_dump(
                 exclude={"rules", "max_market_data_lines", "strike_window"}
