@@ -550,12 +550,15 @@ class MarketModel:
         if not candidates:
             return
         low, high = SMALL_SIZES[kind][1], TRADABLE_SIZES[kind][1]
-        low_edge, high_edge = (f * self._config.min_edge for f in NEAR_THRESHOLD_EDGE)
+        # Half aim just short of min_edge, half just past it, so both sides of the line are there.
+        lowest, highest = (f * self._config.min_edge for f in NEAR_THRESHOLD_EDGE)
+        limit = self._config.min_edge
+        low_edge, high_edge = (lowest, limit) if rng.random() < 0.5 else (limit, highest)
         for pick in rng.permutation(len(candidates))[:25]:
             row, index = candidates[int(pick)]
             for _ in range(6):
                 size = round(float(rng.uniform(low, high)), 2)
-                if low_edge <= self._trial_edge(kind, row, index, size) <= high_edge:
+                if low_edge <= self._trial_edge(kind, row, index, size) < high_edge:
                     self._start(kind, row, index, size, None, rng)
                     return
 
