@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: test demo setup binaries helm kstatus terraform-tools lint typecheck pytest pytest-existing-cluster clean node-tools chromium
+.PHONY: test demo setup binaries helm kstatus terraform-tools lint typecheck pytest pytest-existing-cluster clean node-tools chromium ib-insync
 
 test: setup binaries lint typecheck pytest
 
@@ -65,12 +65,26 @@ typecheck: setup
 # k3s) run through that path (SPYOPS_TEST_USE_EXISTING_CLUSTER=1 + KUBECONFIG, against a separately
 # started embedded control plane), everything else in the ordinary session.
 PORTABLE := cluster and not embedded_only
-pytest: setup binaries helm kstatus terraform-tools node-tools chromium
+pytest: setup binaries helm kstatus terraform-tools node-tools chromium ib-insync
 	$(BIN)/pytest -m "not ($(PORTABLE))" $(PYTEST_ARGS)
 	$(MAKE) pytest-existing-cluster
 
 pytest-existing-cluster: setup binaries helm kstatus
 	$(BIN)/python -m tests.run_on_existing_cluster $(PYTEST_ARGS)
+
+# ib_insync 0.9.86 (its last release) for the gateway simulator's flows, in its own folder: it and
+# ib_async each install a module named `eventkit` (eventkit and its fork aeventkit), so they cannot
+# share the virtualenv. Pinned with its dependency; the tests put the folder first on PYTHONPATH.
+IB_INSYNC_DIR := $(VENV)/ib-insync
+IB_INSYNC_STAMP := $(IB_INSYNC_DIR)/.installed-ib_insync-0.9.86-eventkit-1.0.3
+
+$(IB_INSYNC_STAMP): $(STAMP)
+	rm -rf $(IB_INSYNC_DIR)
+	$(BIN)/pip install --quiet --no-deps --target $(IB_INSYNC_DIR) ib_insync==0.9.86 eventkit==1.0.3
+	rm -rf $(IB_INSYNC_DIR)/tests  # eventkit ships a top-level `tests` package that would shadow ours
+	touch $(IB_INSYNC_STAMP)
+
+ib-insync: $(IB_INSYNC_STAMP)
 
 # Node test tools pinned in tools/node (Azurite for Table Storage, playwright-core to drive
 # Chromium). `npm ci` runs again only when the lockfile changes (the stamp carries its hash).

@@ -1,15 +1,15 @@
-"""Fixtures: a simulator on free loopback ports, and real ib_async clients against it."""
+"""Fixtures: a simulator on free loopback ports, and real ib_async (or ib_insync) clients against it."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
-from ib_async import IB
 
 from spyops.gatewaysim.gateway import GatewayConfig
 from spyops.gatewaysim.server import GatewayServer, ServerSettings
 from tests.gatewaysim.chain_source import ScriptedChain
+from tests.gatewaysim.ib_client import IB
 
 ClientFactory = Callable[[int], Awaitable[IB]]
 

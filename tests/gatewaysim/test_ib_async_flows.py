@@ -1,6 +1,7 @@
 """The real ib_async client, unmodified, against the simulator: the user flows of issue 5.
 
-These use a scripted chain so prices, sizes and therefore fills are known exactly.
+These use a scripted chain so prices, sizes and therefore fills are known exactly. The same
+flows run with ib_insync 0.9.86 (``test_ib_insync_flows.py``; see ``ib_client``).
 """
 
 from __future__ import annotations
@@ -12,13 +13,26 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from ib_async import IB, ComboLeg, Contract, ExecutionFilter, LimitOrder, MarketOrder, Option, Order, Stock
 
 from spyops.gatewaysim.contracts import UNDERLYING_CON_ID, occ_symbol, option_con_id
 from spyops.gatewaysim.gateway import GatewayConfig
 from spyops.gatewaysim.server import GatewayServer
 from tests.gatewaysim.chain_source import ScriptedChain
 from tests.gatewaysim.conftest import ClientFactory
+from tests.gatewaysim.ib_client import (
+    IB,
+    LIBRARY,
+    VERSION,
+    ComboLeg,
+    Contract,
+    ExecutionFilter,
+    LimitOrder,
+    MarketOrder,
+    Option,
+    Order,
+    Stock,
+    negotiated_version,
+)
 
 EXPIRY = "20261120"
 
@@ -45,6 +59,12 @@ async def qualified_option(ib: IB, strike: float = 590.0, right: str = "C") -> O
     return option
 
 
+def test_the_client_library_is_the_one_asked_for() -> None:
+    assert IB.__module__.split(".")[0] == LIBRARY
+    if LIBRARY == "ib_insync":
+        assert VERSION == "0.9.86"  # its last release, which offers client versions 157..176
+
+
 async def test_connect_reports_account_ids_and_farm_notices(server: GatewayServer) -> None:
     ib = IB()
     errors = collect_errors(ib)
@@ -52,7 +72,8 @@ async def test_connect_reports_account_ids_and_farm_notices(server: GatewayServe
     try:
         assert ib.isConnected()
         assert ib.managedAccounts() == ["DU1234567"]
-        assert ib.client.serverVersion() == 178
+        # The highest version both support: 178 for ib_async 2.x, 176 for ib_insync 0.9.86.
+        assert ib.client.serverVersion() == negotiated_version()
         await wait_for(lambda: {2104, 2106, 2158} <= {code for _, code, _ in errors}, what="farm notices")
         current = await ib.reqCurrentTimeAsync()
         # Session time, not wall time (the scripted session is on 2026-11-20 from 10:00 ET).
@@ -108,8 +129,11 @@ async def test_qualify_spy_and_0dte_option_and_fetch_chain_parameters(connect: C
 async def test_unknown_contract_gets_error_200(connect: ClientFactory) -> None:
     ib = await connect(2)
     errors = collect_errors(ib)
-    [result] = await ib.qualifyContractsAsync(Option("SPY", EXPIRY, 1234, "C", "SMART"))
-    assert result is None
+    unknown = Option("SPY", EXPIRY, 1234, "C", "SMART")
+    # ib_async 2.x returns None for it, ib_insync leaves it out.
+    results = await ib.qualifyContractsAsync(unknown)
+    assert [r for r in results if r is not None] == []
+    assert unknown.conId == 0
     assert any(
         code == 200 and text == "No security definition has been found for the request"
         for _, code, text in errors

@@ -216,3 +216,25 @@ def test_bad_config_is_refused() -> None:
         MarketConfig(smile_wing=2.0)
     with pytest.raises(MarketClosedError):
         MarketModel(1, SESSION, MarketConfig(start_time=dt.time(16, 30)))
+
+
+def test_near_threshold_anomalies_start_between_0_8_and_1_5_times_the_minimum_edge() -> None:
+    from spyops.market.anomalies import NEAR_THRESHOLD_EDGE
+
+    config = MarketConfig(
+        anomalies_per_minute=30.0,
+        near_threshold_fraction=1.0,
+        anomaly_kinds=(AnomalyKind.BUTTERFLY, AnomalyKind.PARITY, AnomalyKind.IV_OUTLIER),
+    )
+    model = MarketModel(11, dt.date(2026, 11, 20), config)
+    first_edge: dict[str, float] = {}
+    for _ in range(1200):
+        model.step(0.1)
+        for label in model.labels:
+            if label.anomaly_id not in first_edge and label.edge is not None:
+                first_edge[label.anomaly_id] = label.edge
+    assert len(first_edge) >= 10
+    low, high = (f * config.min_edge for f in NEAR_THRESHOLD_EDGE)
+    # They start near the threshold (the first snapshot may already have moved a little).
+    inside = [e for e in first_edge.values() if low - 0.5 <= e <= high + 0.5]
+    assert len(inside) >= 0.9 * len(first_edge), sorted(first_edge.values())

@@ -156,7 +156,14 @@ def test_backend_token_is_mounted_from_the_secret_into_detector_and_bots() -> No
 
 def test_simulator_gateway_runs_project_image_without_claims() -> None:
     children = gateway_children({"simulator": {"scenario": "anomalies", "seed": 7}})
-    assert sorted(children) == ["NetworkPolicy/paper-gateway", "Service/paper", "StatefulSet/paper"]
+    assert sorted(children) == [
+        "NetworkPolicy/paper-gateway",
+        "Role/paper-gateway",
+        "RoleBinding/paper-gateway",
+        "Service/paper",
+        "ServiceAccount/paper-gateway",
+        "StatefulSet/paper",
+    ]
     sts = children["StatefulSet/paper"]["spec"]
     assert sts["replicas"] == 1
     assert "volumeClaimTemplates" not in sts
@@ -186,6 +193,52 @@ def test_real_gateway_reads_credentials_only_by_reference() -> None:
     assert containers["api-probe"]["readinessProbe"]["exec"]["command"][1] == "gateway-probe"
     assert sts["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"] == "1Gi"
     assert sts["template"]["spec"]["securityContext"]["runAsNonRoot"] is True
+
+
+GATEWAYS = [
+    {"simulator": {}},
+    {"tradingMode": "paper", "credentialsSecretRef": {"name": "ibkr"}},
+]
+
+
+@pytest.mark.parametrize("spec", GATEWAYS, ids=["simulator", "ib-gateway"])
+def test_the_api_probe_alone_may_patch_its_gateways_status(spec: dict[str, Any]) -> None:
+    """serverVersion and lastRestart come from the handshake probe, as the gateway's own account."""
+    children = gateway_children(spec)
+    role = children["Role/paper-gateway"]
+    assert role["rules"] == [
+        {
+            "apiGroups": ["spyops.io"],
+            "resources": ["ibkrgateways/status"],
+            "resourceNames": ["paper"],
+            "verbs": ["patch"],
+        }
+    ]
+    binding = children["RoleBinding/paper-gateway"]
+    assert binding["roleRef"]["name"] == "paper-gateway"
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "paper-gateway", "namespace": "trading"}
+    ]
+    pod = children["StatefulSet/paper"]["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == "paper-gateway"
+    assert pod["automountServiceAccountToken"] is False  # the token goes to the probe's container only
+    token_volume = next(v for v in pod["volumes"] if "projected" in v)
+    sources = token_volume["projected"]["sources"]
+    assert sources[0]["serviceAccountToken"]["expirationSeconds"] == 3600
+    with_token = [
+        c["name"]
+        for c in pod["containers"]
+        if any(m["name"] == token_volume["name"] for m in c.get("volumeMounts", []))
+    ]
+    probing = [c["name"] for c in pod["containers"] if "readinessProbe" in c]
+    assert with_token == probing
+    assert "gateway" not in with_token or "simulator" in spec  # never the IB Gateway container
+    (prober,) = (c for c in pod["containers"] if "readinessProbe" in c)
+    command = prober["readinessProbe"]["exec"]["command"]
+    assert command[command.index("--gateway") + 1] == "paper"
+    assert command[command.index("--namespace") + 1] == "trading"
+    state_file = command[command.index("--state-file") + 1]
+    assert any(state_file.startswith(m["mountPath"] + "/") for m in prober["volumeMounts"])
 
 
 def test_gateway_network_policy_admits_only_strategy_pods() -> None:

@@ -38,7 +38,10 @@ STRATEGY_CHILDREN = [
 ]
 GATEWAY_CHILDREN = [
     ("NetworkPolicy", "paper-sim-gateway"),
+    ("Role", "paper-sim-gateway"),
+    ("RoleBinding", "paper-sim-gateway"),
     ("Service", "paper-sim"),
+    ("ServiceAccount", "paper-sim-gateway"),
     ("StatefulSet", "paper-sim"),
 ]
 

@@ -34,6 +34,15 @@ def detector(
     ] = "1,2,3",
     minutes: Annotated[float, typer.Option("--minutes", help="Simulated minutes per seed.", min=0.1)] = 10.0,
     anomalies_per_minute: Annotated[float, typer.Option("--anomalies-per-minute", min=0.1)] = 6.0,
+    near_threshold_fraction: Annotated[
+        float,
+        typer.Option(
+            "--near-threshold-fraction",
+            min=0.0,
+            max=1.0,
+            help="Share of anomalies sized to start near the minimum edge (0.8 to 1.5 times it).",
+        ),
+    ] = 0.3,
     latency_snapshots: Annotated[
         int, typer.Option("--latency-snapshots", help="Scans timed per size.", min=10)
     ] = 1000,
@@ -49,6 +58,7 @@ def detector(
         tuning_seeds=tuple(_int_list(tuning_seeds)),
         minutes=minutes,
         anomalies_per_minute=anomalies_per_minute,
+        near_threshold_fraction=near_threshold_fraction,
         latency_snapshots=latency_snapshots,
         sizes=tuple(_int_list(sizes)),
     )

@@ -12,6 +12,11 @@ Timestamps (one clock, this process): t0 when the simulator hands the culprit co
 first changed quote after the injection to the sockets, t1 when a subscriber in this process
 received the signal from the detector's stream (as the bot does), t2 when the simulator has
 parsed the first order frame of that signal.
+
+The baseline, measured in the same run: the floor of any such path, one ib_async request round
+trip through the same simulator from another process (``spyops.bench.round_trip``) plus one
+fsync on the disk of the bot's journal. The seed design's 350 ms signal + 95 ms execution are
+kept only as a labelled quotation: they were not measured here, so nothing is divided by them.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+# Quoted from the seed design, not measured: reported as a quotation, never used in arithmetic.
 SEED_SIGNAL_MS = 350.0
 SEED_EXECUTION_MS = 95.0
 TARGET_P99_MS = 20.0
@@ -146,6 +152,102 @@ async def _wait_for_log_field(
                     return int(line[field])
         await asyncio.sleep(0.1)
     raise RuntimeError(f"{log_path.name}: no {message!r} within {within} s: {_read(log_path)[-2000:]}")
+
+
+def _fsync_baseline(workdir: Path, writes: int = 200) -> dict[str, float]:
+    """One write + fsync of a small record on the journal's disk, now (what durability costs at least)."""
+    times = []
+    fd = os.open(workdir / "fsync-baseline.bin", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    try:
+        for _ in range(writes):
+            started = time.perf_counter()
+            os.write(fd, b"x" * 256)
+            os.fsync(fd)
+            times.append(time.perf_counter() - started)
+    finally:
+        os.close(fd)
+    return _summary(times)
+
+
+async def _round_trip_baseline(port: int, samples: int = 200) -> dict[str, float]:
+    """One ib_async request round trip through the same simulator, from a process of its own."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "spyops.bench.round_trip", "--port", str(port), "--samples", str(samples),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    stdout, stderr = await asyncio.wait_for(process.communicate(), 300)
+    if process.returncode != 0:
+        raise RuntimeError(f"the round-trip baseline failed: {stderr.decode(errors='replace')[-2000:]}")
+    import json
+
+    return _summary([float(v) for v in json.loads(stdout)])
+
+
+def build_report(
+    *,
+    samples: int,
+    missed: int,
+    tick_to_order: dict[str, float],
+    tick_to_signal: dict[str, float],
+    signal_to_order: dict[str, float],
+    bot_own_time: dict[str, dict[str, float]],
+    round_trip: dict[str, float],
+    fsync: dict[str, float],
+    journal_commit: dict[str, float],
+    load_average: tuple[float, float, float],
+    cpus: int | None,
+) -> dict[str, Any]:
+    """The JSON report: every measured number next to the floor measured in the same run."""
+    floor = {
+        "p50_ms": round(round_trip["p50_ms"] + fsync["p50_ms"], 3),
+        "p99_ms": round(round_trip["p99_ms"] + fsync["p99_ms"], 3),
+    }
+    return {
+        "benchmark": "tick_to_order",
+        "what": (
+            "an anomaly injected into the gateway simulator's market; t0 = the simulator hands the "
+            "changed quote of the culprit contract to the sockets; -> ib_async market data -> the "
+            "detector service process (spyops detector: its rules, hysteresis and signal stream) -> "
+            "spyops bot --standalone process (dedupe, sizing, risk, journal fsync, placeOrder) -> "
+            "t2 = the simulator has parsed the order frame. t1 = a subscriber in the benchmark "
+            "process received the signal from the detector's stream. Loopback, journal on the local disk."
+        ),
+        "samples": samples,
+        "missed": missed,
+        "tick_to_order": tick_to_order,
+        "tick_to_signal": tick_to_signal,
+        "signal_to_order": signal_to_order,
+        "bot_own_time": bot_own_time,
+        "baseline_floor_same_run": {
+            "what": (
+                "the least any tick-to-order path through this simulator can take: one ib_async "
+                "request round trip (reqCurrentTime) through the same simulator from a separate "
+                "process, plus one fsync of a 256-byte write on the journal's disk; p50 + p50 and "
+                "p99 + p99"
+            ),
+            **floor,
+            "ib_async_round_trip": round_trip,
+            "fsync_same_disk": fsync,
+        },
+        "tick_to_order_over_floor": {
+            "p50": round(tick_to_order["p50_ms"] / max(floor["p50_ms"], 1e-6), 2),
+            "p99": round(tick_to_order["p99_ms"] / max(floor["p99_ms"], 1e-6), 2),
+        },
+        "journal_sqlite_commit_same_disk": journal_commit,
+        "target_p99_ms": TARGET_P99_MS,
+        "meets_target": tick_to_order["p99_ms"] < TARGET_P99_MS,
+        "machine_load_average": {"1m": load_average[0], "5m": load_average[1], "15m": load_average[2]},
+        "machine_cpus": cpus,
+        "quotation_seed_design_not_measured": {
+            "note": (
+                "figures quoted from the seed design (its signal and execution times), not measured: "
+                "they come from another system, not from this run, so no ratio is taken against them"
+            ),
+            "signal_ms": SEED_SIGNAL_MS,
+            "execution_ms": SEED_EXECUTION_MS,
+        },
+    }
 
 
 def _journal_commit_baseline(workdir: Path, commits: int = 200) -> dict[str, float]:
@@ -293,43 +395,29 @@ async def run(samples: int = 60, seed: int = 7) -> dict[str, Any]:
                 signal_to_order.append(t2 - t1)
             await asyncio.sleep(1.5)  # the anomaly clears and the detector's episode closes
         bot_own = await _bot_histograms(log_path)
-        fsync = _journal_commit_baseline(workdir)
         if len(tick_to_order) < max(5, samples // 2):
             raise RuntimeError(
                 f"only {len(tick_to_order)} of {samples} injected anomalies became an order; bot log: "
                 f"{_read(log_path)[-2000:]}"
             )
-        total = _summary(tick_to_order)
-        return {
-            "benchmark": "tick_to_order",
-            "what": (
-                "an anomaly injected into the gateway simulator's market; t0 = the simulator hands the "
-                "changed quote of the culprit contract to the sockets; -> ib_async market data -> the "
-                "detector service process (spyops detector: its rules, hysteresis and signal stream) -> "
-                "spyops bot --standalone process (dedupe, sizing, risk, journal fsync, placeOrder) -> "
-                "t2 = the simulator has parsed the order frame. t1 = a subscriber in the benchmark "
-                "process received the signal from the detector's stream. Loopback, journal on the local disk."
-            ),
-            "samples": len(tick_to_order),
-            "missed": misses,
-            "tick_to_order": total,
-            "tick_to_signal": _summary(tick_to_signal),
-            "signal_to_order": _summary(signal_to_order),
-            "bot_own_time": bot_own,
-            "machine_load_average_1m": round(os.getloadavg()[0], 2),
-            "machine_cpus": os.cpu_count(),
-            "baseline_journal_fsync_commit_same_disk": fsync,
-            "baseline_seed_design": {
-                "signal_ms": SEED_SIGNAL_MS,
-                "execution_ms": SEED_EXECUTION_MS,
-                "tick_to_order_ms": SEED_SIGNAL_MS + SEED_EXECUTION_MS,
-            },
-            "target_p99_ms": TARGET_P99_MS,
-            "meets_target": total["p99_ms"] < TARGET_P99_MS,
-            "speedup_vs_seed_p50": round(
-                (SEED_SIGNAL_MS + SEED_EXECUTION_MS) / max(total["p50_ms"], 1e-6), 1
-            ),
-        }
+        # The baselines run after the samples, so they do not disturb them (and vice versa).
+        round_trip = await _round_trip_baseline(server.port)
+        fsync = _fsync_baseline(workdir)
+        journal_commit = _journal_commit_baseline(workdir)
+        one, five, fifteen = os.getloadavg()
+        return build_report(
+            samples=len(tick_to_order),
+            missed=misses,
+            tick_to_order=_summary(tick_to_order),
+            tick_to_signal=_summary(tick_to_signal),
+            signal_to_order=_summary(signal_to_order),
+            bot_own_time=bot_own,
+            round_trip=round_trip,
+            fsync=fsync,
+            journal_commit=journal_commit,
+            load_average=(round(one, 2), round(five, 2), round(fifteen, 2)),
+            cpus=os.cpu_count(),
+        )
     finally:
         if reader is not None:
             reader.cancel()

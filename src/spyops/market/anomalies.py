@@ -36,6 +36,9 @@ SMALL_SIZES: dict[AnomalyKind, tuple[float, float]] = {
     AnomalyKind.CROSSED_QUOTE: (0.0, 0.02),  # 0 is a locked quote
     AnomalyKind.STALE_QUOTE: (0.02, 0.04),
 }
+# Near-threshold anomalies (MarketConfig.near_threshold_fraction) start with an edge between
+# these multiples of min_edge: the hard cases, where the ground truth flips as quotes move.
+NEAR_THRESHOLD_EDGE = (0.8, 1.5)
 # A blown-out quote is this many times the option's value wide (never tradable).
 BLOWOUT_WIDTH_OVER_VALUE = (0.8, 1.6)
 BLOWOUT_MIN_WIDTH = 0.10

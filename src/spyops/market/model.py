@@ -32,6 +32,7 @@ from numpy.typing import NDArray
 from spyops.market.anomalies import (
     BLOWOUT_MIN_WIDTH,
     BLOWOUT_WIDTH_OVER_VALUE,
+    NEAR_THRESHOLD_EDGE,
     SMALL_SIZES,
     TRADABLE_SIZES,
     AnomalyLabel,
@@ -77,6 +78,9 @@ class MarketConfig:
     size_change_probability: float = 0.02  # per contract per step
     anomalies_per_minute: float = 0.0  # random schedule; 0 = only on-demand injections
     tradable_fraction: float = 0.8  # of scheduled anomalies (spread blowouts are never tradable)
+    # Of scheduled anomalies, those sized so their edge starts between NEAR_THRESHOLD_EDGE times
+    # min_edge (just short of it to well past it); 0 keeps every other draw exactly as before.
+    near_threshold_fraction: float = 0.0
     anomaly_duration_seconds: tuple[float, float] = (3.0, 8.0)
     anomaly_kinds: tuple[AnomalyKind, ...] = tuple(AnomalyKind)
     injection_window_strikes: int = 6  # culprits are chosen this many strikes around the money
@@ -99,6 +103,7 @@ class MarketConfig:
             "size_change_probability": 0 <= self.size_change_probability <= 1,
             "anomalies_per_minute": self.anomalies_per_minute >= 0,
             "tradable_fraction": 0 <= self.tradable_fraction <= 1,
+            "near_threshold_fraction": 0 <= self.near_threshold_fraction <= 1,
             "anomaly_duration_seconds": 0
             < self.anomaly_duration_seconds[0]
             <= self.anomaly_duration_seconds[1],
@@ -515,10 +520,16 @@ class MarketModel:
 
     def _inject_scheduled(self) -> None:
         """A random anomaly whose ground truth is unambiguous: tradable ones clear min_edge by
-        half again, small ones stay under half of it (checked on the current quotes)."""
+        half again, small ones stay under half of it (checked on the current quotes). With
+        ``near_threshold_fraction``, that share is sized to start near min_edge instead."""
         cfg = self._config
         rng = self._schedule_rng
         kind = cfg.anomaly_kinds[int(rng.integers(len(cfg.anomaly_kinds)))]
+        # Only drawn when asked for, so models without near-threshold anomalies replay unchanged.
+        near = cfg.near_threshold_fraction > 0 and bool(rng.random() < cfg.near_threshold_fraction)
+        if near and kind not in (AnomalyKind.STALE_QUOTE, AnomalyKind.SPREAD_BLOWOUT):
+            self._inject_near_threshold(kind, rng)
+            return
         tradable = kind is not AnomalyKind.SPREAD_BLOWOUT and bool(rng.random() < cfg.tradable_fraction)
         candidates = self._candidates(kind, None, None, whole_chain=not tradable)
         if not candidates:
@@ -531,7 +542,33 @@ class MarketModel:
                 self._start(kind, row, index, size, None, rng)
                 return
 
+    def _inject_near_threshold(self, kind: AnomalyKind, rng: np.random.Generator) -> None:
+        """An anomaly whose edge on the current quotes is within NEAR_THRESHOLD_EDGE x min_edge: from
+        the top of the small sizes to the top of the tradable ones, the first size that lands there.
+        (Stale quotes and blowouts have no edge to aim at when they start.)"""
+        candidates = self._candidates(kind, None, None, whole_chain=False)
+        if not candidates:
+            return
+        low, high = SMALL_SIZES[kind][1], TRADABLE_SIZES[kind][1]
+        # Half aim just short of min_edge, half just past it, so both sides of the line are there.
+        lowest, highest = (f * self._config.min_edge for f in NEAR_THRESHOLD_EDGE)
+        limit = self._config.min_edge
+        low_edge, high_edge = (lowest, limit) if rng.random() < 0.5 else (limit, highest)
+        for pick in rng.permutation(len(candidates))[:25]:
+            row, index = candidates[int(pick)]
+            for _ in range(6):
+                size = round(float(rng.uniform(low, high)), 2)
+                if low_edge <= self._trial_edge(kind, row, index, size) < high_edge:
+                    self._start(kind, row, index, size, None, rng)
+                    return
+
     def _in_class(self, kind: AnomalyKind, row: int, index: int, size: float, tradable: bool) -> bool:
+        edge = self._trial_edge(kind, row, index, size)
+        limit = self._config.min_edge
+        return edge >= 1.5 * limit if tradable else edge <= 0.5 * limit
+
+    def _trial_edge(self, kind: AnomalyKind, row: int, index: int, size: float) -> float:
+        """The best edge an anomaly of this size would show on the current quotes."""
         trial = _Active(
             public=InjectedAnomaly(
                 "trial",
@@ -553,9 +590,7 @@ class MarketModel:
         bid, ask = self._bid.copy(), self._ask.copy()
         sizes = self._shown_bid_size.copy()
         self._distort(trial, bid, ask, sizes, sizes.copy(), np.zeros(bid.shape, dtype=np.bool_))
-        edge = self._best_edge(row, index, bid, ask)
-        limit = self._config.min_edge
-        return edge >= 1.5 * limit if tradable else edge <= 0.5 * limit
+        return self._best_edge(row, index, bid, ask)
 
     def _draw_size(
         self, kind: AnomalyKind, row: int, index: int, *, tradable: bool, rng: np.random.Generator

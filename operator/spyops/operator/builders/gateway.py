@@ -1,11 +1,19 @@
-"""IBKRGateway -> StatefulSet (one pod), headless Service, NetworkPolicy."""
+"""IBKRGateway -> StatefulSet (one pod), headless Service, NetworkPolicy, and the identity of its API probe.
+
+The readiness probe (`spyops gateway-probe`, a real TWS handshake) also writes the gateway's
+``status.serverVersion`` and ``status.lastRestart``. It does so as the gateway's own
+ServiceAccount, whose Role allows one thing: patching that one gateway's status. Its token is
+projected into the container that runs the probe only (the simulator's, or the ``api-probe``
+sidecar next to IB Gateway, never the IB Gateway container), so the NetworkPolicy stays as it is:
+nothing outside the pod talks to the gateway to learn its version.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from spyops.operator.api.common import ResourceList, Resources
+from spyops.operator.api.common import GROUP, ResourceList, Resources
 from spyops.operator.api.gateway import IBKRGatewaySpec, TradingMode
 from spyops.operator.builders.common import (
     GATEWAY_LABEL,
@@ -30,6 +38,13 @@ _IBG_RESOURCES = Resources(
     requests=ResourceList(cpu="500m", memory="1Gi"), limits=ResourceList(memory="1536Mi")
 )
 _PROBE_CLIENT_ID = 9_999
+_TOKEN_VOLUME = "api-status-token"  # noqa: S105 - a volume name, not a secret
+_TOKEN_MOUNT = {
+    "name": _TOKEN_VOLUME,
+    "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount",
+    "readOnly": True,
+}
+_PROBE_STATE_FILE = "/tmp/spyops-gateway-probe.json"  # noqa: S108 - the pod's scratch emptyDir
 
 
 @dataclass(frozen=True)
@@ -57,8 +72,30 @@ def _to_12h(hhmm: str) -> str:
     return f"{(hours % 12) or 12:02d}:{minutes:02d} {suffix}"
 
 
-def _handshake_probe(port: int) -> dict[str, Any]:
-    """Readiness = a real TWS API handshake (ib_async), not a TCP connect."""
+def gateway_account_name(name: str) -> str:
+    return f"{name}-gateway"
+
+
+def _token_volume() -> dict[str, Any]:
+    """What automounting would give, as a volume that only the probe's container mounts."""
+    return {
+        "name": _TOKEN_VOLUME,
+        "projected": {
+            "sources": [
+                {"serviceAccountToken": {"path": "token", "expirationSeconds": 3600}},
+                {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
+                {
+                    "downwardAPI": {
+                        "items": [{"path": "namespace", "fieldRef": {"fieldPath": "metadata.namespace"}}]
+                    }
+                },
+            ]
+        },
+    }
+
+
+def _handshake_probe(owner: Owner, port: int) -> dict[str, Any]:
+    """Readiness = a real TWS API handshake (ib_async), not a TCP connect; it reports to the status."""
     return {
         "exec": {
             "command": [
@@ -72,6 +109,12 @@ def _handshake_probe(port: int) -> dict[str, Any]:
                 str(_PROBE_CLIENT_ID),
                 "--timeout",
                 "8",
+                "--gateway",
+                owner.name,
+                "--namespace",
+                owner.namespace,
+                "--state-file",
+                _PROBE_STATE_FILE,
             ]
         },
         "periodSeconds": 30,
@@ -107,23 +150,25 @@ def _simulator_pod(inputs: GatewayInputs) -> dict[str, Any]:
             {"name": "api", "containerPort": spec.api_port, "protocol": "TCP"},
             {"name": "control", "containerPort": sim.control_port, "protocol": "TCP"},
         ],
-        "readinessProbe": _handshake_probe(spec.api_port),
+        "readinessProbe": _handshake_probe(inputs.owner, spec.api_port),
         "livenessProbe": http_probe("/health", "control", period=10, failure_threshold=3),
         "resources": resources(spec.resources, _SIM_RESOURCES),
         "securityContext": container_security_context(),
         "volumeMounts": [
             {"name": "data", "mountPath": "/var/lib/spyops"},
             {"name": "tmp", "mountPath": "/tmp"},  # noqa: S108 - an emptyDir, the only writable scratch space
+            _TOKEN_MOUNT,
         ],
     }
     return {
         "securityContext": pod_security_context(),
+        "serviceAccountName": gateway_account_name(inputs.owner.name),
         "automountServiceAccountToken": False,
         "enableServiceLinks": False,
         "terminationGracePeriodSeconds": 10,
         "containers": [container],
         # The simulator keeps no state worth a volume claim; an emptyDir also schedules on any node.
-        "volumes": [{"name": "data", "emptyDir": {}}, {"name": "tmp", "emptyDir": {}}],
+        "volumes": [{"name": "data", "emptyDir": {}}, {"name": "tmp", "emptyDir": {}}, _token_volume()],
     }
 
 
@@ -172,16 +217,22 @@ def _ib_gateway_pod(inputs: GatewayInputs) -> dict[str, Any]:
         "image": inputs.workload_image,
         "imagePullPolicy": "IfNotPresent",
         "command": ["sleep", "infinity"],
-        "readinessProbe": _handshake_probe(relay),
+        "readinessProbe": _handshake_probe(inputs.owner, relay),
         "resources": {"requests": {"cpu": "10m", "memory": "64Mi"}, "limits": {"memory": "192Mi"}},
         "securityContext": container_security_context(),
+        "volumeMounts": [
+            {"name": "probe-tmp", "mountPath": "/tmp"},  # noqa: S108 - an emptyDir for the probe's memory
+            _TOKEN_MOUNT,
+        ],
     }
     return {
         "securityContext": pod_security_context(_IBG_UID),
+        "serviceAccountName": gateway_account_name(inputs.owner.name),
         "automountServiceAccountToken": False,
         "enableServiceLinks": False,
         "terminationGracePeriodSeconds": 30,
         "containers": [gateway, probe],
+        "volumes": [{"name": "probe-tmp", "emptyDir": {}}, _token_volume()],
     }
 
 
@@ -265,5 +316,52 @@ def build_network_policy(inputs: GatewayInputs) -> dict[str, Any]:
     }
 
 
+def build_service_account(inputs: GatewayInputs) -> dict[str, Any]:
+    owner = inputs.owner
+    return {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": metadata(owner, gateway_account_name(owner.name), gateway_labels(owner)),
+        "automountServiceAccountToken": False,
+    }
+
+
+def build_status_role(inputs: GatewayInputs) -> dict[str, Any]:
+    """The API probe's only right: patch this gateway's status (serverVersion, lastRestart)."""
+    owner = inputs.owner
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "Role",
+        "metadata": metadata(owner, gateway_account_name(owner.name), gateway_labels(owner)),
+        "rules": [
+            {
+                "apiGroups": [GROUP],
+                "resources": ["ibkrgateways/status"],
+                "resourceNames": [owner.name],
+                "verbs": ["patch"],
+            }
+        ],
+    }
+
+
+def build_status_role_binding(inputs: GatewayInputs) -> dict[str, Any]:
+    owner = inputs.owner
+    account = gateway_account_name(owner.name)
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": metadata(owner, account, gateway_labels(owner)),
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": account},
+        "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": owner.namespace}],
+    }
+
+
 def build_gateway_children(inputs: GatewayInputs) -> list[dict[str, Any]]:
-    return [build_service(inputs), build_statefulset(inputs), build_network_policy(inputs)]
+    return [
+        build_service_account(inputs),
+        build_status_role(inputs),
+        build_status_role_binding(inputs),
+        build_service(inputs),
+        build_statefulset(inputs),
+        build_network_policy(inputs),
+    ]

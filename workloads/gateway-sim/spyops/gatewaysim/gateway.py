@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from spyops.gatewaysim import messages as msg
+from spyops.gatewaysim import versions
 from spyops.gatewaysim.account import AccountBook
 from spyops.gatewaysim.contracts import ContractCatalog, ContractSpec
 from spyops.gatewaysim.market import MarketState, QuoteSource, frame_tick
@@ -176,7 +177,10 @@ class Gateway:
         if session.server_version is not None:
             session.send(
                 msg.error(
-                    NO_REQUEST_ID, Code.BAD_MESSAGE_LENGTH, error_text(Code.BAD_MESSAGE_LENGTH, detail=reason)
+                    NO_REQUEST_ID,
+                    Code.BAD_MESSAGE_LENGTH,
+                    error_text(Code.BAD_MESSAGE_LENGTH, detail=reason),
+                    version=session.version,
                 )
             )
         # A graceful close delivers the error first; nothing more is read from this client.
@@ -259,7 +263,12 @@ class Gateway:
                 violations.clear()
             violations.append(second)
             session.send(
-                msg.error(NO_REQUEST_ID, Code.PACING, error_text(Code.PACING, received=len(recent) + 1))
+                msg.error(
+                    NO_REQUEST_ID,
+                    Code.PACING,
+                    error_text(Code.PACING, received=len(recent) + 1),
+                    version=session.version,
+                )
             )
             if len(violations) >= self.config.pacing_disconnect_after_seconds:
                 log.warning(
@@ -272,7 +281,7 @@ class Gateway:
 
     def _error(self, session: ClientSession, req_id: int, code: Code, **values: object) -> None:
         self.metrics.errors.labels(str(int(code))).inc()
-        session.send(msg.error(req_id, code, error_text(code, **values)))
+        session.send(msg.error(req_id, code, error_text(code, **values), version=session.version))
 
     # startup and ids ----------------------------------------------------------------
     def _start_api(self, session: ClientSession, reader: FieldReader) -> None:
@@ -337,7 +346,7 @@ class Gateway:
         reader.flag("includeExpired")
         sec_id_type = reader.text("secIdType")
         reader.text("secId")
-        if reader.remaining:
+        if session.version >= versions.BOND_ISSUERID:
             reader.text("issuerId")
         found = [] if sec_id_type else self.catalog.find(query)
         if not found:
@@ -347,7 +356,9 @@ class Gateway:
         exchange = query.exchange.upper() if query.exchange else "SMART"
         session.send_many(
             [
-                msg.contract_details(req_id, spec, exchange=exchange, session_date=session_date)
+                msg.contract_details(
+                    req_id, spec, exchange=exchange, session_date=session_date, version=session.version
+                )
                 for spec in found
             ]
             + [msg.contract_details_end(req_id)],
@@ -541,7 +552,7 @@ class Gateway:
     # orders ---------------------------------------------------------------------------
     def _place_order(self, session: ClientSession, reader: FieldReader) -> None:
         received = time.perf_counter()
-        request = parse_place_order(reader)
+        request = parse_place_order(reader, version=session.version)
         client_id = session.client_id
         assert client_id is not None
         existing = self.orders.get((client_id, request.order_id))
@@ -598,7 +609,7 @@ class Gateway:
         self.orders_by_perm[order.perm_id] = order
         self.open_orders[order.perm_id] = order
         self.metrics.orders.labels("placed").inc()
-        session.send_many([msg.open_order(order), msg.order_status(order)], 2)
+        session.send_many([msg.open_order(order, version=session.version), msg.order_status(order)], 2)
         if self.connectivity_ok:
             self._try_fill(order, now)
             if order.filled:
@@ -684,7 +695,7 @@ class Gateway:
         now = self.now()
         if order.filled >= order.total_quantity:
             self._complete(order, "Filled", now)
-        session.send_many([msg.open_order(order), msg.order_status(order)], 2)
+        session.send_many([msg.open_order(order, version=session.version), msg.order_status(order)], 2)
         if order.is_open and self.connectivity_ok:
             self._try_fill(order, now)
 
@@ -711,7 +722,7 @@ class Gateway:
         state = [
             f"{v:.2f}" for v in (0.0, 0.0, equity, change, change, -change, change, change, equity - change)
         ]
-        session.send(msg.open_order(order, what_if_state=state))
+        session.send(msg.open_order(order, version=session.version, what_if_state=state))
 
     def _legs(self, order: OrderRecord) -> list[LegSpec]:
         if order.contract.spec is not None:
@@ -804,8 +815,9 @@ class Gateway:
         self.metrics.executions.inc(len(new_executions))
         session = self.clients.get(order.client_id)
         if session is not None:
-            replies = [msg.exec_details(NO_REQUEST_ID, e) for e in new_executions]
-            replies += [msg.order_status(order), msg.open_order(order)]
+            version = session.version
+            replies = [msg.exec_details(NO_REQUEST_ID, e, version=version) for e in new_executions]
+            replies += [msg.order_status(order), msg.open_order(order, version=version)]
             replies += [msg.commission_report(e) for e in new_executions if e.sec_type != "BAG"]
             session.send_many(replies, len(replies))
         # Positions go out with the fill; account values, portfolio and P&L are batched
@@ -863,7 +875,10 @@ class Gateway:
                 [
                     msg.order_status(order),
                     msg.error(
-                        order.order_id, Code.ORDER_CANCELLED, error_text(Code.ORDER_CANCELLED, reason=reason)
+                        order.order_id,
+                        Code.ORDER_CANCELLED,
+                        error_text(Code.ORDER_CANCELLED, reason=reason),
+                        version=session.version,
                     ),
                 ],
                 2,
@@ -873,8 +888,8 @@ class Gateway:
         reader.integer("version")
         order_id = reader.integer("orderId")
         reader.req_id = order_id
-        if reader.remaining:
-            reader.text("manualCancelOrderTime")
+        if session.version >= versions.MANUAL_ORDER_TIME:
+            reader.text("manualOrderCancelTime")
         assert session.client_id is not None
         order = self.orders.get((session.client_id, order_id))
         if order is None:
@@ -904,7 +919,7 @@ class Gateway:
     def _send_open_orders(self, session: ClientSession, orders: list[OrderRecord]) -> None:
         replies: list[bytes] = []
         for order in sorted(orders, key=lambda o: o.perm_id):
-            replies += [msg.open_order(order), msg.order_status(order)]
+            replies += [msg.open_order(order, version=session.version), msg.order_status(order)]
         replies.append(msg.open_order_end())
         session.send_many(replies, len(replies))
 
@@ -918,7 +933,7 @@ class Gateway:
             (o for o in self.orders_by_perm.values() if not o.is_open),
             key=lambda o: o.completed_at or o.created_at or self.now(),
         )
-        replies = [msg.completed_order(order) for order in done]
+        replies = [msg.completed_order(order, version=session.version) for order in done]
         replies.append(msg.completed_orders_end())
         session.send_many(replies, len(replies))
 
@@ -951,7 +966,7 @@ class Gateway:
                 continue
             if side and side not in (execution.side, "BUY" if execution.side == "BOT" else "SELL"):
                 continue
-            replies.append(msg.exec_details(req_id, execution))
+            replies.append(msg.exec_details(req_id, execution, version=session.version))
             if execution.sec_type != "BAG":
                 replies.append(msg.commission_report(execution))
         replies.append(msg.exec_details_end(req_id))

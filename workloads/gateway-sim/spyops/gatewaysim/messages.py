@@ -1,4 +1,8 @@
-"""Outgoing TWS messages, laid out exactly as ib_async's decoder reads them at version 178."""
+"""Outgoing TWS messages, laid out for the server version negotiated with the client.
+
+Messages whose layout changes inside the simulator's version range take ``version``; the
+others are the same at every version from 157 to 178 (see ``spyops.gatewaysim.versions``).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ import datetime as dt
 from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
+from spyops.gatewaysim import versions as v
 from spyops.gatewaysim.contracts import UNDERLYING_CON_ID, ContractSpec
 from spyops.gatewaysim.orders import ExecutionRecord, OrderRecord
 from spyops.gatewaysim.protocol import UNSET_DOUBLE_TEXT, Out
@@ -20,8 +25,11 @@ def ib_time(moment: dt.datetime) -> str:
     return f"{local:%Y%m%d %H:%M:%S} America/New_York"
 
 
-def error(req_id: int, code: int, text: str) -> bytes:
-    return encode([Out.ERR_MSG, 2, req_id, code, text, ""])
+def error(req_id: int, code: int, text: str, *, version: int) -> bytes:
+    fields: list[object] = [Out.ERR_MSG, 2, req_id, code, text]
+    if version >= v.ADVANCED_ORDER_REJECT:
+        fields.append("")  # advancedOrderRejectJson
+    return encode(fields)
 
 
 def managed_accounts(accounts: Sequence[str]) -> bytes:
@@ -36,7 +44,9 @@ def current_time(epoch_seconds: int) -> bytes:
     return encode([Out.CURRENT_TIME, 1, epoch_seconds])
 
 
-def contract_details(req_id: int, spec: ContractSpec, *, exchange: str, session_date: dt.date) -> bytes:
+def contract_details(
+    req_id: int, spec: ContractSpec, *, exchange: str, session_date: dt.date, version: int
+) -> bytes:
     day = f"{session_date:%Y%m%d}"
     hours = f"{day}:0930-{day}:1600"
     if spec.is_option:
@@ -62,50 +72,56 @@ def contract_details(req_id: int, spec: ContractSpec, *, exchange: str, session_
         if spec.is_option
         else "SMART,ARCA,NYSE,NASDAQ,BATS,IEX"
     )
-    return encode(
-        [
-            Out.CONTRACT_DATA,
-            req_id,
-            spec.symbol,
-            spec.sec_type,
-            last_times,
-            spec.strike,
-            spec.right,
-            exchange,
-            spec.currency,
-            spec.local_symbol,
-            market_name,
-            spec.trading_class,
-            spec.con_id,
-            "0.01",
-            spec.multiplier,
-            order_types,
-            valid,
-            1,
-            under_con_id,
-            long_name,
-            spec.primary_exchange,
-            contract_month,
-            industry,
-            category,
-            subcategory,
-            "US/Eastern",
-            hours,
-            hours,
-            "",
-            "",
-            0,  # secIdList count
-            agg_group,
-            under_symbol,
-            under_sec_type,
-            market_rules,
-            real_expiry,
-            "ETF" if not spec.is_option else "",
-            "1",
-            "1",
-            "1",
-        ]
-    )
+    fields: list[object] = [Out.CONTRACT_DATA]
+    if version < v.SIZE_RULES:
+        fields.append(8)  # the message's own version, dropped at SIZE_RULES
+    fields += [
+        req_id,
+        spec.symbol,
+        spec.sec_type,
+        last_times,
+        spec.strike,
+        spec.right,
+        exchange,
+        spec.currency,
+        spec.local_symbol,
+        market_name,
+        spec.trading_class,
+        spec.con_id,
+        "0.01",
+    ]
+    if version < v.SIZE_RULES:
+        fields.append(1)  # mdSizeMultiplier
+    fields += [
+        spec.multiplier,
+        order_types,
+        valid,
+        1,
+        under_con_id,
+        long_name,
+        spec.primary_exchange,
+        contract_month,
+        industry,
+        category,
+        subcategory,
+        "US/Eastern",
+        hours,
+        hours,
+        "",
+        "",
+        0,  # secIdList count
+        agg_group,
+        under_symbol,
+        under_sec_type,
+        market_rules,
+        real_expiry,
+        "ETF" if not spec.is_option else "",
+    ]
+    if version >= v.SIZE_RULES:
+        fields += ["1", "1", "1"]  # minSize, sizeIncrement, suggestedSizeIncrement
+    elif version >= v.FRACTIONAL_SIZE_SUPPORT:
+        fields.append("1")  # sizeMinTick
+    return encode(fields)
 
 
 def contract_details_end(req_id: int) -> bytes:
@@ -154,7 +170,16 @@ def _combo_fields(order: OrderRecord) -> list[object]:
     return fields
 
 
-def open_order(order: OrderRecord, *, what_if_state: Sequence[str] | None = None) -> bytes:
+def _fa_profile(version: int) -> list[object]:
+    return [""] if version < v.FA_PROFILE_DESUPPORT else []
+
+
+def _peg_best_peg_mid(version: int) -> list[object]:
+    # minTradeQty, minCompeteSize, competeAgainstBestOffset, midOffsetAtWhole, midOffsetAtHalf
+    return [""] * 5 if version >= v.PEGBEST_PEGMID_OFFSETS else []
+
+
+def open_order(order: OrderRecord, *, version: int, what_if_state: Sequence[str] | None = None) -> bytes:
     state = list(what_if_state) if what_if_state is not None else [""] * 9
     fields: list[object] = [Out.OPEN_ORDER, order.order_id, *order.contract.wire_fields()]
     fields += [
@@ -179,6 +204,7 @@ def open_order(order: OrderRecord, *, what_if_state: Sequence[str] | None = None
         "",
         "",
         "",  # faGroup, faMethod, faPercentage
+        *_fa_profile(version),
         "",  # modelCode
         order.good_till_date,
         "",  # rule80A
@@ -253,15 +279,14 @@ def open_order(order: OrderRecord, *, what_if_state: Sequence[str] | None = None
         False,  # isOmsContainer
         False,  # discretionaryUpToLimitPrice
         False,  # usePriceMgmtAlgo
-        "",  # duration
-        "",  # postToAts
-        False,  # autoCancelParent
-        "",
-        "",
-        "",
-        "",
-        "",  # minTradeQty, minCompeteSize, competeAgainstBestOffset, midOffsetAtWhole, midOffsetAtHalf
     ]
+    if version >= v.DURATION:
+        fields.append("")  # duration
+    if version >= v.POST_TO_ATS:
+        fields.append("")  # postToAts
+    if version >= v.AUTO_CANCEL_PARENT:
+        fields.append(False)  # autoCancelParent
+    fields += _peg_best_peg_mid(version)
     return encode(fields)
 
 
@@ -288,7 +313,7 @@ def open_order_end() -> bytes:
     return encode([Out.OPEN_ORDER_END, 1])
 
 
-def completed_order(order: OrderRecord) -> bytes:
+def completed_order(order: OrderRecord, *, version: int) -> bytes:
     completed = order.completed_at
     fields: list[object] = [Out.COMPLETED_ORDER, *order.contract.wire_fields()]
     fields += [
@@ -311,6 +336,7 @@ def completed_order(order: OrderRecord) -> bytes:
         "",
         "",
         "",  # faGroup, faMethod, faPercentage
+        *_fa_profile(version),
         "",  # modelCode
         order.good_till_date,
         "",  # rule80A
@@ -368,11 +394,7 @@ def completed_order(order: OrderRecord) -> bytes:
         0,  # parentPermId
         ib_time(completed) if completed else "",
         order.completed_status,
-        "",
-        "",
-        "",
-        "",
-        "",  # minTradeQty, minCompeteSize, competeAgainstBestOffset, midOffsetAtWhole, midOffsetAtHalf
+        *_peg_best_peg_mid(version),
     ]
     return encode(fields)
 
@@ -381,34 +403,34 @@ def completed_orders_end() -> bytes:
     return encode([Out.COMPLETED_ORDERS_END])
 
 
-def exec_details(req_id: int, execution: ExecutionRecord) -> bytes:
+def exec_details(req_id: int, execution: ExecutionRecord, *, version: int) -> bytes:
     order = execution.order
-    return encode(
-        [
-            Out.EXECUTION_DATA,
-            req_id,
-            order.order_id,
-            *execution.contract_fields,
-            execution.exec_id,
-            ib_time(execution.time),
-            order.account,
-            execution.exchange,
-            execution.side,
-            execution.shares,
-            execution.price,
-            order.perm_id,
-            order.client_id,
-            0,  # liquidation
-            execution.cum_qty,
-            execution.avg_price,
-            order.order_ref,
-            "",  # evRule
-            "",  # evMultiplier
-            "",  # modelCode
-            2,  # lastLiquidity: removed liquidity (a marketable order takes the quote)
-            False,  # pendingPriceRevision
-        ]
-    )
+    fields: list[object] = [
+        Out.EXECUTION_DATA,
+        req_id,
+        order.order_id,
+        *execution.contract_fields,
+        execution.exec_id,
+        ib_time(execution.time),
+        order.account,
+        execution.exchange,
+        execution.side,
+        execution.shares,
+        execution.price,
+        order.perm_id,
+        order.client_id,
+        0,  # liquidation
+        execution.cum_qty,
+        execution.avg_price,
+        order.order_ref,
+        "",  # evRule
+        "",  # evMultiplier
+        "",  # modelCode
+        2,  # lastLiquidity: removed liquidity (a marketable order takes the quote)
+    ]
+    if version >= v.PENDING_PRICE_REVISION:
+        fields.append(False)  # pendingPriceRevision
+    return encode(fields)
 
 
 def exec_details_end(req_id: int) -> bytes:

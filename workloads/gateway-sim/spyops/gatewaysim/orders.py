@@ -10,6 +10,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Final
 
+from spyops.gatewaysim import versions
 from spyops.gatewaysim.contracts import ContractQuery, ContractSpec
 from spyops.gatewaysim.wire import UNSET_DOUBLE, FieldReader, MalformedMessageError
 
@@ -83,8 +84,8 @@ def read_contract(reader: FieldReader) -> ContractQuery:
     )
 
 
-def parse_place_order(reader: FieldReader) -> PlaceOrderRequest:
-    """Read placeOrder as ib_async lays it out for server version 178.
+def parse_place_order(reader: FieldReader, *, version: int) -> PlaceOrderRequest:
+    """Read placeOrder as clients lay it out for the negotiated server ``version``.
 
     Reading stops after ``whatIf``: nothing after it changes how the simulator treats
     an order, and order conditions (variable layout) are refused anyway.
@@ -137,6 +138,8 @@ def parse_place_order(reader: FieldReader) -> PlaceOrderRequest:
     reader.text("goodAfterTime")
     good_till_date = reader.text("goodTillDate")
     reader.skip(3, "faGroup/faMethod/faPercentage")
+    if version < versions.FA_PROFILE_DESUPPORT:
+        reader.text("faProfile")
     reader.text("modelCode")
     reader.integer("shortSaleSlot", default=0)
     reader.text("designatedLocation")

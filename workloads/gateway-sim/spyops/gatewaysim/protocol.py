@@ -1,21 +1,12 @@
-"""TWS API constants the simulator speaks: message ids, the server version, codes and texts.
+"""TWS API constants the simulator speaks: message ids, codes and texts.
 
-The layouts follow what ``ib_async`` 2.x (client versions 157..178) sends and decodes.
-The simulator speaks exactly one server version, ``SERVER_VERSION``; every outgoing
-message is laid out for that version.
+Server versions, and what changes between them, are in ``spyops.gatewaysim.versions``.
 """
 
 from __future__ import annotations
 
 from enum import IntEnum
 from typing import Final
-
-# The newest version ib_async 2.x understands (its Client.MaxClientVersion). Layouts
-# that depend on it: openOrder/completedOrder without faProfile (>= 177), execDetails
-# with pendingPriceRevision (>= 178), contractDetails without a version field (>= 164),
-# errors with advancedOrderRejectJson (>= 166).
-SERVER_VERSION: Final = 178
-MIN_CLIENT_VERSION: Final = 157
 
 HANDSHAKE_PREFIX: Final = b"API\0"
 

@@ -9,7 +9,8 @@ from collections import deque
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from spyops.gatewaysim.protocol import MARKET_DATA_LIVE, MIN_CLIENT_VERSION, SERVER_VERSION
+from spyops.gatewaysim.protocol import MARKET_DATA_LIVE
+from spyops.gatewaysim.versions import HandshakeError, negotiate, parse_offer
 from spyops.gatewaysim.wire import FrameBuffer, ProtocolViolationError, encode_text_fields
 
 if TYPE_CHECKING:
@@ -29,6 +30,7 @@ class ClientSession(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.peer = ""
         self.framer = FrameBuffer(gateway.config.max_frame_bytes)
+        # Negotiated in the handshake; every message to this client is laid out for it.
         self.server_version: int | None = None
         self.client_id: int | None = None
         self.closed = False
@@ -51,6 +53,13 @@ class ClientSession(asyncio.Protocol):
         self.account_multi_requests: set[int] = set()
         self.pnl_requests: set[int] = set()
         self.pnl_single_requests: dict[int, int] = {}  # reqId -> conId
+
+    @property
+    def version(self) -> int:
+        """The negotiated server version; messages are only built after the handshake."""
+        if self.server_version is None:
+            raise RuntimeError("no server version before the handshake")
+        return self.server_version
 
     # asyncio.Protocol -------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -89,21 +98,13 @@ class ClientSession(asyncio.Protocol):
     # handshake --------------------------------------------------------------------
     def _handshake(self, payload: bytes) -> None:
         text = payload.decode("ascii", errors="replace")
-        versions = text.split(" ", 1)[0]
-        low_text, sep, high_text = versions.removeprefix("v").partition("..")
         try:
-            low = int(low_text)
-            high = int(high_text) if sep else low
-        except ValueError:
-            self.gateway.protocol_violation(self, f"bad handshake version range {text[:40]!r}")
+            version = negotiate(*parse_offer(text))
+        except HandshakeError as exc:
+            self.gateway.protocol_violation(self, str(exc))
             return
-        if not text.startswith("v") or not (low <= SERVER_VERSION <= high) or high < MIN_CLIENT_VERSION:
-            self.gateway.protocol_violation(
-                self, f"client versions {low}..{high} do not include server version {SERVER_VERSION}"
-            )
-            return
-        self.server_version = SERVER_VERSION
-        self.send(encode_text_fields([str(SERVER_VERSION), self.gateway.connection_time_text()]))
+        self.server_version = version
+        self.send(encode_text_fields([str(version), self.gateway.connection_time_text()]))
 
     # writes -----------------------------------------------------------------------
     def _count_out(self, messages: int) -> None:
