@@ -27,4 +27,5 @@ def test_a_strategy_is_done_only_when_every_child_was_seen() -> None:
 
 
 def test_gateway_objects_come_from_the_builders() -> None:
-    assert bench.objects_per_gateway() == 4  # the gateway, its StatefulSet, Service and NetworkPolicy
+    # the gateway, its StatefulSet, Service, NetworkPolicy, and the probe's ServiceAccount, Role, RoleBinding
+    assert bench.objects_per_gateway() == 7
