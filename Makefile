@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: test demo setup binaries helm terraform-tools lint typecheck pytest clean node-tools chromium
+.PHONY: test demo setup binaries helm terraform-tools lint typecheck pytest clean node-tools chromium strongswan
 
 test: setup binaries lint typecheck pytest
 
@@ -56,7 +56,7 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy $$(find src operator workloads tests benchmarks -name '*.py' -not -path '*/node_modules/*')
 
-pytest: setup binaries helm terraform-tools node-tools chromium
+pytest: setup binaries helm terraform-tools node-tools chromium strongswan
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # Node test tools pinned in tools/node (Azurite for Table Storage, playwright-core to drive
@@ -75,6 +75,16 @@ node-tools: $(NODE_STAMP)
 # never downloads a browser).
 chromium:
 	@test -x /usr/bin/chromium || { apt-get update && apt-get install -y --no-install-recommends chromium; }
+
+# Debian's strongSwan for the tunnel tests (tests/tunnel): charon and swanctl, the standard
+# crypto plugins (AES-GCM, OpenSSL), and libcharon-extra-plugins for kernel-libipsec (ESP in
+# user space; this kernel has no ESP). The tests run their own charon in namespaces: nothing starts here.
+STRONGSWAN_PACKAGES := strongswan-charon strongswan-swanctl libstrongswan-standard-plugins libcharon-extra-plugins
+STRONGSWAN_FILES := /usr/lib/ipsec/charon /usr/sbin/swanctl /usr/lib/ipsec/plugins/libstrongswan-gcm.so \
+  /usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so
+strongswan:
+	@ls $(STRONGSWAN_FILES) >/dev/null 2>&1 || \
+	  { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(STRONGSWAN_PACKAGES); }
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
