@@ -281,7 +281,7 @@ class TunnelLab:
     edge: Netns = field(init=False)
     azure: Netns = field(init=False)
     charons: dict[str, Charon] = field(default_factory=dict)
-    _cleanups: list[Callable[[], None]] = field(default_factory=list)
+    _cleanups: list[Callable[[], object]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         # Unique per run: other engineers' tests may build labs on this machine at the same time.
@@ -349,7 +349,7 @@ class TunnelLab:
         self._cleanups.append(forwarder.stop)
         return forwarder
 
-    def add_cleanup(self, cleanup: Callable[[], None]) -> None:
+    def add_cleanup(self, cleanup: Callable[[], object]) -> None:
         self._cleanups.append(cleanup)
 
     def logs(self) -> str:
