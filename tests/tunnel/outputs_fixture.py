@@ -6,17 +6,7 @@ import copy
 import json
 from typing import Any
 
-# terraform/modules/vpn's default ipsec_policy: the seeds' AES256 / SHA256 / DH14, GCMAES256 + PFS2048.
-SEEDS_POLICY: dict[str, Any] = {
-    "ike_encryption": "AES256",
-    "ike_integrity": "SHA256",
-    "dh_group": "DHGroup14",
-    "ipsec_encryption": "GCMAES256",
-    "ipsec_integrity": "GCMAES256",
-    "pfs_group": "PFS2048",
-    "sa_lifetime": 27000,
-    "sa_datasize": 102400000,
-}
+from tests.terraform.test_network_plan import SEEDS_POLICY as SEEDS_POLICY  # terraform/modules/vpn default
 
 
 def tofu_outputs(

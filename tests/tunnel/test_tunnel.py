@@ -33,11 +33,7 @@ ESP_PROPOSAL_AFTER_PFS_REKEY = "ESP:AES_GCM_16-256/MODP_2048"
 @pytest.fixture
 def lab(tmp_path: Path) -> Iterator[TunnelLab]:
     with TunnelLab(tmp_path / "lab") as made:
-        try:
-            yield made
-        except BaseException:
-            print(made.logs())  # shown with the failure
-            raise
+        yield made
 
 
 def test_rendered_edge_config_brings_both_tunnels_up_with_the_seeds_proposal(lab: TunnelLab) -> None:
@@ -61,7 +57,7 @@ def test_rendered_edge_config_brings_both_tunnels_up_with_the_seeds_proposal(lab
         assert child.proposal == ESP_PROPOSAL
         assert child.mode == "TUNNEL-in-UDP"  # kernel-libipsec always encapsulates in UDP 4500
         assert child.expires_in is not None
-        assert 26_900 <= child.expires_in <= SEEDS_POLICY["sa_lifetime"]
+        assert 26_900 <= child.expires_in <= 27_000  # the policy's sa_lifetime
 
     # PFS: a CHILD_SA rekey runs a fresh DH14 exchange, and the proposal now shows the group.
     edge.swanctl("--rekey", "--child", "azure-0")
