@@ -78,10 +78,12 @@ chromium:
 
 # Debian's strongSwan for the tunnel tests (tests/tunnel): charon and swanctl, the standard
 # crypto plugins (AES-GCM, OpenSSL), and libcharon-extra-plugins for kernel-libipsec (ESP in
-# user space; this kernel has no ESP). The tests run their own charon in namespaces: nothing starts here.
-STRONGSWAN_PACKAGES := strongswan-charon strongswan-swanctl libstrongswan-standard-plugins libcharon-extra-plugins
+# user space; this kernel has no ESP), and iptables to drop ESP inside a test's namespace. The
+# tests run their own charon in namespaces: nothing starts here.
+STRONGSWAN_PACKAGES := strongswan-charon strongswan-swanctl libstrongswan-standard-plugins libcharon-extra-plugins \
+  iptables
 STRONGSWAN_FILES := /usr/lib/ipsec/charon /usr/sbin/swanctl /usr/lib/ipsec/plugins/libstrongswan-gcm.so \
-  /usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so
+  /usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so /usr/sbin/iptables
 strongswan:
 	@ls $(STRONGSWAN_FILES) >/dev/null 2>&1 || \
 	  { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(STRONGSWAN_PACKAGES); }

@@ -48,7 +48,7 @@ def require_lab_tools() -> None:
     missing: list[str] = []
     if os.geteuid() != 0:
         missing.append("root (CAP_NET_ADMIN and CAP_SYS_ADMIN, for network and mount namespaces)")
-    for tool in ("ip", "unshare", "mount", SWANCTL):
+    for tool in ("ip", "unshare", "mount", "iptables", SWANCTL):
         if shutil.which(tool) is None:
             missing.append(f"`{tool}` on PATH")
     if not os.access(CHARON, os.X_OK):
