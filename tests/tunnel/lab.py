@@ -273,6 +273,33 @@ class Forwarder:
             server.close()
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def sweep_stale_labs() -> list[str]:
+    """Remove labs left by a test run that was killed (SIGKILL skips teardown): namespaces named
+    ``spyt-<pid>-...`` whose pid is gone, and the processes still inside them (charon, an operator)."""
+    swept = []
+    for line in run(["ip", "netns", "list"], check=False).stdout.splitlines():
+        name = line.split()[0] if line.strip() else ""
+        parts = name.split("-")
+        if len(parts) < 4 or parts[0] != "spyt" or not parts[1].isdigit() or _alive(int(parts[1])):
+            continue
+        for pid in run(["ip", "netns", "pids", name], check=False).stdout.split():
+            with contextlib.suppress(ProcessLookupError, ValueError):
+                os.kill(int(pid), signal.SIGKILL)
+        run(["ip", "netns", "del", name], check=False)
+        swept.append(name)
+    return swept
+
+
 @dataclass
 class TunnelLab:
     """Two namespaces, the veth "internet" between them, the private ranges behind each, two charons."""
@@ -291,6 +318,7 @@ class TunnelLab:
 
     def __enter__(self) -> Self:
         require_lab_tools()
+        sweep_stale_labs()
         try:
             self._build()
         except BaseException:

@@ -6,12 +6,16 @@ production ones."""
 from __future__ import annotations
 
 import os
+import secrets
+import signal
+import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.tunnel.lab import EDGE_LAN, TunnelLab
+from tests.tunnel.lab import EDGE_LAN, TunnelLab, require_lab_tools, run, sweep_stale_labs
 from tests.tunnel.outputs_fixture import SEEDS_POLICY, seeds_outputs_json
 from tests.tunnel.sas import established, parse_list_sas
 from tests.tunnel.support import (
@@ -116,3 +120,32 @@ def _esp_bytes(lab: TunnelLab) -> tuple[int, int]:
 def _busiest(lab: TunnelLab) -> str:
     sas = established(parse_list_sas(lab.charons["edge"].list_sas()))
     return max(sas, key=lambda name: sum(c.bytes_out for c in sas[name].children))
+
+
+def test_a_lab_left_by_a_killed_run_is_swept() -> None:
+    """SIGKILL skips teardown; the next lab removes what the dead run left (only runs whose pid is gone)."""
+    require_lab_tools()
+    finished = subprocess.Popen(["true"])
+    finished.wait()
+    name = f"spyt-{finished.pid}-{secrets.token_hex(3)}-edge"
+    run(["ip", "netns", "add", name])
+    leftover = subprocess.Popen(["ip", "netns", "exec", name, "sleep", "300"])
+    try:
+        wait_for_pids = time.monotonic() + 10
+        while not run(["ip", "netns", "pids", name]).stdout.strip() and time.monotonic() < wait_for_pids:
+            time.sleep(0.05)
+        mine = f"spyt-{os.getpid()}-{secrets.token_hex(3)}-edge"
+        run(["ip", "netns", "add", mine])
+        try:
+            assert name in sweep_stale_labs()
+            assert leftover.wait(timeout=10) == -signal.SIGKILL
+            listed = run(["ip", "netns", "list"]).stdout
+            assert name not in listed
+            assert mine in listed  # a live run's lab is left alone
+        finally:
+            run(["ip", "netns", "del", mine], check=False)
+    finally:
+        if leftover.poll() is None:
+            leftover.kill()
+            leftover.wait()
+        run(["ip", "netns", "del", name], check=False)
