@@ -83,6 +83,17 @@ def start_azure_side(lab: TunnelLab, esp: str = "aes256gcm16-modp2048") -> Charo
     return azure
 
 
+def _spyops(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "spyops", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+
+
 def render_edge(lab: TunnelLab, outputs_json: str | None = None) -> subprocess.CompletedProcess[str]:
     """The README's edge steps: the outputs and the key in files, `spyops tunnel render` into conf.d."""
     workdir = lab.workdir / "deploy"
@@ -92,27 +103,17 @@ def render_edge(lab: TunnelLab, outputs_json: str | None = None) -> subprocess.C
     psk = workdir / "vpn-shared-key"
     psk.touch(mode=0o600)
     psk.write_text(PSK + "\n")
-    edge = lab.charons["edge"]
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "spyops",
-            "tunnel",
-            "render",
-            "--outputs",
-            str(outputs),
-            "--psk-file",
-            str(psk),
-            "--out-dir",
-            str(edge.swanctl_dir / "conf.d"),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    conf_d = lab.charons["edge"].swanctl_dir / "conf.d"
+    return _spyops(
+        "tunnel", "render", "--outputs", str(outputs), "--psk-file", str(psk), "--out-dir", str(conf_d)
     )
+
+
+def check_edge(lab: TunnelLab) -> subprocess.CompletedProcess[str]:
+    """The README's `spyops tunnel check` of the rendered file against the same outputs."""
+    outputs = lab.workdir / "deploy" / "outputs.json"
+    conf = lab.charons["edge"].swanctl_dir / "conf.d" / "spyops-azure.conf"
+    return _spyops("tunnel", "check", "--outputs", str(outputs), "--conf", str(conf))
 
 
 def start_edge(lab: TunnelLab) -> Charon:

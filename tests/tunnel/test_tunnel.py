@@ -20,6 +20,7 @@ from tests.tunnel.outputs_fixture import SEEDS_POLICY, seeds_outputs_json
 from tests.tunnel.sas import established, parse_list_sas
 from tests.tunnel.support import (
     PSK,
+    check_edge,
     echo_from_edge,
     echo_server,
     render_edge,
@@ -46,6 +47,8 @@ def test_rendered_edge_config_brings_both_tunnels_up_with_the_seeds_proposal(lab
     rendered = render_edge(lab)
     assert rendered.returncode == 0, rendered.stderr
     assert PSK not in rendered.stdout + rendered.stderr
+    checked = check_edge(lab)
+    assert checked.returncode == 0, checked.stderr
     loaded = edge.load_all()
     assert "loaded connection 'azure-0'" in loaded
     assert "loaded connection 'azure-1'" in loaded

@@ -19,11 +19,25 @@ def _fail(message: str) -> None:
     raise typer.Exit(2)
 
 
+def _read_outputs(outputs: Path) -> str:
+    from spyops.tunnel.policy import TunnelConfigError
+
+    if str(outputs) == "-":
+        return sys.stdin.read()
+    try:
+        return outputs.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise TunnelConfigError(f"--outputs {outputs}: {exc.strerror or exc}") from None
+
+
+OutputsOption = Annotated[
+    Path, typer.Option("--outputs", help="`tofu output -json` of terraform/envs/<env> ('-' reads stdin).")
+]
+
+
 @app.command()
 def render(
-    outputs: Annotated[
-        Path, typer.Option("--outputs", help="`tofu output -json` of terraform/envs/<env> ('-' reads stdin).")
-    ],
+    outputs: OutputsOption,
     psk_file: Annotated[
         Path | None, typer.Option(help="File holding the pre-shared key (e.g. from Key Vault), 0600.")
     ] = None,
@@ -52,14 +66,7 @@ def render(
     try:
         if (psk_file is None) == (psk_secret is None):
             raise TunnelConfigError("give exactly one of --psk-file and --psk-secret")
-        if str(outputs) == "-":
-            text, source = sys.stdin.read(), "--outputs (stdin)"
-        else:
-            try:
-                text, source = outputs.read_text(encoding="utf-8"), f"--outputs {outputs}"
-            except OSError as exc:
-                raise TunnelConfigError(f"--outputs {outputs}: {exc.strerror or exc}") from None
-        tunnel = load_outputs(text, source)
+        tunnel = load_outputs(_read_outputs(outputs), f"--outputs {outputs}")
         connections = render_connections(tunnel, dpd_delay)
         psk = read_psk_file(psk_file) if psk_file else read_psk_secret(str(psk_secret), psk_key, kubeconfig)
         if not out_dir.is_dir():
@@ -80,3 +87,36 @@ def render(
     typer.echo(f"IKE {tunnel.policy.ike_proposal()}; ESP {tunnel.policy.esp_proposal()}")
     typer.echo(f"{', '.join(tunnel.onprem_address_space)} <=> {', '.join(tunnel.azure_address_space)}")
     typer.echo("load it: swanctl --load-all")
+
+
+@app.command()
+def check(
+    outputs: OutputsOption,
+    conf: Annotated[Path, typer.Option(help="The edge's swanctl file with the Azure connections.")] = Path(
+        "/etc/swanctl/conf.d/spyops-azure.conf"
+    ),
+) -> None:
+    """Check an edge swanctl file (rendered or edited since) against Azure's policy, peers and selectors."""
+    from spyops.tunnel.check import check_config
+    from spyops.tunnel.outputs import load_outputs
+    from spyops.tunnel.policy import TunnelConfigError
+    from spyops.tunnel.swanconf import parse_swanctl
+
+    try:
+        tunnel = load_outputs(_read_outputs(outputs), f"--outputs {outputs}")
+        try:
+            text = conf.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise TunnelConfigError(f"--conf {conf}: {exc.strerror or exc}") from None
+        problems = check_config(parse_swanctl(text, str(conf)), tunnel)
+    except TunnelConfigError as exc:
+        _fail(str(exc))
+        return
+    if problems:
+        for problem in problems:
+            typer.echo(f"error: {conf}: {problem}", err=True)
+        raise typer.Exit(2)
+    typer.echo(
+        f"{conf} matches: {len(tunnel.gateway_ips)} gateway(s), IKE {tunnel.policy.ike_proposal()}, "
+        f"ESP {tunnel.policy.esp_proposal()}"
+    )
