@@ -34,12 +34,19 @@ from spyops.cluster.testing import KubeCluster
 from spyops.outbox import OutboxSender, OutboxStore, SenderSettings
 from spyops.outbox.sender import OutboxMetrics
 from spyops.schemas import OutboundMode, OutboundSettings
-from tests.operator.support import OperatorProcess, wait_for
+from tests.operator.support import OperatorProcess, condition, get_json, wait_for
 from tests.outbox.backend import RecordingBackend
 from tests.tunnel.lab import AZURE_HOST, TunnelLab, in_netns, run
 from tests.tunnel.support import echo_server, render_edge, start_azure_side, start_edge, wait_established
 from tests.tunnel.threads import NetnsLoop, Poller, mirror_azure_side
-from tests.vpnlink.cluster_support import AzureSimProcess, events, link_status, rendered_outbound, setup_link
+from tests.vpnlink.cluster_support import (
+    STRATEGY,
+    AzureSimProcess,
+    events,
+    link_status,
+    rendered_outbound,
+    setup_link,
+)
 
 pytestmark = pytest.mark.cluster
 
@@ -253,6 +260,17 @@ def _run(
     history = [(r["action"], r["result"]) for r in status["actionHistory"]]
     assert ("ResetConnection", "Succeeded") in history
     assert ("SwitchOutbound", "Succeeded") in history
+    wait_for(
+        "strategy CloudLinkReady=False/LinkDown",
+        lambda: (
+            (
+                condition(get_json(kube, "tradingstrategy", STRATEGY, "-n", namespace), "CloudLinkReady")
+                or {}
+            ).get("reason")
+            == "LinkDown"
+        ),
+        timeout=60,
+    )
     degraded = _first_event_after(kube, namespace, "LinkDegraded", cut)
     down = _first_event_after(kube, namespace, "LinkDown", cut)
     switched = _first_event_after(kube, namespace, "SwitchOutboundSucceeded", cut)
