@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.tunnel.lab import EDGE_LAN, TunnelLab, require_lab_tools, run, sweep_stale_labs
+from tests.tunnel import lab as lab_module
+from tests.tunnel.lab import EDGE_LAN, LabError, TunnelLab, require_lab_tools, run, sweep_stale_labs
 from tests.tunnel.outputs_fixture import SEEDS_POLICY, seeds_outputs_json
 from tests.tunnel.sas import established, parse_list_sas
 from tests.tunnel.support import (
@@ -152,3 +153,15 @@ def test_a_lab_left_by_a_killed_run_is_swept() -> None:
             leftover.kill()
             leftover.wait()
         run(["ip", "netns", "del", name], check=False)
+
+
+def test_missing_strongswan_is_a_failure_naming_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(lab_module, "CHARON", tmp_path / "charon")
+    monkeypatch.setattr(lab_module, "PLUGINS", tmp_path)
+    with pytest.raises(LabError) as error:
+        require_lab_tools()
+    message = str(error.value)
+    assert str(tmp_path / "charon") in message
+    assert f"strongSwan's kernel-libipsec plugin ({tmp_path}/libstrongswan-kernel-libipsec.so)" in message
+    assert message.endswith("(`make strongswan` installs Debian's strongSwan)")
+    assert not issubclass(LabError, pytest.skip.Exception)  # a failure, never a skip
