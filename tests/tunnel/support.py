@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import TypeVar
 
+from tests.tunnel.charon import Charon
 from tests.tunnel.lab import (
     AZURE_GATEWAYS,
     AZURE_HOST,
@@ -19,11 +20,9 @@ from tests.tunnel.lab import (
     EDGE_LAN,
     EDGE_WAN,
     ONPREM_SPACE,
-    Charon,
-    LabError,
     TunnelLab,
-    in_netns,
 )
+from tests.tunnel.netns import LabError, in_netns
 from tests.tunnel.outputs_fixture import seeds_outputs_json
 from tests.tunnel.sas import IkeSa, established, parse_list_sas
 

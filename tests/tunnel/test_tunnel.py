@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from tests.tunnel import lab as lab_module
-from tests.tunnel.lab import EDGE_LAN, LabError, TunnelLab, require_lab_tools, run, sweep_stale_labs
+from tests.tunnel.lab import EDGE_LAN, TunnelLab, require_lab_tools
+from tests.tunnel.netns import LabError, run, sweep_stale_labs
 from tests.tunnel.outputs_fixture import SEEDS_POLICY, seeds_outputs_json
 from tests.tunnel.sas import established, parse_list_sas
 from tests.tunnel.support import (

@@ -37,7 +37,8 @@ from spyops.outbox.sender import OutboxMetrics
 from spyops.schemas import OutboundMode, OutboundSettings
 from tests.operator.support import OperatorProcess, condition, get_json, wait_for
 from tests.outbox.backend import RecordingBackend
-from tests.tunnel.lab import AZURE_HOST, TunnelLab, in_netns, run
+from tests.tunnel.lab import AZURE_HOST, TunnelLab
+from tests.tunnel.netns import in_netns, run
 from tests.tunnel.support import echo_server, render_edge, start_azure_side, start_edge, wait_established
 from tests.tunnel.threads import NetnsLoop, Poller, mirror_azure_side
 from tests.vpnlink.cluster_support import (

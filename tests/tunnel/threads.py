@@ -10,7 +10,8 @@ from collections.abc import Callable, Coroutine
 from concurrent.futures import Future
 from typing import Any, Self, TypeVar
 
-from tests.tunnel.lab import Charon, in_netns
+from tests.tunnel.charon import Charon
+from tests.tunnel.netns import in_netns
 from tests.tunnel.sas import established, parse_list_sas
 from tests.vpnlink.cluster_support import AzureSimProcess
 
