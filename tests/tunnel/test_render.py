@@ -193,6 +193,7 @@ def test_cli_writes_both_files_and_never_prints_the_key(tmp_path: Path) -> None:
     assert PSK not in conf.read_text()
     assert stat.S_IMODE(secrets.stat().st_mode) == 0o600
     assert "IKE aes256-sha256-modp2048; ESP aes256gcm16-modp2048" in result.output
+    assert "ip route add blackhole 10.0.0.0/16" in result.output
     assert sorted(p.name for p in (tmp_path / "conf.d").iterdir()) == [
         "spyops-azure.conf",
         "spyops-azure.secrets.conf",

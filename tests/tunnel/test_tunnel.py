@@ -5,9 +5,11 @@ production ones."""
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -16,8 +18,8 @@ from pathlib import Path
 import pytest
 
 from tests.tunnel import lab as lab_module
-from tests.tunnel.lab import EDGE_LAN, TunnelLab, require_lab_tools
-from tests.tunnel.netns import LabError, run, sweep_stale_labs
+from tests.tunnel.lab import AZURE_HOST, AZURE_SPACE, EDGE_LAN, TunnelLab, require_lab_tools
+from tests.tunnel.netns import LabError, in_netns, run, sweep_stale_labs
 from tests.tunnel.outputs_fixture import SEEDS_POLICY, seeds_outputs_json
 from tests.tunnel.sas import established, parse_list_sas
 from tests.tunnel.support import (
@@ -102,6 +104,36 @@ def test_rendered_edge_config_brings_both_tunnels_up_with_the_seeds_proposal(lab
         )
         source, echoed = echo_from_edge(lab, port, b"still here")
         assert echoed == b"still here"
+
+
+def test_the_blackhole_route_keeps_vnet_traffic_off_the_default_route(lab: TunnelLab) -> None:
+    """Without ESP SAs nothing routes 10.0.0.0/16 into the tunnel; the README's blackhole route makes
+    sure such packets are dropped instead of leaving unencrypted by the default route."""
+    start_azure_side(lab)
+    edge = start_edge(lab)
+    assert render_edge(lab).returncode == 0
+    edge.load_all()
+    wait_established(lab, {"azure-0", "azure-1"})
+    lab.edge.ip("route", "add", "default", "via", "203.0.113.1")  # the edge's "internet" uplink
+
+    def route() -> str:
+        # The kernel's routing decision; for a blackhole route it answers EINVAL.
+        found = lab.edge.ip("route", "get", AZURE_HOST, check=False)
+        return found.stdout if found.returncode == 0 else found.stderr
+
+    assert "dev ipsec0" in route()  # up: the tunnel's route (table 220) wins
+    for name in ("azure-0", "azure-1"):
+        edge.swanctl("--terminate", "--ike", name)
+    wait_until("no SA left", lambda: established(parse_list_sas(edge.list_sas())) == {}, 30, lab)
+    assert "via 203.0.113.1 dev wan0" in route()  # down, without the blackhole: it would leak
+    lab.edge.ip("route", "add", "blackhole", AZURE_SPACE)
+    assert "Invalid argument" in route()
+    with pytest.raises(OSError, match="Invalid argument") as dropped, in_netns(lab.edge.name):
+        socket.create_connection((AZURE_HOST, 443), timeout=2)
+    assert dropped.value.errno == errno.EINVAL  # dropped on the spot, nothing sent
+    for name in ("azure-0", "azure-1"):
+        edge.swanctl("--initiate", "--ike", name, "--child", name, "--timeout", "20")
+    assert "dev ipsec0" in route()  # back up: the tunnel wins over the blackhole
 
 
 def test_a_proposal_outside_azures_policy_is_not_negotiated(lab: TunnelLab) -> None:

@@ -87,6 +87,9 @@ def render(
     typer.echo(f"IKE {tunnel.policy.ike_proposal()}; ESP {tunnel.policy.esp_proposal()}")
     typer.echo(f"{', '.join(tunnel.onprem_address_space)} <=> {', '.join(tunnel.azure_address_space)}")
     typer.echo("load it: swanctl --load-all")
+    # Without SAs nothing routes the VNet into the tunnel; drop it rather than use the default route.
+    for prefix in tunnel.azure_address_space:
+        typer.echo(f"while the tunnel is down, drop (not leak) VNet traffic: ip route add blackhole {prefix}")
 
 
 @app.command()
