@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import subprocess
 import time
@@ -89,7 +90,7 @@ swanctl {{
         (self.swanctl_dir / "conf.d").mkdir(parents=True, exist_ok=True)
         self._write_conf()
         # A private /run (charon's PID file and stroke socket are fixed there at build time).
-        script = f"mount --bind {self.workdir / 'run'} /run && exec {CHARON}"
+        script = f"mount --bind {shlex.quote(str(self.workdir / 'run'))} /run && exec {CHARON}"
         argv = self.netns.exec_argv("unshare", "--mount", "--propagation", "private", "sh", "-c", script)
         with (self.workdir / "charon.stdout").open("wb") as sink:
             self.process = subprocess.Popen(argv, stdout=sink, stderr=subprocess.STDOUT, env=self.env())
