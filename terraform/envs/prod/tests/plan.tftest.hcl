@@ -164,7 +164,7 @@ run "plan" {
   }
 
   assert {
-    condition     = output.vpn_address_spaces.onprem == var.onprem_address_space && output.vpn_edge_public_ip == var.onprem_public_ip
+    condition     = join(",", output.vpn_address_spaces.onprem) == join(",", var.onprem_address_space) && join(",", output.vpn_address_spaces.azure) == "10.0.0.0/16" && output.vpn_edge_public_ip == var.onprem_public_ip
     error_message = "the edge's traffic selectors or identity do not come from the variables"
   }
 
