@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: test demo setup binaries helm kstatus terraform-tools lint typecheck pytest pytest-existing-cluster clean node-tools chromium ib-insync
+.PHONY: test demo setup binaries helm kstatus terraform-tools lint typecheck pytest pytest-existing-cluster clean node-tools chromium ib-insync strongswan
 
 test: setup binaries lint typecheck pytest
 
@@ -65,7 +65,7 @@ typecheck: setup
 # k3s) run through that path (SPYOPS_TEST_USE_EXISTING_CLUSTER=1 + KUBECONFIG, against a separately
 # started embedded control plane), everything else in the ordinary session.
 PORTABLE := cluster and not embedded_only
-pytest: setup binaries helm kstatus terraform-tools node-tools chromium ib-insync
+pytest: setup binaries helm kstatus terraform-tools node-tools chromium ib-insync strongswan
 	$(BIN)/pytest -m "not ($(PORTABLE))" $(PYTEST_ARGS)
 	$(MAKE) pytest-existing-cluster
 
@@ -102,6 +102,18 @@ node-tools: $(NODE_STAMP)
 # never downloads a browser).
 chromium:
 	@test -x /usr/bin/chromium || { apt-get update && apt-get install -y --no-install-recommends chromium; }
+
+# Debian's strongSwan for the tunnel tests (tests/tunnel): charon and swanctl, the standard
+# crypto plugins (AES-GCM, OpenSSL), and libcharon-extra-plugins for kernel-libipsec (ESP in
+# user space; this kernel has no ESP), and iptables to drop ESP inside a test's namespace. The
+# tests run their own charon in namespaces: nothing starts here.
+STRONGSWAN_PACKAGES := strongswan-charon strongswan-swanctl libstrongswan-standard-plugins libcharon-extra-plugins \
+  iptables
+STRONGSWAN_FILES := /usr/lib/ipsec/charon /usr/sbin/swanctl /usr/lib/ipsec/plugins/libstrongswan-gcm.so \
+  /usr/lib/ipsec/plugins/libstrongswan-kernel-libipsec.so /usr/sbin/iptables
+strongswan:
+	@ls $(STRONGSWAN_FILES) >/dev/null 2>&1 || \
+	  { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(STRONGSWAN_PACKAGES); }
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

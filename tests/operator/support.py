@@ -114,6 +114,7 @@ class OperatorProcess:
     log_dir: Path
     identity: str = "operator-under-test"
     extra_args: tuple[str, ...] = ()
+    launcher: tuple[str, ...] = ()  # a command prefix, e.g. `ip netns exec NAME` (the tunnel tests)
     process: subprocess.Popen[bytes] | None = None
     port: int = 0
     runs: int = field(default=0)
@@ -126,6 +127,7 @@ class OperatorProcess:
         with self.log.open("wb") as sink:
             self.process = subprocess.Popen(
                 [
+                    *self.launcher,
                     sys.executable,
                     "-m",
                     "spyops",

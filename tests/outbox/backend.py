@@ -19,6 +19,7 @@ PATHS = ("signals", "executions", "orders")
 class RecordingBackend:
     token: str
     port: int = 0
+    host: str = "127.0.0.1"  # another address only where the test made it (e.g. inside a network namespace)
     stored: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: {p: [] for p in PATHS})
     arrival: list[tuple[str, str]] = field(default_factory=list)  # (path, id) in the order stored
     posts: int = 0
@@ -29,7 +30,7 @@ class RecordingBackend:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     def total(self) -> int:
         return sum(len(v) for v in self.stored.values())
@@ -41,7 +42,7 @@ class RecordingBackend:
         await self._runner.setup()
         sock = socket.socket()
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", self.port))
+        sock.bind((self.host, self.port))
         self.port = sock.getsockname()[1]
         site = web.SockSite(self._runner, sock)
         await site.start()

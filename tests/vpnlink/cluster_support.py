@@ -130,7 +130,7 @@ class ProbeTarget:
 
 
 def link_manifest(
-    sim: AzureSimProcess, target: ProbeTarget, failover: dict[str, Any] | None = None
+    sim: AzureSimProcess, target: ProbeTarget | str, failover: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     e = sim.endpoints
     policy = {
@@ -157,7 +157,11 @@ def link_manifest(
                 "endpoint": e["armUrl"],
                 "authorityHost": e["authorityUrl"],
             },
-            "probes": {"targets": [target.target], "intervalSeconds": 2, "timeoutSeconds": 1},
+            "probes": {
+                "targets": [target if isinstance(target, str) else target.target],
+                "intervalSeconds": 2,
+                "timeoutSeconds": 1,
+            },
             "failover": policy,
         },
     }
@@ -172,7 +176,7 @@ def setup_link(
     kube: KubeCluster,
     namespace: str,
     sim: AzureSimProcess,
-    target: ProbeTarget,
+    target: ProbeTarget | str,
     failover: dict[str, Any] | None = None,
     with_strategy: bool = True,
 ) -> None:

@@ -28,6 +28,19 @@ output "vpn_ipsec_policy" {
   value       = module.vpn.ipsec_policy
 }
 
+output "vpn_address_spaces" {
+  description = "Traffic selectors of the tunnel: the VNet's prefixes (azure) and the network behind the edge (onprem)."
+  value = {
+    azure  = module.networking.address_space
+    onprem = module.networking.onprem_address_space
+  }
+}
+
+output "vpn_edge_public_ip" {
+  description = "The edge's public address: its IKE identity, as the local network gateway knows it."
+  value       = var.onprem_public_ip
+}
+
 output "key_vault" {
   description = "The Key Vault and the names of the secrets kept in it (never the values)."
   value = {

@@ -38,6 +38,11 @@ output "container_subnet_id" {
   value       = azurerm_subnet.containers.id
 }
 
+output "address_space" {
+  description = "Address space of the VNet, for the edge's remote traffic selectors."
+  value       = azurerm_virtual_network.this.address_space
+}
+
 output "onprem_address_space" {
   description = "The on-premises address space the NSGs admit, for the vpn module's local network gateway."
   value       = var.onprem_address_space

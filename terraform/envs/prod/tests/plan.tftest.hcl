@@ -164,6 +164,11 @@ run "plan" {
   }
 
   assert {
+    condition     = join(",", output.vpn_address_spaces.onprem) == join(",", var.onprem_address_space) && join(",", output.vpn_address_spaces.azure) == "10.0.0.0/16" && output.vpn_edge_public_ip == var.onprem_public_ip
+    error_message = "the edge's traffic selectors or identity do not come from the variables"
+  }
+
+  assert {
     condition     = length(output.vpn_gateway_public_ips) == (var.vpn_active_active ? 2 : 1)
     error_message = "the gateway has the wrong number of public IPs for its mode"
   }

@@ -1,0 +1,1 @@
+"""The edge side of the site-to-site VPN: strongSwan's swanctl.conf rendered from the Terraform outputs."""
