@@ -44,13 +44,18 @@ def init_argv(tofu: Path, env_dir: Path) -> list[str]:
     return [str(tofu), f"-chdir={env_dir}", "init", "-input=false", "-backend-config=backend.hcl"]
 
 
-def plan_argv(tofu: Path, env_dir: Path) -> list[str]:
+def plan_argv(tofu: Path, env_dir: Path, extra_var_files: Sequence[str] = ()) -> list[str]:
+    """terraform.tfvars, then each extra file on top (e.g. dev's budget.tfvars profile)."""
+    for name in extra_var_files:
+        if Path(name).name != name or not (env_dir / name).is_file():
+            raise InfraToolError(f"--var-file {name}: no such file in {env_dir} (give a file name there)")
     return [
         str(tofu),
         f"-chdir={env_dir}",
         "plan",
         "-input=false",
         "-var-file=terraform.tfvars",
+        *(f"-var-file={name}" for name in extra_var_files),
         f"-out={PLAN_FILE}",
     ]
 

@@ -14,6 +14,9 @@ output "vault_uri" {
 }
 
 output "secret_versionless_ids" {
-  description = "Versionless URIs of the secrets this module wrote, keyed by name (for Key Vault references, which then follow rotations)."
-  value       = { for name, secret in azurerm_key_vault_secret.this : name => secret.versionless_id }
+  description = "Versionless URIs of the secrets this module wrote or generated, keyed by name (for Key Vault references, which then follow rotations)."
+  value = merge(
+    { for name, secret in azurerm_key_vault_secret.this : name => secret.versionless_id },
+    { for name, secret in azurerm_key_vault_secret.generated : name => secret.versionless_id },
+  )
 }
