@@ -97,7 +97,8 @@ mock_provider "azurerm" {
 
   mock_resource "azurerm_storage_account" {
     defaults = {
-      id = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-spyops-test/providers/Microsoft.Storage/storageAccounts/sttest"
+      id                     = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-spyops-test/providers/Microsoft.Storage/storageAccounts/sttest"
+      primary_table_endpoint = "https://sttest.table.core.windows.net/"
     }
   }
 
