@@ -114,12 +114,14 @@ images-push:
 DEPLOY_ENV ?= dev
 DEPLOY_TIMEOUT ?= 10m
 DEPLOY_NAMESPACE ?= spyops-system
+DEPLOY_RELEASE ?= spyops
+DEPLOY_ARGS ?=
 IMAGE_REPOSITORY ?=
 deploy-edge: helm
-	"$$($(BIN)/python -m spyops.toolchain.helm | tail -n 1)" upgrade --install spyops charts/spyops \
+	"$$($(BIN)/python -m spyops.toolchain.helm | tail -n 1)" upgrade --install $(DEPLOY_RELEASE) charts/spyops \
 	  --namespace $(DEPLOY_NAMESPACE) --create-namespace -f charts/spyops/values-$(DEPLOY_ENV).yaml \
 	  $(if $(IMAGE_REPOSITORY),--set image.repository=$(IMAGE_REPOSITORY)) $(if $(IMAGE_TAG),--set image.tag=$(IMAGE_TAG)) \
-	  --rollback-on-failure --wait=watcher --timeout $(DEPLOY_TIMEOUT)
+	  --rollback-on-failure --wait=watcher --timeout $(DEPLOY_TIMEOUT) $(DEPLOY_ARGS)
 
 # OpenTofu: fmt, validate, mocked-provider plans, checkov (tests/terraform); then plan and apply one
 # environment (TF_ENV, plus TF_VAR_FILE on top of terraform.tfvars, e.g. budget.tfvars for dev).
