@@ -45,6 +45,12 @@ def deploy(kube: KubeCluster, namespace: str, *extra: str) -> subprocess.Complet
     )
 
 
+def operator_field(kube: KubeCluster, namespace: str, jsonpath: str) -> str:
+    """A field of the release's operator Deployment."""
+    deployment = f"{release_of(namespace)}-spyops"
+    return kube.kubectl("get", "deployment", deployment, "-n", namespace, "-o", f"jsonpath={jsonpath}").stdout
+
+
 def history(kube: KubeCluster, namespace: str) -> list[dict[str, object]]:
     result = subprocess.run(
         [
@@ -73,16 +79,7 @@ def test_deploy_installs_waits_and_rolls_back_a_failed_upgrade(
     try:
         first = deploy(spyops_crds, namespace, "DEPLOY_ENV=dev", "DEPLOY_TIMEOUT=180s")
         assert first.returncode == 0, first.stdout + first.stderr
-        available = spyops_crds.kubectl(
-            "get",
-            "deployment",
-            f"{release}-spyops",
-            "-n",
-            namespace,
-            "-o",
-            "jsonpath={.status.availableReplicas}",
-        ).stdout
-        assert available == "1"
+        assert operator_field(spyops_crds, namespace, "{.status.availableReplicas}") == "1"
 
         # An upgrade whose pod can never be scheduled (1000 CPUs): the wait times out, Helm rolls back.
         failed = deploy(
@@ -98,16 +95,10 @@ def test_deploy_installs_waits_and_rolls_back_a_failed_upgrade(
         revisions = history(spyops_crds, namespace)
         assert [r["status"] for r in revisions][-1] == "deployed"
         assert "Rollback to 1" in str(revisions[-1]["description"])
-        requests = spyops_crds.kubectl(
-            "get",
-            "deployment",
-            f"{release}-spyops",
-            "-n",
-            namespace,
-            "-o",
-            "jsonpath={.spec.template.spec.containers[0].resources.requests.cpu}",
-        ).stdout
-        assert requests != "1000"
+        cpu = operator_field(
+            spyops_crds, namespace, "{.spec.template.spec.containers[0].resources.requests.cpu}"
+        )
+        assert cpu != "1000"
     finally:
         subprocess.run(
             [
