@@ -133,11 +133,12 @@ def test_run_steps_are_make_targets(path: Path) -> None:
 
 
 def test_no_expression_inside_a_script() -> None:
-    # Untrusted text (a plan, a branch name) reaches scripts through env:, never as ${{ }} in code.
+    # Text from outside (a plan, a branch name, a variable) reaches code through env:, never as
+    # ${{ }} inside a run: script or a github-script (script injection).
     for path in WORKFLOWS:
         for job, step in steps(load(path)):
-            script = step.get("with", {}).get("script", "")
-            assert "${{" not in script, f"{path.name}/{job}: expression inside github-script"
+            script = step.get("run", "") + step.get("with", {}).get("script", "")
+            assert "${{" not in script, f"{path.name}/{job}: expression inside a script: {script[:80]}"
 
 
 def test_deploy_waits_and_rolls_back_and_prod_needs_approval() -> None:
