@@ -58,6 +58,7 @@ def _run(
     try:
         tools = find_tools(require_mirror=local_mirror)
         env_dir = runner.environment_dir(runner.terraform_root(), environment)
+        runner.check_var_files(env_dir, var_files)
         for step in steps:
             if step == "init":
                 argv = runner.init_argv(tools.tofu, env_dir)
