@@ -192,3 +192,23 @@ def test_make_dashboard_builds_the_site(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     config = (REPO / "build" / "dashboard" / "config.js").read_text()
     assert '"https://app-spyops-dev.azurewebsites.net/"' in config
+
+
+def dry_run(*args: str) -> str:
+    result = subprocess.run(
+        ["make", "-n", *args], cwd=REPO, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_make_targets_pass_what_the_workflows_give_them() -> None:
+    plan = dry_run("terraform-plan", "TF_ENV=dev", "TF_VAR_FILE=budget.tfvars")
+    assert "spyops infra plan --env dev --var-file budget.tfvars" in plan
+    assert "--var-file" not in dry_run("terraform-plan", "TF_ENV=prod")
+    deploy = dry_run(
+        "deploy-edge", "DEPLOY_ENV=prod", "IMAGE_TAG=abc123", "IMAGE_REPOSITORY=acr.example/spyops/op"
+    )
+    assert "-f charts/spyops/values-prod.yaml" in deploy
+    assert "--set image.repository=acr.example/spyops/op --set image.tag=abc123" in deploy
+    assert "--rollback-on-failure --wait=watcher --timeout 10m" in deploy
