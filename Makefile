@@ -12,6 +12,7 @@ PYTEST_ARGS ?=
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: test demo setup binaries helm kstatus terraform-tools lint typecheck pytest pytest-existing-cluster clean node-tools chromium ib-insync strongswan
+.PHONY: actionlint ci-lint dashboard deploy-edge images-archive images-scan images-push terraform-check terraform-plan terraform-apply
 
 test: setup binaries lint typecheck pytest
 
@@ -65,7 +66,7 @@ typecheck: setup
 # k3s) run through that path (SPYOPS_TEST_USE_EXISTING_CLUSTER=1 + KUBECONFIG, against a separately
 # started embedded control plane), everything else in the ordinary session.
 PORTABLE := cluster and not embedded_only
-pytest: setup binaries helm kstatus terraform-tools node-tools chromium ib-insync strongswan
+pytest: setup binaries helm kstatus terraform-tools node-tools chromium ib-insync strongswan actionlint
 	$(BIN)/pytest -m "not ($(PORTABLE))" $(PYTEST_ARGS)
 	$(MAKE) pytest-existing-cluster
 
@@ -117,3 +118,57 @@ strongswan:
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+
+# --- CI/CD: every job of .github/workflows/ is one of these targets (the workflows stay thin). ---
+
+# Builds (once, then cached) actionlint from its pinned Go module (src/spyops/toolchain/actionlint-gomodule).
+actionlint: setup
+	$(BIN)/python -m spyops.toolchain.actionlint >/dev/null
+
+# actionlint on every workflow (it runs shellcheck, from the virtualenv, on each run: script) and
+# shellcheck on the CI scripts. tests/ci runs the same in `make test`.
+ci-lint: actionlint
+	"$$($(BIN)/python -m spyops.toolchain.actionlint)" -shellcheck=$(BIN)/shellcheck
+	$(BIN)/shellcheck .ci/run .ci/*.sh
+
+# The dashboard as a static site for Azure Static Web Apps, talking to BACKEND_URL (the
+# backend_url output of terraform/envs/<env>).
+BACKEND_URL ?=
+dashboard: setup
+	$(BIN)/spyops dashboard build --backend-url "$(BACKEND_URL)" --out build/dashboard
+
+# After `make images`: tag for REGISTRY with IMAGE_TAG and save OCI archives, scan them (Trivy:
+# SARIF, CycloneDX SBOM, fail on fixable HIGH/CRITICAL), push them with an OIDC token.
+REGISTRY ?=
+IMAGE_TAG ?=
+images-archive: setup
+	REGISTRY="$(REGISTRY)" IMAGE_TAG="$(IMAGE_TAG)" .ci/images.sh archive
+images-scan:
+	.ci/images.sh scan
+images-push:
+	REGISTRY="$(REGISTRY)" .ci/images.sh push
+
+# Installs or upgrades the chart on the cluster KUBECONFIG names and waits until everything is
+# ready; a failed upgrade is rolled back (Helm 4's --rollback-on-failure is Helm 3's --atomic).
+DEPLOY_ENV ?= dev
+DEPLOY_TIMEOUT ?= 10m
+DEPLOY_NAMESPACE ?= spyops-system
+DEPLOY_RELEASE ?= spyops
+DEPLOY_ARGS ?=
+IMAGE_REPOSITORY ?=
+deploy-edge: helm
+	"$$($(BIN)/python -m spyops.toolchain.helm | tail -n 1)" upgrade --install $(DEPLOY_RELEASE) charts/spyops \
+	  --namespace $(DEPLOY_NAMESPACE) --create-namespace -f charts/spyops/values-$(DEPLOY_ENV).yaml \
+	  $(if $(IMAGE_REPOSITORY),--set image.repository=$(IMAGE_REPOSITORY)) $(if $(IMAGE_TAG),--set image.tag=$(IMAGE_TAG)) \
+	  --rollback-on-failure --wait=watcher --timeout $(DEPLOY_TIMEOUT) $(DEPLOY_ARGS)
+
+# OpenTofu: fmt, validate, mocked-provider plans, checkov (tests/terraform); then plan and apply one
+# environment (TF_ENV, plus TF_VAR_FILE on top of terraform.tfvars, e.g. budget.tfvars for dev).
+TF_ENV ?= dev
+TF_VAR_FILE ?=
+terraform-check: terraform-tools node-tools
+	$(BIN)/pytest tests/terraform -q
+terraform-plan: terraform-tools
+	$(BIN)/spyops infra plan --env $(TF_ENV) $(if $(TF_VAR_FILE),--var-file $(TF_VAR_FILE))
+terraform-apply: terraform-tools
+	$(BIN)/spyops infra apply --env $(TF_ENV)

@@ -20,6 +20,7 @@ _COMPONENTS: list[tuple[str, str]] = [
     ("market", "spyops.market.cli:app"),
     ("detector", "spyops.detector.service_cli:detector"),
     ("backend", "spyops.backend.cli:main"),
+    ("dashboard", "spyops.backend.dashboard_cli:app"),
     ("bench", "spyops.bench.cli:app"),
     ("azure-sim", "spyops.azuresim.cli:azure_sim"),
     ("detect", "spyops.detector.cli:detect"),

@@ -36,6 +36,47 @@ def test_store_spec() -> None:
             store_from_spec(spec, {})
 
 
+def test_store_spec_with_a_managed_identity() -> None:
+    table = store_from_spec("table:https://stspyopsdev01.table.core.windows.net", {}, table_prefix="spyops")
+    assert isinstance(table, TableStore)
+    assert table.description == (
+        "table:https://stspyopsdev01.table.core.windows.net (azure-identity) (prefix spyops)"
+    )
+    for spec in ("table:http://stspyopsdev01.table.core.windows.net", "table:https://x.example/?sig=abc"):
+        with pytest.raises(StoreSpecError, match="must be an https URL without query"):
+            store_from_spec(spec, {})
+
+
+async def start_refused(env: dict[str, str], *args: str) -> list[str]:
+    """Run `spyops backend` expecting it to refuse to start (exit 2); its stderr lines."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "spyops",
+        "backend",
+        "--port",
+        "0",
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
+    assert process.returncode == 2
+    return stderr.decode().strip().splitlines()
+
+
+async def test_bad_cors_origin_stops_the_start_in_one_line(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SPYOPS_")}
+    env |= {"SPYOPS_BACKEND_TOKEN": TOKEN, "SPYOPS_CORS_ORIGINS": "https://dash.example/app"}
+    env["SPYOPS_STORE"] = f"sqlite:{tmp_path / 'h.sqlite3'}"
+    lines = await start_refused(env)
+    assert len(lines) == 1, lines
+    assert (
+        "origin 'https://dash.example/app' must be scheme://host[:port] only" in json.loads(lines[0])["msg"]
+    )
+
+
 def test_token_sources(tmp_path: Path) -> None:
     secret = tmp_path / "token"
     secret.write_text(TOKEN + "\n")
@@ -52,22 +93,8 @@ def test_token_sources(tmp_path: Path) -> None:
 
 async def test_refuses_to_start_without_a_token(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "SPYOPS_BACKEND_TOKEN"}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "spyops",
-        "backend",
-        "--port",
-        "0",
-        "--store",
-        f"sqlite:{tmp_path / 'h.sqlite3'}",
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    _, stderr = await asyncio.wait_for(process.communicate(), timeout=60)
-    assert process.returncode == 2
-    line = json.loads(stderr.decode().strip().splitlines()[-1])
+    lines = await start_refused(env, "--store", f"sqlite:{tmp_path / 'h.sqlite3'}")
+    line = json.loads(lines[-1])
     assert line["level"] == "error"
     assert "no write token" in line["msg"]
 

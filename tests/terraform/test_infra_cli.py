@@ -41,6 +41,21 @@ def test_argv_per_step() -> None:
     assert runner.output_argv(TOFU, env_dir, "vpn_link")[2:] == ["output", "-json", "vpn_link"]
 
 
+def test_plan_takes_the_budget_profile_on_top_of_terraform_tfvars() -> None:
+    env_dir = runner.environment_dir(TERRAFORM_ROOT, "dev")
+    assert runner.plan_argv(TOFU, env_dir, ["budget.tfvars"])[2:] == [
+        "plan",
+        "-input=false",
+        "-var-file=terraform.tfvars",
+        "-var-file=budget.tfvars",
+        "-out=tfplan",
+    ]
+    with pytest.raises(InfraToolError, match=r"--var-file budget.tfvars: no such file"):
+        runner.plan_argv(TOFU, runner.environment_dir(TERRAFORM_ROOT, "prod"), ["budget.tfvars"])
+    with pytest.raises(InfraToolError, match=r"give a file name there"):
+        runner.plan_argv(TOFU, env_dir, ["../prod/terraform.tfvars"])
+
+
 def test_apply_needs_a_saved_plan(tmp_path: Path) -> None:
     with pytest.raises(InfraToolError, match="run `spyops infra plan --env dev` first"):
         runner.apply_argv(TOFU, tmp_path / "dev")

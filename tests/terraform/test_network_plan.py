@@ -179,8 +179,11 @@ def test_vpn_is_route_based_ikev2_with_the_policy() -> None:
     assert connection["connection_protocol"] == "IKEv2"
     assert connection["local_network_gateway_id"] == "${azurerm_local_network_gateway.onprem.id}"
     assert connection["shared_key"] == "${data.azurerm_key_vault_secret.shared_key.value}"
-    policy = connection["ipsec_policy"][0]
-    assert policy == {field: f"${{var.ipsec_policy.{field}}}" for field in SEEDS_POLICY}
+    # One policy block, from var.ipsec_policy, unless Azure's defaults are asked for (Basic).
+    dynamic = connection["dynamic"][0]["ipsec_policy"]
+    assert dynamic["for_each"] == "${var.azure_default_ipsec_policy ? [] : [var.ipsec_policy]}"
+    assert dynamic["content"][0] == {field: f"${{ipsec_policy.value.{field}}}" for field in SEEDS_POLICY}
+    assert _variables("vpn")["azure_default_ipsec_policy"]["default"] is False
 
 
 def test_environments_keep_the_plan() -> None:

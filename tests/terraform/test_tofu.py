@@ -7,59 +7,22 @@ network would fail.
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from spyops.infra.toolchain import AZURERM_MIRROR_VERSION, InfraTools, pinned_tofu_version
-from tests.terraform.conftest import ENVIRONMENTS, MODULES, TERRAFORM_ROOT
+from tests.terraform.conftest import ENVIRONMENTS, MODULES
+from tests.terraform.tofu_run import make_workspace
+from tests.terraform.tofu_run import run_tofu as _tofu
 
 DIRECTORIES = [f"modules/{name}" for name in MODULES] + [f"envs/{name}" for name in ENVIRONMENTS]
 
 
-def _offline_env(tools: InfraTools, data_dir: Path) -> dict[str, str]:
-    base = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("ARM_", "AZURE_", "TF_", "MSI_", "IDENTITY_"))
-    }
-    env = tools.env(base)
-    # A dead proxy: an attempted registry or Azure call fails instead of leaking out.
-    env.update(
-        HTTPS_PROXY="http://127.0.0.1:9",
-        HTTP_PROXY="http://127.0.0.1:9",
-        NO_PROXY="",
-        TF_DATA_DIR=str(data_dir),
-        TF_PLUGIN_CACHE_DIR=str(data_dir.parent.parent / "plugin-cache"),
-    )
-    return env
-
-
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("tofu")
-    shutil.copytree(
-        TERRAFORM_ROOT, root / "terraform", ignore=shutil.ignore_patterns(".terraform*", "*.tfplan")
-    )
-    (root / "plugin-cache").mkdir()
-    return root
-
-
-def _tofu(tools: InfraTools, workspace: Path, directory: str, *args: str) -> subprocess.CompletedProcess[str]:
-    data_dir = workspace / "data" / (directory.replace("/", "-").strip(".") or "root")
-    data_dir.mkdir(parents=True, exist_ok=True)
-    return subprocess.run(
-        [str(tools.tofu), f"-chdir={workspace / 'terraform' / directory}", *args],
-        env=_offline_env(tools, data_dir),
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
+    return make_workspace(tmp_path_factory)
 
 
 def test_tofu_is_the_pinned_release(infra_tools: InfraTools, workspace: Path) -> None:

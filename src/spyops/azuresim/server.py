@@ -476,7 +476,7 @@ async def _msi_token(server: AzureSim, request: web.Request) -> web.Response:
         return _json(
             fault.status, {"statusCode": fault.status, "message": "Simulated identity endpoint failure."}
         )
-    token, expires_on = sim.issue_token()
+    token, expires_on = sim.issue_token(audience=resource)
     return _json(
         200,
         {

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import jwt
+
 from spyops.azuresim.commands import (
     ConnectionStatus,
     ConnectionUpdate,
@@ -32,6 +34,7 @@ Clock = Callable[[], float]
 
 REQUEST_LOG_LIMIT = 2000
 TOKEN_LIFETIME_SECONDS = 3600
+ARM_AUDIENCE = "https://management.azure.com/"
 
 
 @dataclass(frozen=True)
@@ -123,6 +126,7 @@ class LinkSimulation:
         self.config = config
         self.clock = clock
         self._wall = wall_clock
+        self._signing_key = secrets.token_bytes(32)
         self.connection_status = ConnectionStatus.CONNECTED
         self.tunnels = [
             Tunnel(name=n, last_established=_utc_stamp(wall_clock())) for n in config.tunnel_names
@@ -290,9 +294,23 @@ class LinkSimulation:
 
     # -- tokens -------------------------------------------------------------------------
 
-    def issue_token(self) -> tuple[str, int]:
-        token = secrets.token_urlsafe(32)
-        expires_on = int(self._wall()) + TOKEN_LIFETIME_SECONDS
+    def issue_token(self, audience: str = ARM_AUDIENCE) -> tuple[str, int]:
+        # A JWT shaped like Entra ID's (issuer, audience, lifetime), so services that read the
+        # claims (Azurite's OAuth check of Table Storage tokens) accept it. It is signed with a
+        # key only this simulator knows; ARM requests are checked against the issued set.
+        now = int(self._wall())
+        expires_on = now + TOKEN_LIFETIME_SECONDS
+        claims = {
+            "iss": f"https://sts.windows.net/{self.config.tenant_id}/",
+            "aud": audience,
+            "tid": self.config.tenant_id,
+            "appid": self.config.client_id,
+            "iat": now,
+            "nbf": now - 60,
+            "exp": expires_on,
+            "jti": secrets.token_urlsafe(16),
+        }
+        token = jwt.encode(claims, self._signing_key, algorithm="HS256")
         self._tokens[token] = expires_on
         return token, expires_on
 

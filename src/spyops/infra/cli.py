@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated
 
 import typer
@@ -44,18 +45,25 @@ def build_tools(
         _fail(str(error))
 
 
-def _run(environment: str, *steps: str, local_mirror: bool, output_name: str | None = None) -> None:
+def _run(
+    environment: str,
+    *steps: str,
+    local_mirror: bool,
+    output_name: str | None = None,
+    var_files: Sequence[str] = (),
+) -> None:
     from spyops.infra import runner
     from spyops.infra.toolchain import InfraToolError, find_tools
 
     try:
         tools = find_tools(require_mirror=local_mirror)
         env_dir = runner.environment_dir(runner.terraform_root(), environment)
+        runner.check_var_files(env_dir, var_files)
         for step in steps:
             if step == "init":
                 argv = runner.init_argv(tools.tofu, env_dir)
             elif step == "plan":
-                argv = runner.plan_argv(tools.tofu, env_dir)
+                argv = runner.plan_argv(tools.tofu, env_dir, var_files)
             elif step == "apply":
                 argv = runner.apply_argv(tools.tofu, env_dir)
             else:
@@ -69,9 +77,18 @@ def _run(environment: str, *steps: str, local_mirror: bool, output_name: str | N
 
 
 @app.command()
-def plan(environment: EnvOption, local_mirror: MirrorOption = False) -> None:
+def plan(
+    environment: EnvOption,
+    local_mirror: MirrorOption = False,
+    var_file: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Extra .tfvars in envs/<env>/ on top of terraform.tfvars, e.g. budget.tfvars (dev)."
+        ),
+    ] = None,
+) -> None:
     """Initialise the environment's state backend and save a plan (envs/<env>/tfplan)."""
-    _run(environment, "init", "plan", local_mirror=local_mirror)
+    _run(environment, "init", "plan", local_mirror=local_mirror, var_files=var_file or [])
 
 
 @app.command()

@@ -44,13 +44,23 @@ def init_argv(tofu: Path, env_dir: Path) -> list[str]:
     return [str(tofu), f"-chdir={env_dir}", "init", "-input=false", "-backend-config=backend.hcl"]
 
 
-def plan_argv(tofu: Path, env_dir: Path) -> list[str]:
+def check_var_files(env_dir: Path, names: Sequence[str]) -> None:
+    """Extra .tfvars must be files in the environment's folder (checked before anything runs)."""
+    for name in names:
+        if Path(name).name != name or not (env_dir / name).is_file():
+            raise InfraToolError(f"--var-file {name}: no such file in {env_dir} (give a file name there)")
+
+
+def plan_argv(tofu: Path, env_dir: Path, extra_var_files: Sequence[str] = ()) -> list[str]:
+    """terraform.tfvars, then each extra file on top (e.g. dev's budget.tfvars profile)."""
+    check_var_files(env_dir, extra_var_files)
     return [
         str(tofu),
         f"-chdir={env_dir}",
         "plan",
         "-input=false",
         "-var-file=terraform.tfvars",
+        *(f"-var-file={name}" for name in extra_var_files),
         f"-out={PLAN_FILE}",
     ]
 

@@ -56,9 +56,10 @@ output "container_registry_login_server" {
 }
 
 output "history" {
-  description = "Table Storage endpoint and table names of the backend's history."
+  description = "Table Storage endpoint, table prefix and table names of the backend's history."
   value = {
     table_endpoint = module.storage.table_endpoint
+    table_prefix   = module.storage.table_prefix
     tables         = module.storage.table_names
   }
 }

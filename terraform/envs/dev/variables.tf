@@ -104,8 +104,24 @@ variable "app_service_zone_balancing" {
 }
 
 variable "vpn_gateway_sku" {
-  description = "VPN gateway SKU."
+  description = "VPN gateway SKU (Basic only in the dev budget profile)."
   type        = string
+
+  validation {
+    condition     = var.environment == "dev" || var.vpn_gateway_sku != "Basic"
+    error_message = "The Basic VPN gateway (the budget profile, weaker crypto) is refused outside dev."
+  }
+}
+
+variable "vpn_azure_default_ipsec_policy" {
+  description = "Azure's default IPsec/IKE proposals instead of the seeds' policy: only for the dev budget profile's Basic gateway (budget.tfvars); weaker crypto, see terraform/README.md."
+  type        = bool
+  default     = false
+
+  validation {
+    condition     = var.environment == "dev" || !var.vpn_azure_default_ipsec_policy
+    error_message = "Azure's default IPsec proposals (the budget profile, weaker crypto) are refused outside dev."
+  }
 }
 
 variable "vpn_active_active" {

@@ -17,10 +17,13 @@ locals {
   # Key Vault references; operators read them with `az keyvault secret show`.
   key_vault_secret_names = {
     signalr_connection_string     = "signalr-connection-string"
-    storage_connection_string     = "storage-connection-string"
     appinsights_connection_string = "appinsights-connection-string"
+    backend_write_token           = "backend-write-token"
     vpn_shared_key                = var.vpn_shared_key_secret_name
   }
+
+  # The backend's tables are <prefix><role>; the storage module creates exactly those.
+  table_prefix = "spyops"
 
   # Known before the web app exists, which breaks the cycle
   # dashboard -> backend URL -> web app -> Key Vault -> SignalR -> dashboard origin.
@@ -72,14 +75,16 @@ module "key_vault" {
 
   secret_names = toset([
     local.key_vault_secret_names.signalr_connection_string,
-    local.key_vault_secret_names.storage_connection_string,
     local.key_vault_secret_names.appinsights_connection_string,
   ])
   secret_values = {
     (local.key_vault_secret_names.signalr_connection_string)     = module.signalr.primary_connection_string
-    (local.key_vault_secret_names.storage_connection_string)     = module.storage.primary_connection_string
     (local.key_vault_secret_names.appinsights_connection_string) = module.monitoring.application_insights_connection_string
   }
+
+  # The edge's write token: generated once, read by the backend through a Key Vault reference
+  # and by the operator with `az keyvault secret show` for the edge's Secret.
+  generated_secret_names = toset([local.key_vault_secret_names.backend_write_token])
 }
 
 module "vpn" {
@@ -90,6 +95,7 @@ module "vpn" {
   resource_group_name        = module.networking.resource_group_name
   gateway_subnet_id          = module.networking.gateway_subnet_id
   gateway_sku                = var.vpn_gateway_sku
+  azure_default_ipsec_policy = var.vpn_azure_default_ipsec_policy
   active_active              = var.vpn_active_active
   onprem_public_ip           = var.onprem_public_ip
   onprem_address_space       = module.networking.onprem_address_space
@@ -123,7 +129,12 @@ module "storage" {
   allowed_subnet_ids         = [module.networking.app_subnet_id, module.networking.container_subnet_id]
   allowed_ip_cidrs           = var.admin_ip_cidrs
   log_analytics_workspace_id = module.monitoring.log_analytics_workspace_id
+  table_prefix               = local.table_prefix
   tags                       = local.tags
+
+  table_data_contributor_principal_ids = {
+    backend = module.app_service.principal_id
+  }
 }
 
 module "signalr" {
@@ -166,15 +177,18 @@ module "app_service" {
   log_analytics_workspace_id      = module.monitoring.log_analytics_workspace_id
   tags                            = local.tags
 
+  # The backend's whole configuration (workloads/backend/README.md): the image's default command
+  # reads these. History in Table Storage with the app's managed identity (no key anywhere), the
+  # dashboard's origin for CORS, and the secrets as Key Vault references.
   app_settings = {
-    SPYOPS_ENVIRONMENT    = var.environment
-    SPYOPS_HISTORY_TABLES = join(",", module.storage.table_names)
-    SPYOPS_DASHBOARD_URL  = module.static_web.url
+    SPYOPS_STORE        = "table:${trimsuffix(module.storage.table_endpoint, "/")}"
+    SPYOPS_TABLE_PREFIX = module.storage.table_prefix
+    SPYOPS_CORS_ORIGINS = module.static_web.url
   }
 
   key_vault_secret_settings = {
+    SPYOPS_BACKEND_TOKEN                  = module.key_vault.secret_versionless_ids[local.key_vault_secret_names.backend_write_token]
     SPYOPS_SIGNALR_CONNECTION_STRING      = module.key_vault.secret_versionless_ids[local.key_vault_secret_names.signalr_connection_string]
-    SPYOPS_STORAGE_CONNECTION_STRING      = module.key_vault.secret_versionless_ids[local.key_vault_secret_names.storage_connection_string]
     APPLICATIONINSIGHTS_CONNECTION_STRING = module.key_vault.secret_versionless_ids[local.key_vault_secret_names.appinsights_connection_string]
   }
 }

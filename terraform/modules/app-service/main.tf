@@ -62,7 +62,10 @@ resource "azurerm_linux_web_app" "this" {
     ftps_state                              = "Disabled"
     vnet_route_all_enabled                  = true
     container_registry_use_managed_identity = true
-    ip_restriction_default_action           = length(var.allowed_client_cidrs) > 0 ? "Deny" : "Allow"
+    # The dashboard's live stream (/v1/stream) is a WebSocket; App Service refuses the upgrade
+    # unless this is on.
+    websockets_enabled            = true
+    ip_restriction_default_action = length(var.allowed_client_cidrs) > 0 ? "Deny" : "Allow"
 
     application_stack {
       docker_image_name   = var.image

@@ -1,5 +1,5 @@
-# The Key Vault holds the VPN pre-shared key and the connection strings the
-# backend reads through Key Vault references. Access is RBAC only (no access
+# The Key Vault holds the VPN pre-shared key, the backend's write token (generated
+# here) and the connection strings the backend reads through Key Vault references. Access is RBAC only (no access
 # policies), soft delete and purge protection are on, and the firewall admits
 # the backend's subnet and the named administrator IPs only.
 
@@ -60,6 +60,27 @@ resource "azurerm_key_vault_secret" "this" {
   depends_on = [azurerm_role_assignment.secrets_officer]
 
   #checkov:skip=CKV_AZURE_41:These secrets mirror live connection strings that tofu rewrites on every apply; an expiry date would make the backend's Key Vault references fail without the source key having changed. Rotation is done by regenerating the service key and re-applying.
+}
+
+# Secrets generated on the first apply and kept afterwards (the backend's write token): two
+# uuid() values (crypto/rand, 122 random bits each) as 64 hex digits, so no extra provider is
+# needed. ignore_changes keeps the value: uuid() differs on every plan. Rotate with
+# `tofu apply -replace='module.key_vault.azurerm_key_vault_secret.generated["<name>"]'`.
+resource "azurerm_key_vault_secret" "generated" {
+  for_each = var.generated_secret_names
+
+  name         = each.key
+  value        = "${replace(uuid(), "-", "")}${replace(uuid(), "-", "")}"
+  key_vault_id = azurerm_key_vault.this.id
+  content_type = "text/plain; generated token"
+
+  depends_on = [azurerm_role_assignment.secrets_officer]
+
+  lifecycle {
+    ignore_changes = [value]
+  }
+
+  #checkov:skip=CKV_AZURE_41:The token has no natural expiry: an expiry date would make the backend's Key Vault reference fail and lock the edge out; it is rotated by replacing this resource (see the comment above) and updating the edge's Secret.
 }
 
 resource "azurerm_monitor_diagnostic_setting" "audit" {

@@ -96,6 +96,17 @@ variable "secret_names" {
   }
 }
 
+variable "generated_secret_names" {
+  description = "Names of secrets this module generates once (64 random hex digits) and keeps, e.g. the backend's write token."
+  type        = set(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for name in var.generated_secret_names : can(regex("^[0-9A-Za-z-]{1,127}$", name))])
+    error_message = "generated_secret_names must be 1-127 characters of letters, digits and hyphens."
+  }
+}
+
 variable "secret_values" {
   description = "Values of the secrets named in secret_names (connection strings and keys produced by other modules)."
   type        = map(string)

@@ -18,8 +18,7 @@ output "table_names" {
   value       = sort([for table in azurerm_storage_table.history : table.name])
 }
 
-output "primary_connection_string" {
-  description = "Connection string of the account (stored in Key Vault by the environment, never printed)."
-  value       = azurerm_storage_account.this.primary_connection_string
-  sensitive   = true
+output "table_prefix" {
+  description = "Prefix of the backend's tables (the backend's SPYOPS_TABLE_PREFIX)."
+  value       = var.table_prefix
 }

@@ -35,15 +35,22 @@ variable "replication_type" {
   }
 }
 
-variable "table_names" {
-  description = "Tables of the backend's history (signals, executions and order updates by default)."
-  type        = set(string)
-  default     = ["signals", "executions", "orderupdates"]
+variable "table_prefix" {
+  description = "Prefix of the backend's tables (its SPYOPS_TABLE_PREFIX): <prefix>signals, executions, orders, ids, chains."
+  type        = string
+  default     = "spyops"
 
   validation {
-    condition     = length(var.table_names) > 0 && alltrue([for name in var.table_names : can(regex("^[A-Za-z][A-Za-z0-9]{2,62}$", name)) && lower(name) != "tables"])
-    error_message = "table_names must be 3-63 alphanumerics starting with a letter, and not \"tables\" (Table Storage's rule)."
+    # 63 characters at most per table name, and "executions" is the longest role (10).
+    condition     = can(regex("^[A-Za-z][A-Za-z0-9]{0,52}$", var.table_prefix))
+    error_message = "table_prefix must be 1-53 letters and digits starting with a letter (Table Storage's name rule)."
   }
+}
+
+variable "table_data_contributor_principal_ids" {
+  description = "Principals granted Storage Table Data Contributor on the account, keyed by a stable label, e.g. { backend = <web app identity> }."
+  type        = map(string)
+  default     = {}
 }
 
 variable "allowed_subnet_ids" {

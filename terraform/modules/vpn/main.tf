@@ -4,6 +4,7 @@
 
 locals {
   ip_configurations = var.active_active ? ["primary", "secondary"] : ["primary"]
+  basic             = var.gateway_sku == "Basic"
 }
 
 resource "azurerm_public_ip" "gateway" {
@@ -14,8 +15,9 @@ resource "azurerm_public_ip" "gateway" {
   resource_group_name = var.resource_group_name
   allocation_method   = "Static"
   sku                 = "Standard"
-  zones               = var.zones
-  tags                = var.tags
+  # The Basic gateway is not zone-redundant: its IP is not zonal either.
+  zones = local.basic ? null : var.zones
+  tags  = var.tags
 }
 
 resource "azurerm_virtual_network_gateway" "this" {
@@ -29,6 +31,14 @@ resource "azurerm_virtual_network_gateway" "this" {
   active_active       = var.active_active
   bgp_enabled         = false
   tags                = var.tags
+
+  lifecycle {
+    precondition {
+      # Basic has no custom IPsec/IKE policy, no active-active and exists only in Generation1.
+      condition     = !local.basic || (var.azure_default_ipsec_policy && !var.active_active && var.gateway_generation == "Generation1")
+      error_message = "gateway_sku Basic needs azure_default_ipsec_policy = true, active_active = false and gateway_generation Generation1."
+    }
+  }
 
   dynamic "ip_configuration" {
     for_each = local.ip_configurations
@@ -70,15 +80,19 @@ resource "azurerm_virtual_network_gateway_connection" "onprem" {
   bgp_enabled                = false
   tags                       = var.tags
 
-  ipsec_policy {
-    ike_encryption   = var.ipsec_policy.ike_encryption
-    ike_integrity    = var.ipsec_policy.ike_integrity
-    dh_group         = var.ipsec_policy.dh_group
-    ipsec_encryption = var.ipsec_policy.ipsec_encryption
-    ipsec_integrity  = var.ipsec_policy.ipsec_integrity
-    pfs_group        = var.ipsec_policy.pfs_group
-    sa_lifetime      = var.ipsec_policy.sa_lifetime
-    sa_datasize      = var.ipsec_policy.sa_datasize
+  # Without this block Azure uses its default proposals (the only choice on Basic).
+  dynamic "ipsec_policy" {
+    for_each = var.azure_default_ipsec_policy ? [] : [var.ipsec_policy]
+    content {
+      ike_encryption   = ipsec_policy.value.ike_encryption
+      ike_integrity    = ipsec_policy.value.ike_integrity
+      dh_group         = ipsec_policy.value.dh_group
+      ipsec_encryption = ipsec_policy.value.ipsec_encryption
+      ipsec_integrity  = ipsec_policy.value.ipsec_integrity
+      pfs_group        = ipsec_policy.value.pfs_group
+      sa_lifetime      = ipsec_policy.value.sa_lifetime
+      sa_datasize      = ipsec_policy.value.sa_datasize
+    }
   }
 }
 

@@ -24,6 +24,6 @@ output "gateway_public_ips" {
 }
 
 output "ipsec_policy" {
-  description = "The crypto policy the connection enforces, for the edge's proposal."
-  value       = var.ipsec_policy
+  description = "The crypto policy the connection enforces, for the edge's proposal; null when Azure's default proposals are used (Basic)."
+  value       = var.azure_default_ipsec_policy ? null : var.ipsec_policy
 }

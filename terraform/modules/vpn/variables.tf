@@ -30,14 +30,20 @@ variable "gateway_subnet_id" {
 }
 
 variable "gateway_sku" {
-  description = "VPN gateway SKU. Basic cannot carry a custom IPsec/IKE policy, so the seeds' policy needs VpnGw1 or higher; new gateways must use the zone-redundant (AZ) SKUs."
+  description = "VPN gateway SKU. VpnGw1AZ+ carry the seeds' custom IPsec/IKE policy; Basic (the budget profile) cannot, and needs azure_default_ipsec_policy = true. The non-AZ VpnGw1-5 are retired for new gateways."
   type        = string
   default     = "VpnGw1AZ"
 
   validation {
-    condition     = contains(["VpnGw1AZ", "VpnGw2AZ", "VpnGw3AZ", "VpnGw4AZ", "VpnGw5AZ"], var.gateway_sku)
-    error_message = "gateway_sku must be one of VpnGw1AZ..VpnGw5AZ (Basic does not support custom IPsec policies; the non-AZ SKUs are retired for new gateways)."
+    condition     = contains(["Basic", "VpnGw1AZ", "VpnGw2AZ", "VpnGw3AZ", "VpnGw4AZ", "VpnGw5AZ"], var.gateway_sku)
+    error_message = "gateway_sku must be Basic or one of VpnGw1AZ..VpnGw5AZ (the non-AZ SKUs are retired for new gateways)."
   }
+}
+
+variable "azure_default_ipsec_policy" {
+  description = "Use Azure's default IPsec/IKE proposals instead of ipsec_policy (IKE with DH group 2, ESP without PFS when Azure initiates). Required by the Basic SKU; weaker than the seeds' policy, see terraform/README.md."
+  type        = bool
+  default     = false
 }
 
 variable "gateway_generation" {

@@ -97,7 +97,8 @@ mock_provider "azurerm" {
 
   mock_resource "azurerm_storage_account" {
     defaults = {
-      id = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-spyops-test/providers/Microsoft.Storage/storageAccounts/sttest"
+      id                     = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-spyops-test/providers/Microsoft.Storage/storageAccounts/sttest"
+      primary_table_endpoint = "https://sttest.table.core.windows.net/"
     }
   }
 
@@ -153,19 +154,30 @@ run "plan" {
     error_message = "the VpnLink connection name changed"
   }
 
+  # The secure profile enforces the seeds' policy; the budget profile (budget.tfvars) runs a
+  # Basic gateway on Azure's default proposals, and says so with a null policy.
   assert {
-    condition     = output.vpn_ipsec_policy.ike_encryption == "AES256" && output.vpn_ipsec_policy.pfs_group == "PFS2048"
-    error_message = "the environment does not use the seeds' crypto policy"
+    condition = (
+      var.vpn_azure_default_ipsec_policy
+      ? output.vpn_ipsec_policy == null && var.vpn_gateway_sku == "Basic"
+      : output.vpn_ipsec_policy.ike_encryption == "AES256" && output.vpn_ipsec_policy.pfs_group == "PFS2048"
+    )
+    error_message = "the secure profile does not use the seeds' crypto policy, or the budget profile is not Basic with Azure's defaults"
   }
 
   assert {
-    condition     = output.key_vault.secret_names.signalr_connection_string == "signalr-connection-string" && output.key_vault.secret_names.storage_connection_string == "storage-connection-string"
+    condition     = output.key_vault.secret_names.signalr_connection_string == "signalr-connection-string" && output.key_vault.secret_names.backend_write_token == "backend-write-token"
     error_message = "the Key Vault secret names the backend reads changed"
   }
 
   assert {
     condition     = join(",", output.vpn_address_spaces.onprem) == join(",", var.onprem_address_space) && join(",", output.vpn_address_spaces.azure) == "10.0.0.0/16" && output.vpn_edge_public_ip == var.onprem_public_ip
     error_message = "the edge's traffic selectors or identity do not come from the variables"
+  }
+
+  assert {
+    condition     = output.history.table_prefix == "spyops" && length(output.history.tables) == 5
+    error_message = "the history tables are not the backend's five <prefix><role> tables"
   }
 
   assert {

@@ -19,6 +19,7 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response, WebSocket
 from fastapi.encoders import jsonable_encoder
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
@@ -31,6 +32,7 @@ from spyops.backend.auth import BearerAuth
 from spyops.backend.hub import DEFAULT_QUEUE_SIZE, Hub
 from spyops.backend.ingest import MAX_BATCH, IngestError, parse_one, parse_records
 from spyops.backend.metrics import BackendMetrics
+from spyops.backend.origins import stream_origin_allowed
 from spyops.backend.signalr import SignalRConnection, SignalRPublisher
 from spyops.backend.store import (
     MAX_PAGE_SIZE,
@@ -156,6 +158,7 @@ def create_app(
     signalr_hub: str = "spyops",
     ws_queue_size: int = DEFAULT_QUEUE_SIZE,
     static_dir: Path = STATIC_DIR,
+    cors_origins: tuple[str, ...] = (),
 ) -> FastAPI:
     metrics = BackendMetrics()
     hub = Hub(metrics, queue_size=ws_queue_size)
@@ -195,6 +198,17 @@ def create_app(
                 publisher.publish_text(text)
 
     # --- middleware and error mapping ---------------------------------------
+
+    if cors_origins:
+        # A dashboard served from another origin (Static Web Apps) reads the API: exactly those
+        # origins, reads only. Writes come from the edge, which is no browser and needs no CORS.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(cors_origins),
+            allow_methods=["GET"],
+            allow_headers=["Accept"],
+            max_age=600,
+        )
 
     @app.middleware("http")
     async def measure_and_harden(
@@ -423,6 +437,12 @@ def create_app(
 
     @app.websocket("/v1/stream")
     async def stream(websocket: WebSocket) -> None:
+        # Browsers do not apply CORS to WebSockets; the Origin header is checked here instead.
+        if not stream_origin_allowed(
+            websocket.headers.get("origin"), websocket.headers.get("host"), cors_origins
+        ):
+            await websocket.close(code=1008)  # before accept: the handshake is refused with 403
+            return
         await websocket.accept()
         await hub.serve(websocket, {"server_time": dt.datetime.now(dt.UTC).isoformat(), "api": API_VERSION})
 

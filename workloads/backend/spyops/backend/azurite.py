@@ -29,11 +29,15 @@ def find_azurite() -> Path | None:
 ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 
 
-def connection_string(port: int) -> str:
+def table_endpoint(port: int, *, https: bool = False) -> str:
     # 127.0.0.1, not localhost: the SDK takes localhost on a port other than 10002 for Cosmos DB.
+    return f"{'https' if https else 'http'}://127.0.0.1:{port}/devstoreaccount1"
+
+
+def connection_string(port: int, *, https: bool = False) -> str:
     return (
-        "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
-        f"AccountKey={ACCOUNT_KEY};TableEndpoint=http://127.0.0.1:{port}/devstoreaccount1;"
+        f"DefaultEndpointsProtocol={'https' if https else 'http'};AccountName=devstoreaccount1;"
+        f"AccountKey={ACCOUNT_KEY};TableEndpoint={table_endpoint(port, https=https)};"
     )
 
 
@@ -44,8 +48,16 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_azurite() -> Iterator[str]:
-    """Yield the connection string of a fresh in-memory Azurite Table service."""
+def running_azurite(oauth_tls: tuple[Path, Path] | None = None) -> Iterator[str]:
+    """Yield the connection string of a fresh in-memory Azurite Table service.
+
+    ``oauth_tls`` (certificate and key PEM files) serves HTTPS and accepts Entra ID bearer tokens
+    (``--oauth basic``: issuer, audience and lifetime are checked, the signature is not), which is
+    how a managed identity's access is tested without Azure.
+    """
+    tls_flags: list[str] = []
+    if oauth_tls is not None:
+        tls_flags = ["--oauth", "basic", "--cert", str(oauth_tls[0]), "--key", str(oauth_tls[1])]
     azurite_table = find_azurite()
     if azurite_table is None or not azurite_table.exists():
         raise RuntimeError("azurite-table is not installed: run `make node-tools` (npm ci in tools/node)")
@@ -65,6 +77,7 @@ def running_azurite() -> Iterator[str]:
                         "--inMemoryPersistence",
                         "--disableTelemetry",
                         "--skipApiVersionCheck",
+                        *tls_flags,
                     ],
                     stdout=log_file,
                     stderr=subprocess.STDOUT,
@@ -79,7 +92,7 @@ def running_azurite() -> Iterator[str]:
                         break
                     time.sleep(0.1)
                 if process.poll() is None and _accepts(port):
-                    yield connection_string(port)
+                    yield connection_string(port, https=oauth_tls is not None)
                     return
                 last_output = log_path.read_text(errors="replace")
             finally:

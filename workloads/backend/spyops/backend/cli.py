@@ -11,17 +11,44 @@ SIGNALR_ENV = "SPYOPS_SIGNALR_CONNECTION_STRING"
 
 
 def main(
-    host: Annotated[str, typer.Option(help="Address to listen on (0.0.0.0 in a pod).")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=0, max=65535, help="Port; 0 picks a free one (logged).")] = 8080,
+    host: Annotated[
+        str, typer.Option(envvar="SPYOPS_HOST", help="Address to listen on (0.0.0.0 in a container).")
+    ] = "127.0.0.1",
+    port: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            max=65535,
+            envvar=["SPYOPS_PORT", "WEBSITES_PORT"],
+            help="Port; 0 picks a free one (logged). On App Service, WEBSITES_PORT (the port it routes to).",
+        ),
+    ] = 8080,
     store: Annotated[
         str,
-        typer.Option(help="sqlite:PATH, or table:ENV_VAR_NAME (the variable holds the connection string)."),
+        typer.Option(
+            envvar="SPYOPS_STORE",
+            help="sqlite:PATH, table:ENV_VAR_NAME (the variable holds the connection string), or "
+            "table:https://ACCOUNT.table.core.windows.net (signs in with azure-identity: a managed identity).",
+        ),
     ] = "sqlite:spyops-backend.sqlite3",
     token_file: Annotated[
         Path | None,
-        typer.Option(help="File holding the write token (a mounted Secret). Default: $SPYOPS_BACKEND_TOKEN."),
+        typer.Option(
+            envvar="SPYOPS_BACKEND_TOKEN_FILE",
+            help="File holding the write token (a mounted Secret). Default: $SPYOPS_BACKEND_TOKEN.",
+        ),
     ] = None,
-    table_prefix: Annotated[str, typer.Option(help="Prefix of the Table Storage table names.")] = "spyops",
+    table_prefix: Annotated[
+        str, typer.Option(envvar="SPYOPS_TABLE_PREFIX", help="Prefix of the Table Storage table names.")
+    ] = "spyops",
+    cors_origins: Annotated[
+        str,
+        typer.Option(
+            envvar="SPYOPS_CORS_ORIGINS",
+            help="Origins (comma-separated) of a dashboard served elsewhere, e.g. the Static Web App: "
+            "they may read the API and open the live stream. Default: none (same origin only).",
+        ),
+    ] = "",
     signalr_hub: Annotated[
         str, typer.Option(help="Azure SignalR hub to publish to (if configured).")
     ] = "spyops",
@@ -32,7 +59,8 @@ def main(
 ) -> None:
     """Run the backend: ingest (authenticated), history, live stream, dashboard, /health /ready /metrics.
 
-    Azure SignalR publishing is on when $SPYOPS_SIGNALR_CONNECTION_STRING is set.
+    Azure SignalR publishing is on when $SPYOPS_SIGNALR_CONNECTION_STRING is set. Every option
+    can also come from the environment variable its help names (App Service app settings).
     """
     import asyncio
     import logging
@@ -44,6 +72,7 @@ def main(
     from spyops.backend.app import create_app
     from spyops.backend.auth import TokenConfigError, load_token
     from spyops.backend.logs import configure_logging
+    from spyops.backend.origins import OriginConfigError, parse_origins
     from spyops.backend.signalr import SignalRConfigError, parse_connection_string
     from spyops.backend.store.factory import StoreSpecError, store_from_spec
 
@@ -51,13 +80,21 @@ def main(
     log = logging.getLogger("spyops.backend")
     try:
         token = load_token(token_file)
+        origins = parse_origins(cors_origins)
         history = store_from_spec(store, table_prefix=table_prefix)
         signalr_text = os.environ.get(SIGNALR_ENV, "").strip()
         signalr = parse_connection_string(signalr_text) if signalr_text else None
-    except (TokenConfigError, StoreSpecError, SignalRConfigError) as exc:
+    except (TokenConfigError, StoreSpecError, SignalRConfigError, OriginConfigError) as exc:
         log.error("cannot start: %s", exc)
         raise typer.Exit(code=2) from exc
-    app = create_app(history, token, signalr=signalr, signalr_hub=signalr_hub, ws_queue_size=ws_queue_size)
+    app = create_app(
+        history,
+        token,
+        signalr=signalr,
+        signalr_hub=signalr_hub,
+        ws_queue_size=ws_queue_size,
+        cors_origins=origins,
+    )
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -76,6 +113,7 @@ def main(
             "port": actual_port,
             "store": history.description,
             "signalr": signalr.endpoint if signalr else None,
+            "cors_origins": list(origins),
         },
     )
     # No per-message deflate on the live stream: each connection would compress the same message

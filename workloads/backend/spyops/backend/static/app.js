@@ -4,7 +4,11 @@
 (function () {
   const MAX_ROWS = 200;
   const ANOMALY_WINDOW_MS = 30 * 60 * 1000; // signals younger than this mark the chart
-  const API = new URL("../", document.baseURI).href.replace(/\/dashboard\/?$/, "/");
+  const CONFIG = window.SPYOPS_CONFIG || {};
+  // A built copy names the backend (another origin); otherwise the API is the page's own origin.
+  const API = CONFIG.apiBase
+    ? new URL(CONFIG.apiBase).href
+    : new URL("../", document.baseURI).href.replace(/\/dashboard\/?$/, "/");
   const apiUrl = (path) => new URL(path, API).href;
   const I18N = window.SPYOPS_I18N;
 
@@ -284,6 +288,7 @@
     $("clock").textContent = new Date().toLocaleTimeString(locale(), { timeZone: "America/New_York", hour12: false }) + " NY";
   }, 1000);
 
+  $("api-docs").href = apiUrl("docs"); // the backend's, wherever the dashboard is served from
   renderAll();
   loadHistory().catch((err) => console.warn("history load failed", err)); // even if the stream is blocked
   connect();

@@ -22,6 +22,7 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from azure.core.credentials_async import AsyncTokenCredential
 from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFoundError
 from azure.data.tables import TableTransactionError, UpdateMode
 from azure.data.tables.aio import TableClient, TableServiceClient
@@ -104,25 +105,46 @@ def _grouped(entities: Sequence[Entity], sizes: Sequence[int]) -> list[list[Enti
     return [batch for group in by_partition.values() for batch in _chunks(*group)]
 
 
+TABLE_ROLES = ("signals", "executions", "orders", "ids", "chains")
+
+
+def table_names(prefix: str) -> dict[str, str]:
+    """The tables a prefix uses, by role; Terraform creates exactly these (a test compares them)."""
+    return {role: check_table_name(f"{prefix}{role}") for role in TABLE_ROLES}
+
+
 class TableStore:
-    def __init__(self, connection_string: str, *, prefix: str = "spyops", source: str = "") -> None:
+    """History in Table Storage, reached with a connection string (account key) or, given
+    ``endpoint`` and ``credential`` instead, with an Entra ID token (a managed identity)."""
+
+    def __init__(
+        self,
+        connection_string: str | None = None,
+        *,
+        prefix: str = "spyops",
+        source: str = "",
+        endpoint: str | None = None,
+        credential: AsyncTokenCredential | None = None,
+    ) -> None:
+        if (connection_string is None) == (endpoint is None) or (endpoint is None) != (credential is None):
+            raise ValueError("give either a connection string, or an endpoint and a credential")
         self._connection_string = connection_string
-        self.description = f"table:{source or 'connection string'} (prefix {prefix})"
-        self._tables = {
-            "signals": check_table_name(f"{prefix}signals"),
-            "executions": check_table_name(f"{prefix}executions"),
-            "orders": check_table_name(f"{prefix}orders"),
-            "ids": check_table_name(f"{prefix}ids"),
-            "chains": check_table_name(f"{prefix}chains"),
-        }
+        self._endpoint = endpoint
+        self._credential = credential
+        self.description = f"table:{source or endpoint or 'connection string'} (prefix {prefix})"
+        self._tables = table_names(prefix)
         self._service: TableServiceClient | None = None
         self._clients: dict[str, TableClient] = {}
 
     async def open(self) -> None:
         try:
-            self._service = TableServiceClient.from_connection_string(self._connection_string)
+            if self._endpoint is not None:
+                self._service = TableServiceClient(endpoint=self._endpoint, credential=self._credential)
+            else:
+                assert self._connection_string is not None
+                self._service = TableServiceClient.from_connection_string(self._connection_string)
         except ValueError as exc:
-            raise StoreError(f"{self.description}: the connection string is malformed") from exc
+            raise StoreError(f"{self.description}: the connection string or endpoint is malformed") from exc
         try:
             for role, name in self._tables.items():
                 self._clients[role] = await self._service.create_table_if_not_exists(name)
@@ -137,6 +159,8 @@ class TableStore:
         if self._service is not None:
             await self._service.close()
             self._service = None
+        if self._credential is not None:
+            await self._credential.close()
 
     def _client(self, role: str) -> TableClient:
         try:
