@@ -29,6 +29,7 @@ _COMPONENTS: list[tuple[str, str]] = [
     ("infra", "spyops.infra.cli:app"),
     ("bot", "spyops.bot.cli:bot"),
     ("demo", "spyops.demo.cli:demo"),
+    ("monitoring", "spyops.monitoring.cli:app"),
 ]
 
 app = typer.Typer(
