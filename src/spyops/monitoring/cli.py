@@ -46,3 +46,43 @@ def dashboards(
         return
     for path in write_dashboards(target):
         typer.echo(f"wrote {path}")
+
+
+@app.command()
+def receivers(
+    smtp_port: Annotated[int, typer.Option(min=1, max=65535, help="SMTP listen port (loopback).")],
+    telegram_port: Annotated[int, typer.Option(min=1, max=65535, help="Telegram Bot API stand-in port.")],
+    telegram_token_file: Annotated[
+        Path, typer.Option(exists=True, dir_okay=False, help="The bot token Alertmanager must present.")
+    ],
+    out: Annotated[Path, typer.Option(help="JSON-lines file: one line per notification received.")],
+) -> None:
+    """Run the local email (SMTP) and Telegram stand-ins that the demo's Alertmanager delivers to."""
+    import asyncio
+    import signal
+
+    from spyops.monitoring.receivers import Receivers, Recorder, serve_until_stopped
+
+    token = telegram_token_file.read_text().strip()
+    if not token:
+        typer.echo(f"error: --telegram-token-file {telegram_token_file} is empty", err=True)
+        raise typer.Exit(2)
+
+    def show(record: dict[str, object]) -> None:
+        first = str(record.get("subject") or record.get("text", "")).splitlines()[0:1]
+        typer.echo(f"{record['receiver']}: {first[0] if first else ''}")
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        service = Receivers(smtp_port, telegram_port, token, Recorder(out, show))
+        typer.echo(f"SMTP on 127.0.0.1:{smtp_port}, Telegram Bot API on http://127.0.0.1:{telegram_port}")
+        await serve_until_stopped(service, stop)
+
+    try:
+        asyncio.run(main())
+    except OSError as error:
+        typer.echo(f"error: cannot listen: {error}", err=True)
+        raise typer.Exit(1) from None
