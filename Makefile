@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: test demo setup binaries helm terraform-tools lint typecheck pytest clean node-tools chromium
+.PHONY: test demo setup binaries helm monitoring-tools terraform-tools lint typecheck pytest clean node-tools chromium
 
 test: setup binaries lint typecheck pytest
 
@@ -19,7 +19,7 @@ test: setup binaries lint typecheck pytest
 # dashboard, workloads as local processes) until Ctrl-C. Options: make demo DEMO_ARGS="--port-base 9000
 # --scenario examples/demo-scenario.yaml"; see `spyops demo --help`.
 DEMO_ARGS ?=
-demo: setup binaries helm
+demo: setup binaries helm monitoring-tools
 	$(BIN)/spyops demo $(DEMO_ARGS)
 
 $(STAMP): pyproject.toml
@@ -41,6 +41,11 @@ binaries: setup
 helm: setup
 	$(BIN)/python -m spyops.toolchain.helm
 
+# Builds (once, then cached) prometheus, promtool, alertmanager and amtool from their pinned Go
+# modules, for the alert-rule, Alertmanager and dashboard tests and the demo.
+monitoring-tools: setup
+	$(BIN)/spyops monitoring build
+
 # Builds (once, then cached) OpenTofu and the azurerm provider from their Go
 # modules into a local provider mirror, and installs checkov into its own
 # virtualenv; all under ~/.cache/spyops.
@@ -56,7 +61,7 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy $$(find src operator workloads tests benchmarks -name '*.py' -not -path '*/node_modules/*')
 
-pytest: setup binaries helm terraform-tools node-tools chromium
+pytest: setup binaries helm monitoring-tools terraform-tools node-tools chromium
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # Node test tools pinned in tools/node (Azurite for Table Storage, playwright-core to drive

@@ -10,6 +10,7 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -50,9 +51,9 @@ def free_ports(count: int) -> list[int]:
             s.close()
 
 
-def wait_until(what: str, check: Callable[[], object], timeout: float, interval: float = 0.5) -> object:
+def wait_until(what: str, check: Callable[[], Any], timeout: float, interval: float = 0.5) -> Any:
     deadline = time.monotonic() + timeout
-    last: object = None
+    last: Any = None
     while time.monotonic() < deadline:
         with contextlib.suppress(httpx.HTTPError):
             last = check()

@@ -1,6 +1,8 @@
 """Prometheus, promtool, Alertmanager and amtool, built from their pinned Go modules and cached.
 
-The wrapper module ``monitoring-gomodule/`` pins the versions. Prometheus is built with
+The wrapper modules ``prometheus-gomodule/`` and ``alertmanager-gomodule/`` pin the versions (two
+modules, because Prometheus requires a newer Alertmanager as a library than the one that builds from
+its module alone; see the go.mod files). Prometheus is built with
 ``remove_all_sd``: only static and file service discovery, which is what the tests and the demo
 use (in a cluster, kube-prometheus-stack brings its own Prometheus); that drops the cloud SDKs from
 the build. ``$SPYOPS_PROMETHEUS_BIN_DIR`` may name a folder that already holds the four binaries.
@@ -15,21 +17,25 @@ from pathlib import Path
 
 from spyops.toolchain.gobuild import GoBuildError, GoTool, build_go_tools
 
-MONITORING_MODULE_DIR = Path(__file__).parent / "monitoring-gomodule"
+PROMETHEUS_MODULE_DIR = Path(__file__).parent / "prometheus-gomodule"
+ALERTMANAGER_MODULE_DIR = Path(__file__).parent / "alertmanager-gomodule"
 NAMES = ("prometheus", "promtool", "alertmanager", "amtool")
 _COMMON = "github.com/prometheus/common/version"
 
 
 def pinned_versions() -> dict[str, str]:
-    """{"prometheus": "v0.316.0", "alertmanager": "v0.31.1"} from the wrapper module's go.mod."""
-    go_mod = (MONITORING_MODULE_DIR / "go.mod").read_text()
+    """{"prometheus": "v0.316.0", "alertmanager": "v0.31.1"} from the wrapper modules' go.mod."""
     found: dict[str, str] = {}
-    for name in ("prometheus", "alertmanager"):
-        match = re.search(rf"^\s*github\.com/prometheus/{name} (v\S+)$", go_mod, re.MULTILINE)
+    for name, module_dir in (
+        ("prometheus", PROMETHEUS_MODULE_DIR),
+        ("alertmanager", ALERTMANAGER_MODULE_DIR),
+    ):
+        go_mod = module_dir / "go.mod"
+        match = re.search(
+            rf"^require github\.com/prometheus/{name} (v\S+)$", go_mod.read_text(), re.MULTILINE
+        )
         if match is None:
-            raise GoBuildError(
-                f"github.com/prometheus/{name} is not pinned in {MONITORING_MODULE_DIR / 'go.mod'}"
-            )
+            raise GoBuildError(f"github.com/prometheus/{name} is not pinned in {go_mod}")
         found[name] = match.group(1)
     return found
 
@@ -42,19 +48,24 @@ def release_version(module_version: str) -> str:
     return f"{match.group(1)}.{int(match.group(2))}.{match.group(3)}"
 
 
-def monitoring_tools() -> list[GoTool]:
+def monitoring_tools() -> tuple[list[GoTool], list[GoTool]]:
+    """(Prometheus module's tools, Alertmanager module's tools)."""
     versions = pinned_versions()
 
     def flags(module: str) -> tuple[str, ...]:
         return (f"-X {_COMMON}.Version={release_version(versions[module])}", "-s", "-w")
 
     prom, am = "github.com/prometheus/prometheus/cmd", "github.com/prometheus/alertmanager/cmd"
-    return [
-        GoTool("prometheus", f"{prom}/prometheus", flags("prometheus"), ("remove_all_sd",)),
-        GoTool("promtool", f"{prom}/promtool", flags("prometheus"), ("remove_all_sd",)),
-        GoTool("alertmanager", f"{am}/alertmanager", flags("alertmanager")),
-        GoTool("amtool", f"{am}/amtool", flags("alertmanager")),
-    ]
+    return (
+        [
+            GoTool("prometheus", f"{prom}/prometheus", flags("prometheus"), ("remove_all_sd",)),
+            GoTool("promtool", f"{prom}/promtool", flags("prometheus"), ("remove_all_sd",)),
+        ],
+        [
+            GoTool("alertmanager", f"{am}/alertmanager", flags("alertmanager")),
+            GoTool("amtool", f"{am}/amtool", flags("alertmanager")),
+        ],
+    )
 
 
 def ensure_monitoring_tools(progress: Callable[[str], None] | None = None) -> dict[str, Path]:
@@ -68,9 +79,14 @@ def ensure_monitoring_tools(progress: Callable[[str], None] | None = None) -> di
                 f"SPYOPS_PROMETHEUS_BIN_DIR={explicit} lacks executables: {', '.join(missing)}"
             )
         return paths
-    return build_go_tools(
-        MONITORING_MODULE_DIR, monitoring_tools(), cache_subdir="monitoring", progress=progress
+    prometheus_tools, alertmanager_tools = monitoring_tools()
+    built = build_go_tools(
+        PROMETHEUS_MODULE_DIR, prometheus_tools, cache_subdir="prometheus", progress=progress
     )
+    built |= build_go_tools(
+        ALERTMANAGER_MODULE_DIR, alertmanager_tools, cache_subdir="alertmanager", progress=progress
+    )
+    return built
 
 
 if __name__ == "__main__":
