@@ -23,8 +23,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from spyops.monitoring.files import RULES_FILE
 from spyops.monitoring.receivers import read_records
 from tests.demo.test_demo_e2e import demo_state, free_port_base, running_demo
 from tests.monitoring.conftest import wait_until
@@ -139,8 +141,15 @@ def failure_to_notification(prometheus: str, gateway_control: str, records: Path
         "failure_to_firing_s": fired,
         "failure_to_telegram_s": notified["telegram"],
         "failure_to_email_s": notified["email"],
-        "rule_for_s_configured": 60,
+        "rule_for_s_configured": rule_for_seconds("SpyopsIBKRDisconnected"),
     }
+
+
+def rule_for_seconds(alert: str) -> float:
+    """The rule's `for:` from the rule file (configuration, not a measurement)."""
+    groups = yaml.safe_load(RULES_FILE.read_text())["groups"]
+    duration = next(r["for"] for g in groups for r in g["rules"] if r.get("alert") == alert)
+    return float(duration[:-1]) * {"s": 1, "m": 60, "h": 3600}[duration[-1]]
 
 
 def main() -> None:
@@ -149,7 +158,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="spyops-monbench-") as tmp:
         state_dir = Path(tmp) / "state"
         scenario = Path(tmp) / "scenario.yaml"
-        scenario.write_text("steps: []\n")
+        scenario.write_text("steps:\n  - {at: 2s, do: inject, kind: butterfly, duration_seconds: 10}\n")
         ports = free_port_base()
         with running_demo(state_dir, ports, scenario) as demo:
             state = wait_until("the demo to be up", lambda: demo_state(state_dir, demo), 900, interval=2)
