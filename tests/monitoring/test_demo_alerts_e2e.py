@@ -24,7 +24,8 @@ from spyops.monitoring.receivers import read_records
 from tests.demo.test_demo_e2e import demo_state, free_port_base, running_demo
 from tests.monitoring.conftest import wait_until
 
-pytestmark = [pytest.mark.cluster, pytest.mark.slow]
+# The first test includes bringing the platform up (minutes on a loaded machine).
+pytestmark = [pytest.mark.cluster, pytest.mark.slow, pytest.mark.timeout(1500)]
 
 STRATEGY = "spy-0dte"
 SCRAPE_SECONDS = 5  # spyops.monitoring.stack.SCRAPE_INTERVAL
