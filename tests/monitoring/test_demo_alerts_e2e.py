@@ -172,10 +172,11 @@ def test_every_dashboard_query_returns_series_on_the_running_platform(platform: 
     azure = f"http://127.0.0.1:{platform.ports.azure_control}/control/connection"
     platform.control(azure, {"status": "NotConnected"})
     try:
-        wait_until(
-            "a failover action", lambda: platform.query("spyops_vpnlink_failovers_total"), 240, interval=3
-        )
-        wait_until("an order", lambda: platform.query("spyops_bot_orders_total"), 240, interval=3)
+        # increase() needs two samples of the new counter: wait for the panel's own query to answer.
+        failovers = "increase(spyops_vpnlink_failovers_total[1h])"
+        wait_until("a failover action, scraped twice", lambda: platform.query(failovers), 240, interval=3)
+        orders = "rate(spyops_bot_orders_total[1m])"
+        wait_until("an order, scraped twice", lambda: platform.query(orders), 240, interval=3)
     finally:
         platform.control(azure, {"status": "Connected"})
     empty: list[str] = []
