@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: test demo setup binaries helm kstatus terraform-tools lint typecheck pytest pytest-existing-cluster clean node-tools chromium ib-insync strongswan
+.PHONY: test demo setup binaries helm kstatus terraform-tools lint typecheck pytest pytest-existing-cluster clean node-tools chromium ib-insync strongswan monitoring-tools
 .PHONY: actionlint ci-lint dashboard deploy-edge images-archive images-scan images-push terraform-check terraform-plan terraform-apply
 
 test: setup binaries lint typecheck pytest
@@ -20,7 +20,7 @@ test: setup binaries lint typecheck pytest
 # dashboard, workloads as local processes) until Ctrl-C. Options: make demo DEMO_ARGS="--port-base 9000
 # --scenario examples/demo-scenario.yaml"; see `spyops demo --help`.
 DEMO_ARGS ?=
-demo: setup binaries helm
+demo: setup binaries helm monitoring-tools
 	$(BIN)/spyops demo $(DEMO_ARGS)
 
 $(STAMP): pyproject.toml
@@ -47,6 +47,11 @@ helm: setup
 kstatus: setup
 	$(BIN)/python -m spyops.toolchain.kstatus
 
+# Builds (once, then cached) prometheus, promtool, alertmanager and amtool from their pinned Go
+# modules, for the alert-rule, Alertmanager and dashboard tests and the demo.
+monitoring-tools: setup
+	$(BIN)/spyops monitoring build
+
 # Builds (once, then cached) OpenTofu and the azurerm provider from their Go
 # modules into a local provider mirror, and installs checkov into its own
 # virtualenv; all under ~/.cache/spyops.
@@ -66,7 +71,7 @@ typecheck: setup
 # k3s) run through that path (SPYOPS_TEST_USE_EXISTING_CLUSTER=1 + KUBECONFIG, against a separately
 # started embedded control plane), everything else in the ordinary session.
 PORTABLE := cluster and not embedded_only
-pytest: setup binaries helm kstatus terraform-tools node-tools chromium ib-insync strongswan actionlint
+pytest: setup binaries helm kstatus terraform-tools node-tools chromium ib-insync strongswan actionlint monitoring-tools
 	$(BIN)/pytest -m "not ($(PORTABLE))" $(PYTEST_ARGS)
 	$(MAKE) pytest-existing-cluster
 

@@ -31,6 +31,7 @@ _COMPONENTS: list[tuple[str, str]] = [
     ("bot", "spyops.bot.cli:bot"),
     ("demo", "spyops.demo.cli:demo"),
     ("tunnel", "spyops.tunnel.cli:app"),
+    ("monitoring", "spyops.monitoring.cli:app"),
 ]
 
 app = typer.Typer(

@@ -51,7 +51,7 @@ def free_port_base() -> DemoPorts:
         with contextlib.suppress(PortInUseError):
             check_ports_free(ports, bot_replicas=10)
             return ports
-    raise AssertionError("no 20 consecutive free ports between 20000 and 30000")
+    raise AssertionError(f"no {PORT_SPAN} consecutive free ports between 20000 and 30000")
 
 
 def wait_for(what: str, check: Any, timeout: float, interval: float = 1.0) -> Any:

@@ -18,8 +18,9 @@ def test_ports_are_distinct_and_the_dashboard_is_the_base() -> None:
     ports = DemoPorts(9000)
     named = ports.named(bot_replicas=10)
     assert ports.backend == 9000
-    assert len({port for _, port in named}) == len(named) == 19
-    assert max(port for _, port in named) == 9019
+    assert len({port for _, port in named}) == len(named) == 23
+    assert max(port for _, port in named) == 9023
+    assert (ports.prometheus, ports.alertmanager) == (9020, 9021)
 
 
 def test_a_busy_port_is_named_with_the_option_to_move() -> None:

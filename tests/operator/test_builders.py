@@ -65,6 +65,19 @@ def test_service_monitor_only_when_asked() -> None:
     assert not any(k.startswith("ServiceMonitor/") for k in strategy_children({}))
 
 
+def test_service_monitor_labels_series_with_strategy_and_component() -> None:
+    monitor = strategy_children({}, service_monitor=True)["ServiceMonitor/alpha"]
+    relabelings = monitor["spec"]["endpoints"][0]["relabelings"]
+    assert {
+        "sourceLabels": ["__meta_kubernetes_pod_label_spyops_io_strategy"],
+        "targetLabel": "strategy",
+    } in relabelings
+    assert {
+        "sourceLabels": ["__meta_kubernetes_pod_label_app_kubernetes_io_component"],
+        "targetLabel": "component",
+    } in relabelings
+
+
 def test_bot_deployment_is_hardened_and_rolls_safely() -> None:
     bot = strategy_children({"replicas": 4})["Deployment/alpha-bot"]
     spec = bot["spec"]

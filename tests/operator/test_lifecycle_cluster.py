@@ -367,6 +367,10 @@ def test_metrics_and_health(spyops_crds: KubeCluster, namespace: str, operator: 
     assert "controller_runtime_reconcile_time_seconds_bucket" in text
     assert "controller_runtime_reconcile_errors_total" in text
     assert 'spyops_operator_managed_objects{kind="TradingStrategy",phase="Running"} 1.0' in text
+    assert (
+        f'spyops_operator_object_phase{{kind="TradingStrategy",name="spy-0dte",namespace="{namespace}",'
+        'phase="Running"} 1.0'
+    ) in text
     for line in operator.logs().splitlines():
         if line.startswith("{"):
             json.loads(line)

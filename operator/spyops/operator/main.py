@@ -47,7 +47,8 @@ def _default_identity() -> str:
 
 
 class _ManagedObjects:
-    """Collector for spyops_operator_managed_objects{kind,phase}, read from the watch cache at scrape time."""
+    """Collector for spyops_operator_managed_objects{kind,phase} and spyops_operator_object_phase, read from
+    the watch cache at scrape time. The per-object series lets an alert name the Stalled strategy."""
 
     def __init__(self, cache: Any) -> None:
         self._cache = cache
@@ -60,10 +61,18 @@ class _ManagedObjects:
             "Custom resources managed, by kind and phase.",
             labels=["kind", "phase"],
         )
+        per_object = GaugeMetricFamily(
+            "spyops_operator_object_phase",
+            "1 for the current status.phase of each custom resource.",
+            labels=["kind", "namespace", "name", "phase"],
+        )
         for kind in ("TradingStrategy", "IBKRGateway", "VpnLink"):
             for phase, count in sorted(self._cache.phases(kind).items()):
                 family.add_metric([kind, phase], count)
+            for namespace, name, phase in self._cache.object_phases(kind):
+                per_object.add_metric([kind, namespace, name, phase], 1)
         yield family
+        yield per_object
 
 
 async def run(options: OperatorOptions) -> int:

@@ -72,6 +72,13 @@ class Cache:
 
     def phases(self, kind: str) -> dict[str, int]:
         counts: dict[str, int] = defaultdict(int)
-        for body in self.resources[kind].values():
-            counts[(body.get("status") or {}).get("phase") or "Unknown"] += 1
+        for _, _, phase in self.object_phases(kind):
+            counts[phase] += 1
         return dict(counts)
+
+    def object_phases(self, kind: str) -> list[tuple[str, str, str]]:
+        """(namespace, name, phase) of every object of a kind, sorted; "Unknown" before a first status."""
+        return sorted(
+            (namespace, name, (body.get("status") or {}).get("phase") or "Unknown")
+            for (namespace, name), body in self.resources[kind].items()
+        )

@@ -34,7 +34,7 @@ def demo(
     port_base: Annotated[
         int,
         typer.Option(
-            help="First of the 20 consecutive ports the demo listens on; the dashboard is this one."
+            help="First of the 24 consecutive ports the demo listens on; the dashboard is this one."
         ),
     ] = 8000,
     anomalies_per_minute: Annotated[

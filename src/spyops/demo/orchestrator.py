@@ -26,6 +26,7 @@ import yaml
 
 from spyops.demo.kube import Kube, render_operator_rbac, wait_for
 from spyops.demo.mirror import ConfigMirror, LocalAddresses
+from spyops.demo.monitoring import DemoMonitoring, platform_targets, workload_target
 from spyops.demo.ports import DemoPorts, check_ports_free
 from spyops.demo.scenario import Scenario, Step
 from spyops.demo.supervisor import STATE_FILE, DemoError, ProcessSpec, Supervisor, pid_alive
@@ -56,6 +57,7 @@ _OWNED = (
     "kubeconfigs",
     "backend.sqlite3",
     "backend-token",
+    "monitoring",
     STATE_FILE,
 )
 
@@ -115,6 +117,8 @@ class Demo:
         self.missing: list[str] = []
         self.rewrites: list[str] = []
         self._exits = contextlib.ExitStack()
+        self.monitoring = DemoMonitoring(options.state_dir, options.ports, say)
+        self.scrape_targets: list[Any] = []
 
     # -- entry point -------------------------------------------------------
     def run(self) -> int:
@@ -184,6 +188,12 @@ class Demo:
         self._apply_examples(endpoints, credentials)
         self._start_gateway_sim()
         self._start_workloads()
+        self.say(
+            "[monitoring] Prometheus and Alertmanager, with the chart's alert rules and Alertmanager config"
+        )
+        self.monitoring.start(
+            self.supervisor, platform_targets(self.ports, NAMESPACE, self.gateway) + self.scrape_targets
+        )
 
     def _start_control_plane(self) -> None:
         from spyops.cluster.binaries import ensure_binaries
@@ -526,6 +536,11 @@ class Demo:
                 argv = local_argv(
                     sys.executable, pod_command_args(container), mirror.path, workload.local_flags(ctx)
                 )
+                self.scrape_targets.append(
+                    workload_target(
+                        workload.component, workload.probe_port(ctx), NAMESPACE, self.strategy, pod
+                    )
+                )
                 env = {"POD_NAME": pod, "POD_NAMESPACE": NAMESPACE}
                 if kubeconfig is not None:
                     env["KUBECONFIG"] = str(kubeconfig)
@@ -566,6 +581,8 @@ class Demo:
         lines += [
             "",
             f"Dashboard:  {self.dashboard_url}",
+            f"Prometheus: {self.monitoring.prometheus_url}  (alerts: {self.monitoring.prometheus_url}/api/v1/alerts)",
+            f"Alertmanager: {self.monitoring.alertmanager_url}  (notifications are printed here as they arrive)",
             f"Logs:       {self.supervisor.log_dir}",
             "",
             "In another shell:",
@@ -606,6 +623,8 @@ class Demo:
                     f"{first.spec.name} (pid {first.process.pid}) exited with code {first.process.returncode}; "
                     f"see {first.log}"
                 )
+            for line in self.monitoring.new_notifications():
+                self.say(f"[{elapsed:5.0f}s] notification: {line}")
             if now >= next_status:
                 self.say(self._status_line(elapsed))
                 next_status = now + every

@@ -8,7 +8,7 @@ from spyops.cluster.controlplane import port_is_free
 
 DEFAULT_PORT_BASE = 8000
 MAX_BOT_REPLICAS = 10
-PORT_SPAN = 10 + MAX_BOT_REPLICAS  # offsets 0..19
+PORT_SPAN = 10 + MAX_BOT_REPLICAS + 4  # offsets 0..23: bots 10..19, monitoring 20..23
 
 
 class PortInUseError(RuntimeError):
@@ -62,6 +62,22 @@ class DemoPorts:
             raise ValueError(f"the demo runs at most {MAX_BOT_REPLICAS} bot replicas, got ordinal {ordinal}")
         return self.base + 10 + ordinal
 
+    @property
+    def prometheus(self) -> int:
+        return self.base + 20
+
+    @property
+    def alertmanager(self) -> int:
+        return self.base + 21
+
+    @property
+    def smtp(self) -> int:
+        return self.base + 22
+
+    @property
+    def telegram(self) -> int:
+        return self.base + 23
+
     def named(self, bot_replicas: int) -> list[tuple[str, int]]:
         """(what listens there, port) for every port the demo will open."""
         ports = [
@@ -76,6 +92,12 @@ class DemoPorts:
             ("detector /metrics", self.detector_metrics),
         ]
         ports += [(f"bot replica {i} /metrics", self.bot_probe(i)) for i in range(bot_replicas)]
+        ports += [
+            ("Prometheus", self.prometheus),
+            ("Alertmanager", self.alertmanager),
+            ("local SMTP server (email receiver)", self.smtp),
+            ("local Telegram Bot API stand-in", self.telegram),
+        ]
         return ports
 
 

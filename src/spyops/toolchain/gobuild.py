@@ -35,11 +35,12 @@ class GoBuildError(RuntimeError):
 
 @dataclass(frozen=True)
 class GoTool:
-    """One command to build: output file name, Go package path and extra ldflags."""
+    """One command to build: output file name, Go package path, extra ldflags and build tags."""
 
     name: str
     package: str
     ldflags: tuple[str, ...] = field(default=())
+    tags: tuple[str, ...] = field(default=())
 
 
 def cache_root() -> Path:
@@ -90,7 +91,12 @@ def cache_key(module_dir: Path, tools: Sequence[GoTool], go_version: str) -> str
     for source in sorted(module_dir.glob("*.go")):
         if source.name != "tools.go":
             digest.update(source.name.encode() + b"\0" + source.read_bytes())
-    digest.update(json.dumps([[t.name, t.package, list(t.ldflags)] for t in tools]).encode())
+    # Tags join the key only when set, so the keys (and caches) of tools without tags stay as they were.
+    digest.update(
+        json.dumps(
+            [[t.name, t.package, list(t.ldflags)] + ([list(t.tags)] if t.tags else []) for t in tools]
+        ).encode()
+    )
     digest.update(go_version.encode())
     return digest.hexdigest()[:16]
 
@@ -137,6 +143,8 @@ def build_go_tools(
                 cmd = [go, "build", "-trimpath", "-o", str(staging / tool.name)]
                 if tool.ldflags:
                     cmd += ["-ldflags", " ".join(tool.ldflags)]
+                if tool.tags:
+                    cmd += ["-tags", ",".join(tool.tags)]
                 cmd.append(tool.package)
                 result = subprocess.run(cmd, cwd=module_dir, env=env, capture_output=True, text=True)
                 if result.returncode != 0:

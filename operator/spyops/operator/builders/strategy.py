@@ -7,6 +7,7 @@ trading state rewrites only the ConfigMap (the pods hot-reload the mounted direc
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -379,9 +380,28 @@ def build_service_monitor(inputs: StrategyInputs) -> dict[str, Any]:
             "selector": {
                 "matchLabels": {"app.kubernetes.io/instance": owner.name, STRATEGY_LABEL: owner.name}
             },
-            "endpoints": [{"port": "metrics", "path": "/metrics", "interval": "30s"}],
+            "endpoints": [
+                {
+                    "port": "metrics",
+                    "path": "/metrics",
+                    "interval": "30s",
+                    # The alert rules and dashboards group by `strategy` and `component`.
+                    "relabelings": [
+                        {"sourceLabels": [_pod_label_meta(STRATEGY_LABEL)], "targetLabel": "strategy"},
+                        {
+                            "sourceLabels": [_pod_label_meta("app.kubernetes.io/component")],
+                            "targetLabel": "component",
+                        },
+                    ],
+                }
+            ],
         },
     }
+
+
+def _pod_label_meta(label: str) -> str:
+    """Prometheus's meta label for a pod label: every character outside [a-zA-Z0-9_] becomes `_`."""
+    return "__meta_kubernetes_pod_label_" + re.sub(r"[^a-zA-Z0-9_]", "_", label)
 
 
 def build_strategy_children(inputs: StrategyInputs) -> list[dict[str, Any]]:

@@ -87,6 +87,17 @@ class BotMetrics:
         self.trading_state = Gauge(
             "spyops_bot_trading_state", "1 for the enforced trading state.", ["state"], registry=r
         )
+        # For alerts: loss as a fraction of the limit, and "market data stale" only while trading.
+        self.max_daily_loss = Gauge(
+            "spyops_bot_max_daily_loss_dollars",
+            "The max daily loss risk limit in force, dollars.",
+            registry=r,
+        )
+        self.trading_hours_open = Gauge(
+            "spyops_bot_trading_hours_open",
+            "1 while the market clock is inside the strategy's trading hours.",
+            registry=r,
+        )
 
     def set_connection_state(self, current: ConnectionState) -> None:
         for state in ConnectionState:

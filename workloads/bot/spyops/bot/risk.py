@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
 
-from spyops.schemas import OrderSide, RiskLimits, TradingState
+from spyops.schemas import OrderSide, RiskLimits, TradingHours, TradingState
 
 CONTRACT_MULTIPLIER = 100
 
@@ -234,11 +234,15 @@ def zone(name: str) -> zoneinfo.ZoneInfo:
     return zoneinfo.ZoneInfo(name)
 
 
+def within_trading_hours(hours: TradingHours, now: dt.datetime) -> bool:
+    # Time of day only: the session calendar (weekends, holidays) is the gateway's to enforce.
+    return hours.start <= now.astimezone(zone(hours.timezone)).time() < hours.end
+
+
 def check_trading_hours(inp: RiskInput) -> Decision:
     hours = inp.limits.trading_hours
     local = inp.now.astimezone(zone(hours.timezone))
-    # Time of day only: the session calendar (weekends, holidays) is the gateway's to enforce.
-    if not hours.start <= local.time() < hours.end:
+    if not within_trading_hours(hours, inp.now):
         return deny(
             DenyReason.OUTSIDE_TRADING_HOURS,
             f"{local:%H:%M:%S} {hours.timezone} is outside {hours.start:%H:%M}-{hours.end:%H:%M}",

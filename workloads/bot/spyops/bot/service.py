@@ -47,6 +47,7 @@ from spyops.bot.risk import (
     RiskState,
     evaluate,
     units_within_limits,
+    within_trading_hours,
     zone,
 )
 from spyops.bot.status_reporter import BotStatus, StatusReporter
@@ -431,6 +432,10 @@ class BotService:
             self.executor.roll_day_if_needed()
             self.metrics.daily_pnl.set(self.executor.portfolio.daily_pnl(self.executor.marks))
             self.metrics.leader.set(1 if self.is_leader() else 0)
+            self.metrics.max_daily_loss.set(self.config.risk.max_daily_loss)
+            self.metrics.trading_hours_open.set(
+                1 if within_trading_hours(self.config.risk.trading_hours, self.market_now()) else 0
+            )
             await asyncio.sleep(0.1)
 
     async def _signals(self) -> None:
