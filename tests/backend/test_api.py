@@ -252,3 +252,33 @@ async def test_a_stalled_dashboard_is_dropped_and_never_slows_the_others(tmp_pat
         finally:
             await fast.close()
             await stalled.close()
+
+
+async def test_a_commission_report_updates_the_fill_live_and_in_the_ledger(tmp_path: Path) -> None:
+    app = create_app(SqliteStore(tmp_path / "commission.sqlite3"), TOKEN)
+    fill = make_execution("k1", OrderSide.BUY, 2, 1.0, commission=0.0)
+    reported = fill.model_copy(update={"commission": 1.30})
+    async with serving(app) as base, httpx.AsyncClient(base_url=base, headers=AUTH) as http:
+        ws = await websockets.connect(base.replace("http", "ws") + "/v1/stream")
+        try:
+            assert json.loads(await ws.recv())["type"] == "hello"
+            assert (await http.post("/v1/executions", json=as_json(fill))).json()["stored_ids"] == ["k1"]
+            answer = (await http.post("/v1/executions", json=[as_json(reported)])).json()
+            assert (answer["updated"], answer["updated_ids"], answer["duplicates"]) == (1, ["k1"], 0)
+            replay = (await http.post("/v1/executions", json=[as_json(fill), as_json(reported)])).json()
+            assert (replay["updated"], replay["duplicate_ids"]) == (0, ["k1", "k1"])
+            first = json.loads(await asyncio.wait_for(ws.recv(), 10))
+            second = json.loads(await asyncio.wait_for(ws.recv(), 10))
+            assert (first["data"]["id"], first["data"]["commission"]) == ("k1", 0.0)
+            assert (second["type"], second["data"]["id"], second["data"]["commission"]) == (
+                "execution",
+                "k1",
+                1.30,
+            )
+            with pytest.raises(TimeoutError):  # the replay changed nothing, so nothing is sent
+                await asyncio.wait_for(ws.recv(), 0.5)
+        finally:
+            await ws.close()
+        positions = (await http.get("/v1/positions")).json()
+        assert positions["commissions"] == 1.30
+        assert (await http.get("/v1/executions")).json()["items"] == [as_json(reported)]

@@ -73,14 +73,6 @@ async def test_table_store_ping_raises_when_azurite_stops() -> None:
         await store.close()
 
 
-async def test_api_answers_503_when_sqlite_is_closed_under_it(tmp_path: Path) -> None:
-    store = SqliteStore(tmp_path / "api.sqlite3")
-    async with serving(create_app(store, TOKEN)) as base, httpx.AsyncClient(base_url=base) as http:
-        assert (await http.get("/ready")).status_code == 200
-        await store.close()  # the store fails under the running app
-        await assert_api_down(http)
-
-
 async def test_api_answers_503_when_azurite_stops_under_it() -> None:
     azurite = contextlib.ExitStack()
     store = TableStore(azurite.enter_context(running_azurite()), prefix="apidown")
