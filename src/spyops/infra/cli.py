@@ -49,8 +49,8 @@ def _run(environment: str, *steps: str, local_mirror: bool, output_name: str | N
     from spyops.infra.toolchain import InfraToolError, find_tools
 
     try:
+        env_dir = runner.environment_dir(runner.terraform_root(), environment)  # user input first
         tools = find_tools(require_mirror=local_mirror)
-        env_dir = runner.environment_dir(runner.terraform_root(), environment)
         for step in steps:
             if step == "init":
                 argv = runner.init_argv(tools.tofu, env_dir)
