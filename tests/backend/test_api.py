@@ -282,3 +282,40 @@ async def test_a_commission_report_updates_the_fill_live_and_in_the_ledger(tmp_p
         positions = (await http.get("/v1/positions")).json()
         assert positions["commissions"] == 1.30
         assert (await http.get("/v1/executions")).json()["items"] == [as_json(reported)]
+
+
+def test_the_document_lists_every_answer_and_the_api_refuses_what_it_does_not_allow(
+    client: TestClient,
+) -> None:
+    """What `schemathesis run --checks all` found on the first try, pinned (the full run is in
+    test_schemathesis_cli.py)."""
+    document = client.get("/openapi.json").json()
+    for path in WRITES:
+        assert {"401", "413", "422", "503"} <= set(document["paths"][path]["post"]["responses"]), path
+    assert "400" in document["paths"]["/v1/signals"]["get"]["responses"]  # a cursor it did not issue
+    assert "400" not in document["paths"]["/v1/pnl/daily"]["get"]["responses"]
+    execution = document["components"]["schemas"]["Execution"]["properties"]
+    assert execution["price"]["maximum"] == 1e12
+    assert execution["time"]["pattern"].startswith("^(19[7-9][0-9]|2[01][0-9]{2})-")
+
+    for query in (
+        "/v1/pnl/daily?until_day=0",
+        "/v1/pnl/daily?since_day=20261120",
+        "/v1/signals?since=0",
+        "/v1/signals?limit=5.0",
+        "/v1/positions?include_flat=1",
+    ):
+        assert client.get(query).status_code == 422, query
+    assert client.get("/v1/pnl/daily?until_day=2026-11-20").status_code == 200
+
+    body = as_json(make_execution("e9", OrderSide.BUY, 3, 1.0))
+    assert isinstance(body, dict)
+    assert client.post("/v1/executions", json=dict(body, time=0), headers=AUTH).status_code == 422
+    assert client.post("/v1/executions", json=dict(body, price="1.0"), headers=AUTH).status_code == 422
+    assert client.post("/v1/executions", json=dict(body, quantity=3.0), headers=AUTH).status_code == 200
+    late = dict(body, id="e10", time="2199-12-31T23:00:00-05:00")  # 2200 in UTC: the year as written
+    assert client.post("/v1/executions", json=late, headers=AUTH).status_code == 200
+
+    refused = client.request("OPTIONS", "/v1/signals")
+    assert refused.status_code == 405
+    assert refused.headers["allow"] == "GET, POST"

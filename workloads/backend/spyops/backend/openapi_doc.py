@@ -19,9 +19,14 @@ from pydantic.json_schema import models_json_schema
 
 from spyops.backend.ingest import EARLIEST, LATEST, MAX_NUMBER
 
-# RFC 3339 date-times whose year, as written, is in EARLIEST.year..LATEST.year-1 and that carry an
-# offset (the ingest refuses naive times). `format: date-time` says the rest.
-DATE_TIME_PATTERN = r"^(19[7-9][0-9]|2[01][0-9]{2})-.*([Zz]|[+-][0-9]{2}:?[0-9]{2})$"
+# RFC 3339 date-times whose year, as written, is in EARLIEST.year..LATEST.year-1, with an offset (the
+# ingest refuses naive times) and without a leap second (Python has none). Spelled out in full, so
+# that a generator that follows the pattern also meets `format: date-time`.
+DATE_TIME_PATTERN = (
+    r"^(19[7-9][0-9]|2[01][0-9]{2})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+    r"[Tt]([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]+)?"
+    r"([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$"
+)
 if (EARLIEST.year, LATEST.year) != (1970, 2200):
     raise ImportError("DATE_TIME_PATTERN spells the years 1970..2199: make it follow ingest.EARLIEST/LATEST")
 
