@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lightkube import AsyncClient
+from pydantic import ValidationError
 
 from spyops.bot import order_refs
 from spyops.bot.config_watch import ConfigWatcher
@@ -393,22 +394,26 @@ class BotService:
         await self._submit("execution", execution, item_id)
 
     async def _report_order(self, order: JournalOrder) -> None:
-        update = OrderUpdate(
-            # Deterministic: the same state reported again (after a restart, or by the next leader)
-            # has the same id, and the backend stores it once.
-            id=f"{order.order_ref}:{order.status.value}:{order.filled}",
-            strategy=self.config.strategy,
-            order_ref=order.order_ref,
-            signal_id=order.signal_id,
-            contract=order.contract,
-            side=order.side,
-            quantity=order.quantity,
-            limit_price=order.limit_price,
-            status=order.status,
-            filled=order.filled,
-            reason=order.reason[:500],
-            time=dt.datetime.now(dt.UTC),
-        )
+        try:
+            update = OrderUpdate(
+                # Deterministic: the same state reported again (after a restart, or by the next
+                # leader) has the same id, and the backend stores it once.
+                id=f"{order.order_ref}:{order.status.value}:{order.filled}",
+                strategy=self.config.strategy,
+                order_ref=order.order_ref,
+                signal_id=order.signal_id,
+                contract=order.contract,
+                side=order.side,
+                quantity=order.quantity,
+                limit_price=order.limit_price,
+                status=order.status,
+                filled=order.filled,
+                reason=order.reason[:500],
+                time=dt.datetime.now(dt.UTC),
+            )
+        except ValidationError:  # e.g. an adopted order whose quantity the gateway did not give
+            log.exception("order update not reportable", extra={"order_ref": order.order_ref})
+            return
         await self._submit("order", update, update.id)
 
     async def _submit(self, kind: str, item: Execution | OrderUpdate, item_id: str) -> None:
