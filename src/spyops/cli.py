@@ -8,6 +8,7 @@ their heavy imports inside the commands, so `spyops --help` stays fast.
 from __future__ import annotations
 
 import importlib
+import sys
 
 import typer
 
@@ -70,5 +71,23 @@ def version() -> None:
         typer.echo("spyops (not installed as a distribution)")
 
 
+# typer ships its own copy of click: its exception classes, found from a public one.
+_CLICK_ERROR: type[Exception] = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+
+
 def main() -> None:
-    app()
+    """Run the command line; a usage error is one line on stderr (exit 2), never a traceback."""
+    try:
+        code = app(standalone_mode=False)
+    except _CLICK_ERROR as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # the help is printed already
+            sys.exit(exc.exit_code)  # type: ignore[attr-defined]
+        context = getattr(exc, "ctx", None)
+        hint = f" (see '{context.command_path} --help')" if context is not None else ""
+        message = " ".join(exc.format_message().split())  # type: ignore[attr-defined]
+        typer.echo(f"Error: {message}{hint}", err=True)
+        sys.exit(exc.exit_code)  # type: ignore[attr-defined]
+    except typer.Abort:
+        typer.echo("Aborted.", err=True)
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)

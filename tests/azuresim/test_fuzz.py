@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from spyops.azuresim.commands import ControlCommand
 from spyops.azuresim.scenario import ScenarioError, parse_scenario
 from spyops.azuresim.state import LinkSimulation, SimConfig
+from tests.validation_errors import assert_error_points_at_input
 
 json_values = st.recursive(
     st.none()
@@ -70,7 +71,8 @@ def test_control_commands_validate_or_apply(body: dict[str, Any]) -> None:
     else:
         problems = []
     if problems:
-        assert all(p["loc"] or p["msg"] for p in problems)
+        for problem in problems:
+            assert_error_points_at_input(body, problem)
         return
     sim = LinkSimulation(SimConfig())
     sim.apply(command)

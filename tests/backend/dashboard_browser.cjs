@@ -1,10 +1,11 @@
 // Drives Debian's Chromium (headless, by path; no browser download) with playwright-core:
 // open the dashboard, wait until it is live, post a signal to the API, see it on the page within
-// one second, switch to Spanish, save screenshots, then survive a backend restart (it prints
+// one second, see an order's status change and a fill's late commission, switch to Spanish, save screenshots, then survive a backend restart (it prints
 // {"event":"restart-server"} and the test restarts the backend). The last line printed is the JSON
 // result; exits 1 on failure.
 //
-// Environment: BASE_URL, TOKEN, SIGNAL_JSON (the signal to post), ARTIFACTS (screenshot folder),
+// Environment: BASE_URL, TOKEN, SIGNAL_JSON (the signal to post), ORDER_UPDATES_JSON (an order's
+// status updates to post), COMMISSION_JSON (a seeded fill with its commission), ARTIFACTS (screenshot folder),
 // NODE_TOOLS (tools/node, where playwright-core is installed), CHROMIUM (default /usr/bin/chromium).
 "use strict";
 const fs = require("node:fs");
@@ -42,16 +43,36 @@ async function main() {
     await page.waitForSelector("[data-signal-id]", { timeout: 10000 }); // history loaded
     result.history_rows = await page.locator("#signals tr[data-signal-id]").count();
 
+    async function post(route, body) {
+      const response = await fetch(base + route, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Authorization: "Bearer " + process.env.TOKEN },
+        body: JSON.stringify(body),
+      });
+      if (response.status !== 200) throw new Error("POST " + route + " answered " + response.status);
+    }
+
     const posted = Date.now();
-    const response = await fetch(base + "/v1/signals", {
-      method: "POST",
-      headers: { "Content-Type": "application/json", Authorization: "Bearer " + process.env.TOKEN },
-      body: JSON.stringify(signal),
-    });
-    if (response.status !== 200) throw new Error("POST /v1/signals answered " + response.status);
+    await post("/v1/signals", signal);
     await page.waitForSelector(`[data-signal-id="${signal.id}"]`, { timeout: 1000 });
     result.signal_visible_ms = Date.now() - posted;
     result.steps.push("signal-visible");
+
+    // The bot reports an order as it changes, and a fill again when its commission arrives:
+    // the orders table shows the order's latest status, the fill row its commission.
+    const fillRow = '#fills tr[data-fill-id="f2"] td:last-child';
+    result.commission_before = (await page.locator(fillRow).textContent()).trim();
+    for (const update of JSON.parse(process.env.ORDER_UPDATES_JSON)) {
+      await post("/v1/orders", update);
+      await page.waitForSelector(`#orders tr[data-order-ref="${update.order_ref}"] .status-${update.status}`, { timeout: 2000 });
+    }
+    result.order_status = (await page.locator('#orders tr[data-order-ref="order-3"] .status').textContent()).trim();
+    result.order_rows = await page.locator("#orders tr[data-order-ref]").count();
+    await post("/v1/executions", JSON.parse(process.env.COMMISSION_JSON));
+    await page.waitForFunction(
+      (selector) => document.querySelector(selector).textContent.trim() === "0.65", fillRow, { timeout: 2000 });
+    result.commission_after = (await page.locator(fillRow).textContent()).trim();
+    result.steps.push("order-and-commission");
     await page.waitForTimeout(300);
     await page.screenshot({ path: path.join(artifacts, "dashboard-en.png"), fullPage: true });
 

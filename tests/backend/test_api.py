@@ -252,3 +252,70 @@ async def test_a_stalled_dashboard_is_dropped_and_never_slows_the_others(tmp_pat
         finally:
             await fast.close()
             await stalled.close()
+
+
+async def test_a_commission_report_updates_the_fill_live_and_in_the_ledger(tmp_path: Path) -> None:
+    app = create_app(SqliteStore(tmp_path / "commission.sqlite3"), TOKEN)
+    fill = make_execution("k1", OrderSide.BUY, 2, 1.0, commission=0.0)
+    reported = fill.model_copy(update={"commission": 1.30})
+    async with serving(app) as base, httpx.AsyncClient(base_url=base, headers=AUTH) as http:
+        ws = await websockets.connect(base.replace("http", "ws") + "/v1/stream")
+        try:
+            assert json.loads(await ws.recv())["type"] == "hello"
+            assert (await http.post("/v1/executions", json=as_json(fill))).json()["stored_ids"] == ["k1"]
+            answer = (await http.post("/v1/executions", json=[as_json(reported)])).json()
+            assert (answer["updated"], answer["updated_ids"], answer["duplicates"]) == (1, ["k1"], 0)
+            replay = (await http.post("/v1/executions", json=[as_json(fill), as_json(reported)])).json()
+            assert (replay["updated"], replay["duplicate_ids"]) == (0, ["k1", "k1"])
+            first = json.loads(await asyncio.wait_for(ws.recv(), 10))
+            second = json.loads(await asyncio.wait_for(ws.recv(), 10))
+            assert (first["data"]["id"], first["data"]["commission"]) == ("k1", 0.0)
+            assert (second["type"], second["data"]["id"], second["data"]["commission"]) == (
+                "execution",
+                "k1",
+                1.30,
+            )
+            with pytest.raises(TimeoutError):  # the replay changed nothing, so nothing is sent
+                await asyncio.wait_for(ws.recv(), 0.5)
+        finally:
+            await ws.close()
+        positions = (await http.get("/v1/positions")).json()
+        assert positions["commissions"] == 1.30
+        assert (await http.get("/v1/executions")).json()["items"] == [as_json(reported)]
+
+
+def test_the_document_lists_every_answer_and_the_api_refuses_what_it_does_not_allow(
+    client: TestClient,
+) -> None:
+    """What `schemathesis run --checks all` found on the first try, pinned (the full run is in
+    test_schemathesis_cli.py)."""
+    document = client.get("/openapi.json").json()
+    for path in WRITES:
+        assert {"401", "413", "422", "503"} <= set(document["paths"][path]["post"]["responses"]), path
+    assert "400" in document["paths"]["/v1/signals"]["get"]["responses"]  # a cursor it did not issue
+    assert "400" not in document["paths"]["/v1/pnl/daily"]["get"]["responses"]
+    execution = document["components"]["schemas"]["Execution"]["properties"]
+    assert execution["price"]["maximum"] == 1e12
+    assert execution["time"]["pattern"].startswith("^(19[7-9][0-9]|2[01][0-9]{2})-")
+
+    for query in (
+        "/v1/pnl/daily?until_day=0",
+        "/v1/pnl/daily?since_day=20261120",
+        "/v1/signals?since=0",
+        "/v1/signals?limit=5.0",
+        "/v1/positions?include_flat=1",
+    ):
+        assert client.get(query).status_code == 422, query
+    assert client.get("/v1/pnl/daily?until_day=2026-11-20").status_code == 200
+
+    body = as_json(make_execution("e9", OrderSide.BUY, 3, 1.0))
+    assert isinstance(body, dict)
+    assert client.post("/v1/executions", json=dict(body, time=0), headers=AUTH).status_code == 422
+    assert client.post("/v1/executions", json=dict(body, price="1.0"), headers=AUTH).status_code == 422
+    assert client.post("/v1/executions", json=dict(body, quantity=3.0), headers=AUTH).status_code == 200
+    late = dict(body, id="e10", time="2199-12-31T23:00:00-05:00")  # 2200 in UTC: the year as written
+    assert client.post("/v1/executions", json=late, headers=AUTH).status_code == 200
+
+    refused = client.request("OPTIONS", "/v1/signals")
+    assert refused.status_code == 405
+    assert refused.headers["allow"] == "GET, POST"

@@ -26,6 +26,10 @@ ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
 
 
+# A fill whose commission IB reports a moment later (posted live by the browser script).
+LATE_COMMISSION = make_execution("f2", OrderSide.SELL, 1, 1.45, strike=593.0, commission=0.65)
+
+
 def dump(model: object) -> object:
     return json.loads(model.model_dump_json())  # type: ignore[attr-defined]
 
@@ -60,7 +64,7 @@ async def seed(http: httpx.AsyncClient, now: dt.datetime) -> None:
     assert (await http.post("/v1/orders", json=[dump(o) for o in orders])).status_code == 200
     fills = [
         make_execution("f1", OrderSide.BUY, 3, 1.10, at=now - dt.timedelta(seconds=50), strike=593.0),
-        make_execution("f2", OrderSide.SELL, 1, 1.45, at=now - dt.timedelta(seconds=20), strike=593.0),
+        LATE_COMMISSION.model_copy(update={"time": now - dt.timedelta(seconds=20), "commission": 0.0}),
     ]
     assert (await http.post("/v1/executions", json=[dump(f) for f in fills])).status_code == 200
 
@@ -90,6 +94,16 @@ async def test_dashboard_live_signal_spanish_and_reconnect(tmp_path: Path, node:
     after_restart = make_signal(103, strike=588.0, rule=AnomalyKind.CROSSED_QUOTE).model_copy(
         update={"event_time": now + dt.timedelta(seconds=1), "detected_at": now + dt.timedelta(seconds=1)}
     )
+    live_orders = [  # one order's life, as the bot reports it: sent, then filled
+        make_order_update(3, status).model_copy(
+            update={
+                "id": f"order-3:{status.value}:{filled}",
+                "filled": filled,
+                "time": now + dt.timedelta(seconds=k),
+            }
+        )
+        for k, (status, filled) in enumerate(((OrderStatus.SUBMITTED, 0), (OrderStatus.FILLED, 1)))
+    ]
     stderr = b""
     lines: list[str] = []
     async with contextlib.AsyncExitStack() as first_server:
@@ -106,6 +120,10 @@ async def test_dashboard_live_signal_spanish_and_reconnect(tmp_path: Path, node:
                 "TOKEN": TOKEN,
                 "SIGNAL_JSON": live_signal.model_dump_json(),
                 "SIGNAL_AFTER_RESTART_ID": after_restart.id,
+                "ORDER_UPDATES_JSON": json.dumps([dump(o) for o in live_orders]),
+                "COMMISSION_JSON": LATE_COMMISSION.model_copy(
+                    update={"time": now - dt.timedelta(seconds=20)}
+                ).model_dump_json(),
                 "ARTIFACTS": str(ARTIFACTS),
                 "NODE_TOOLS": str(NODE_TOOLS),
                 "CHROMIUM": str(CHROMIUM),
@@ -140,6 +158,10 @@ async def test_dashboard_live_signal_spanish_and_reconnect(tmp_path: Path, node:
         f"{result.get('error')}\nsteps: {result.get('steps')}\nstderr: {stderr.decode()[-2000:]}"
     )
     assert result["history_rows"] == 2
+    assert result["order_status"] == "Filled"
+    assert result["order_rows"] == 3  # one row per order, its latest status
+    assert result["commission_before"] == "0.00"
+    assert result["commission_after"] == "0.65"
     assert result["signal_visible_ms"] <= 1000
     assert result["spanish"] == {
         "signals_title": "Señales",

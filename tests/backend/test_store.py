@@ -139,3 +139,32 @@ async def test_foreign_cursor_is_refused(store: Store) -> None:
 
 async def test_ping(store: Store) -> None:
     await store.ping()
+
+
+async def test_a_commission_report_updates_its_fill_idempotently(store: Store) -> None:
+    fill = make_execution("c1", OrderSide.BUY, 2, 1.20, commission=0.0)
+    reported = fill.model_copy(update={"commission": 1.30})
+    assert (await store.put_executions([fill])).stored == ["c1"]
+
+    first = await store.put_executions([reported])
+    assert (first.stored, first.updated, first.duplicates) == ([], ["c1"], [])
+    again = await store.put_executions([reported])  # an outbox replay
+    assert (again.updated, again.duplicates) == ([], ["c1"])
+    late = await store.put_executions([fill])  # the fill as first reported, replayed late
+    assert (late.updated, late.duplicates) == ([], ["c1"])
+    other = await store.put_executions([reported.model_copy(update={"price": 9.99, "commission": 2.0})])
+    assert (other.updated, other.duplicates) == ([], ["c1"])  # not the same fill: first write wins
+
+    assert [e.commission for e in await store.all_executions()] == [1.30]
+    listed = await store.list_executions(HistoryQuery(order_ref="ref-c1"))
+    assert listed.items == [reported]
+
+
+async def test_a_batch_with_a_fill_and_its_commission_keeps_the_commission(store: Store) -> None:
+    fill = make_execution("c2", OrderSide.SELL, 1, 2.10, commission=0.0)
+    reported = fill.model_copy(update={"commission": 0.65})
+    result = await store.put_executions([fill, reported, fill])
+    assert result.stored == ["c2"]
+    assert result.updated == ["c2"]
+    assert result.duplicates == ["c2"]
+    assert [e.commission for e in await store.all_executions()] == [0.65]

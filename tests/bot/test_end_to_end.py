@@ -180,6 +180,38 @@ async def _trade_through_everything(
                 await asyncio.sleep(0.1)
             assert {e["order_ref"] for e in executions} >= set(filled), executions
             assert all(e["signal_id"] == signal.id for e in executions if e["order_ref"] in refs)
+
+            # Every order's final status, and every fill's commission (which IB reports after the
+            # fill), reach the backend through the outbox too.
+            final = {"Filled": "FILLED", "Cancelled": "CANCELLED"}
+            wanted = {
+                r: (final[gateway_orders(server, r)[0]["status"]], gateway_orders(server, r)[0]["filled"])
+                for r in refs
+            }
+            commissions = {r: gateway_orders(server, r)[0]["commission"] for r in filled}
+            assert all(c > 0 for c in commissions.values()), commissions
+            seen: dict[str, object] = {}
+
+            async def backend_agrees() -> bool:
+                async with httpx.AsyncClient(base_url=backend.url, timeout=5) as client:
+                    orders = (await client.get("/v1/orders", params={"strategy": strategy})).json()["items"]
+                    fills = (await client.get("/v1/executions", params={"strategy": strategy})).json()[
+                        "items"
+                    ]
+                seen.update(orders=orders, fills=fills)
+                states = {(o["order_ref"], o["status"], o["filled"]) for o in orders}
+                paid = {
+                    r: round(sum(f["commission"] for f in fills if f["order_ref"] == r), 2) for r in filled
+                }
+                return all((r, *w) in states for r, w in wanted.items()) and paid == commissions
+
+            for _ in range(200):
+                if await backend_agrees():
+                    break
+                await asyncio.sleep(0.1)
+            assert await backend_agrees(), (
+                f"wanted {wanted} and commissions {commissions}; backend has {seen}"
+            )
         finally:
             if reader is not None:
                 reader.cancel()

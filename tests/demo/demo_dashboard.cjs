@@ -42,6 +42,13 @@ async function main() {
     result.steps.push("signal");
     await page.waitForSelector("#fills [data-fill-id]", { timeout: wait });
     result.steps.push("fill");
+    // The leader's order status updates, and the commission IB reports after each fill.
+    await page.waitForSelector("#orders [data-order-ref]", { timeout: wait });
+    result.steps.push("order");
+    await page.waitForFunction(() => [...document.querySelectorAll("#fills [data-fill-id] td:last-child")]
+      .some((cell) => Number(cell.textContent) > 0), null, { timeout: wait });
+    result.steps.push("commission");
+    result.orders = await page.locator("#orders [data-order-ref]").count();
     result.signals = await page.locator("#signals [data-signal-id]").count();
     result.fills = await page.locator("#fills [data-fill-id]").count();
     result.first_signal_rule = await page.locator("#signals [data-signal-id] .tag").first().textContent();

@@ -140,7 +140,8 @@ def test_demo_detects_trades_reports_and_leaves_nothing_behind(tmp_path: Path) -
         assert "Local processes (no container runtime here" in output
         assert "NOT RUNNING" not in output, output
 
-        # The dashboard, in Chromium, shows a signal and a fill that went through the platform.
+        # The dashboard, in Chromium, shows a signal, an order and a fill with its commission that
+        # went through the platform.
         browser = subprocess.run(
             [node, str(Path(__file__).with_name("demo_dashboard.cjs"))],
             env={
@@ -161,6 +162,8 @@ def test_demo_detects_trades_reports_and_leaves_nothing_behind(tmp_path: Path) -
         assert result["ok"], f"dashboard check failed: {result}\nstderr:\n{browser.stderr[-3000:]}"
         assert result["signals"] >= 1
         assert result["fills"] >= 1
+        assert result["orders"] >= 1  # the bot's order updates, and a fill's commission (steps)
+        assert result["steps"][-2:] == ["order", "commission"]
 
         # The leader traded them: executions at the gateway carry the bot's orderRefs.
         def executions() -> list[dict[str, Any]] | None:

@@ -22,6 +22,7 @@ from spyops.operator.vpnlink.model import (
     VpnLinkSpec,
     VpnLinkStatus,
 )
+from tests.validation_errors import assert_error_points_at_input
 
 T0 = dt.datetime(2026, 11, 21, 12, 0, tzinfo=dt.UTC)
 
@@ -60,7 +61,8 @@ def test_specs_validate_or_name_fields(data: dict[str, Any]) -> None:
         problems = exc.errors()
     else:
         return
-    assert all(e["msg"] for e in problems)
+    for problem in problems:
+        assert_error_points_at_input(data, problem)
 
 
 @settings(max_examples=150, deadline=None)

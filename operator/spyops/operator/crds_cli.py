@@ -23,7 +23,14 @@ def generate(
     """Write crds/*.yaml from spyops.operator.api."""
     from spyops.operator.api.crd import generate as write_crds
 
-    for path in write_crds(directory, chart_dir):
+    try:
+        written = write_crds(directory, chart_dir)
+    except OSError as exc:  # a directory that is a file, or not writable
+        typer.echo(
+            f"error: cannot write the CRDs to {exc.filename or directory}: {exc.strerror or exc}", err=True
+        )
+        raise typer.Exit(2) from exc
+    for path in written:
         typer.echo(f"wrote {path}")
 
 

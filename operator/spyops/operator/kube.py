@@ -16,11 +16,31 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import yaml
 from lightkube import ApiError, AsyncClient, KubeConfig
+from lightkube.core.exceptions import ConfigError
 from lightkube.generic_resource import GenericGlobalResource, GenericNamespacedResource, create_api_info
 from lightkube.types import PatchType
 
 from spyops.operator.builders.common import FIELD_MANAGER
+
+
+class KubeConfigError(ValueError):
+    """The kubeconfig (or in-cluster configuration) cannot be used; the message says which and why."""
+
+
+def kube_config(kubeconfig: Path | None) -> KubeConfig:
+    """The client configuration from ``kubeconfig``, else $KUBECONFIG, ~/.kube/config or in-cluster."""
+    source = (
+        str(kubeconfig) if kubeconfig is not None else "KUBECONFIG, ~/.kube/config or the in-cluster account"
+    )
+    try:
+        return KubeConfig.from_file(kubeconfig) if kubeconfig is not None else KubeConfig.from_env()
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, yaml.YAMLError, ConfigError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc) or type(exc).__name__
+        raise KubeConfigError(
+            f"cannot use the kubeconfig from {source}: {' '.join(reason.split())[:300]}"
+        ) from exc
 
 
 @dataclass(frozen=True)
@@ -125,8 +145,7 @@ class Kube:
 
     @classmethod
     def connect(cls, kubeconfig: Path | None, instance: str) -> Kube:
-        config = KubeConfig.from_file(kubeconfig) if kubeconfig is not None else KubeConfig.from_env()
-        return cls(AsyncClient(config=config, field_manager=FIELD_MANAGER), instance)
+        return cls(AsyncClient(config=kube_config(kubeconfig), field_manager=FIELD_MANAGER), instance)
 
     async def close(self) -> None:
         await self._client.close()

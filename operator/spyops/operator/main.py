@@ -217,6 +217,25 @@ async def run(options: OperatorOptions) -> int:
     return exit_code
 
 
+def _check_files(kubeconfig: Path | None, azure_ca_bundle: Path | None) -> None:
+    """Refuse an unusable kubeconfig or CA bundle before anything starts (one line, no traceback)."""
+    import ssl
+
+    from spyops.operator.kube import KubeConfigError, kube_config
+
+    try:
+        kube_config(kubeconfig)
+    except KubeConfigError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--kubeconfig") from exc
+    if azure_ca_bundle is not None:
+        try:
+            ssl.create_default_context(cafile=str(azure_ca_bundle))
+        except (OSError, ValueError, ssl.SSLError) as exc:
+            raise typer.BadParameter(
+                f"{azure_ca_bundle} is not a readable PEM CA bundle ({exc})", param_hint="--azure-ca-bundle"
+            ) from exc
+
+
 def _has_kubeconfig() -> bool:
     return bool(os.environ.get("KUBECONFIG")) or (Path.home() / ".kube" / "config").is_file()
 
@@ -328,6 +347,7 @@ def run_operator(
     lease_ns = lease_namespace or (namespace[0] if namespace else "")
     if leader_elect and not lease_ns:
         raise typer.BadParameter("leader election needs --lease-namespace (or POD_NAMESPACE)")
+    _check_files(kubeconfig, azure_ca_bundle)
     configure_json_logging(log_level)
     # The Azure SDK logs every request and response at INFO; the VpnLink controller reports what matters.
     logging.getLogger("azure").setLevel(max(logging.WARNING, logging.getLogger().level))

@@ -162,8 +162,12 @@ def _parse_step(source: str, index: int, raw: object) -> Step:
 def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
     try:
         document = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        raise ScenarioError(f"{source}: not valid YAML: {exc}") from exc
+    except yaml.YAMLError as exc:  # one line: where, and what the parser expected
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+        raise ScenarioError(
+            f"{source}: not valid YAML{where}: {getattr(exc, 'problem', None) or exc}"
+        ) from exc
     if not isinstance(document, dict):
         raise ScenarioError(f"{source}: expected a mapping with a 'steps' list")
     document.pop("__line__", None)
@@ -185,4 +189,6 @@ def load_scenario(path: Path) -> Scenario:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ScenarioError(f"cannot read scenario {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
     return parse_scenario(text, str(path))

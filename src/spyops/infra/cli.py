@@ -56,9 +56,9 @@ def _run(
     from spyops.infra.toolchain import InfraToolError, find_tools
 
     try:
-        tools = find_tools(require_mirror=local_mirror)
-        env_dir = runner.environment_dir(runner.terraform_root(), environment)
+        env_dir = runner.environment_dir(runner.terraform_root(), environment)  # user input first
         runner.check_var_files(env_dir, var_files)
+        tools = find_tools(require_mirror=local_mirror)
         for step in steps:
             if step == "init":
                 argv = runner.init_argv(tools.tofu, env_dir)

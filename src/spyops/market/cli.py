@@ -54,6 +54,9 @@ def generate(
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
+    except OSError as exc:  # --out names a file, or a place we may not write
+        typer.echo(f"error: cannot write to {out}: {exc.strerror or exc}", err=True)
+        raise typer.Exit(2) from exc
     typer.echo(
         json.dumps(
             {

@@ -212,6 +212,8 @@ def _rows(path: Path, stream: IO[str], required: tuple[str, ...]) -> Iterator[tu
         raise SnapshotFormatError(f"{path}:1: empty file (expected a header row)") from None
     except csv.Error as exc:
         raise SnapshotFormatError(f"{path}:1: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise SnapshotFormatError(f"{path}: not UTF-8 text (byte {exc.start} of a block)") from None
     fields = _Fields(path, header, required)
     while True:
         try:
@@ -220,6 +222,8 @@ def _rows(path: Path, stream: IO[str], required: tuple[str, ...]) -> Iterator[tu
             return
         except csv.Error as exc:
             raise SnapshotFormatError(f"{path}:{reader.line_num}: {exc}") from None
+        except UnicodeDecodeError:
+            raise SnapshotFormatError(f"{path}: not UTF-8 text after line {reader.line_num}") from None
         line = reader.line_num
         if not row or (len(row) == 1 and not row[0].strip()):
             continue

@@ -50,7 +50,9 @@ class OrderUpdate(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     id: str = Field(
-        min_length=1, max_length=160, description="order_ref + ':' + sequence; unique per update."
+        min_length=1,
+        max_length=160,
+        description="Unique per update; the bot sends order_ref:status:filled, so a repeat is stored once.",
     )
     strategy: str = Field(default="")
     order_ref: str = Field(min_length=1, max_length=128)

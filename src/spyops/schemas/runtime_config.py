@@ -145,6 +145,8 @@ def load_runtime_config(path: Path) -> RuntimeConfig:
         raw = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise RuntimeConfigError(f"cannot read runtime config {path}: {exc.strerror}") from exc
+    except UnicodeDecodeError as exc:
+        raise RuntimeConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
     try:
         data = json.loads(raw)
     except json.JSONDecodeError as exc:

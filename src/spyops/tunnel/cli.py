@@ -28,6 +28,8 @@ def _read_outputs(outputs: Path) -> str:
         return outputs.read_text(encoding="utf-8")
     except OSError as exc:
         raise TunnelConfigError(f"--outputs {outputs}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise TunnelConfigError(f"--outputs {outputs}: not UTF-8 text (byte {exc.start})") from None
 
 
 OutputsOption = Annotated[

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -18,20 +19,19 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response, WebSocket
-from fastapi.encoders import jsonable_encoder
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.json_schema import models_json_schema
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from starlette.routing import BaseRoute
 
 from spyops.backend import ledger
 from spyops.backend.auth import BearerAuth
 from spyops.backend.hub import DEFAULT_QUEUE_SIZE, Hub
 from spyops.backend.ingest import MAX_BATCH, IngestError, parse_one, parse_records
 from spyops.backend.metrics import BackendMetrics
+from spyops.backend.openapi_doc import build_openapi
 from spyops.backend.origins import stream_origin_allowed
 from spyops.backend.signalr import SignalRConnection, SignalRPublisher
 from spyops.backend.store import (
@@ -66,6 +66,8 @@ class IngestResult(BaseModel):
     duplicates: int = Field(description="Records whose id was already stored (replays); ignored.")
     stored_ids: list[str]
     duplicate_ids: list[str]
+    updated: int = Field(default=0, description="Executions whose commission report this call stored.")
+    updated_ids: list[str] = Field(default_factory=list)
 
 
 class SignalPage(BaseModel):
@@ -126,11 +128,50 @@ class Problem(BaseModel):
     detail: str
 
 
+class FieldProblem(BaseModel):
+    loc: list[str | int] = Field(
+        description='Where: ["body", <index in a batch>, "field", ...] or ["query", name].'
+    )
+    msg: str
+    type: str
+
+
+class InvalidRequest(BaseModel):
+    detail: list[FieldProblem]
+
+
+# Query values only in the text the document describes: pydantic alone would also read `0` or
+# `1.5e9` as a Unix time, `1.0` or ` 5` as an integer and `yes` or `1` as true.
+def _text_matching(pattern: str, expected: str) -> BeforeValidator:
+    compiled = re.compile(pattern)
+
+    def check(value: object) -> object:
+        if isinstance(value, str) and not compiled.fullmatch(value):
+            raise ValueError(f"expected {expected}")
+        return value
+
+    return BeforeValidator(check)
+
+
+IsoDate = Annotated[dt.date, _text_matching(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", "a date as YYYY-MM-DD")]
+IsoDateTime = Annotated[
+    dt.datetime,
+    _text_matching(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ].+", "an ISO 8601 time such as 2026-11-20T14:30:00Z"),
+]
+PageSize = Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE), _text_matching(r"-?[0-9]+", "a whole number")]
+QueryBool = Annotated[bool, _text_matching(r"true|false", "true or false")]
+
+
+def allowed_methods(routes: Sequence[BaseRoute], path: str) -> list[str]:
+    """Every method some route serves at ``path`` (this API has no path parameters)."""
+    return sorted({m for r in routes if getattr(r, "path", None) == path for m in getattr(r, "methods", ())})
+
+
 def history_query(
     strategy: Annotated[str | None, Query(max_length=200, description="namespace/name")] = None,
-    since: Annotated[dt.datetime | None, Query(description="Inclusive, with timezone")] = None,
-    until: Annotated[dt.datetime | None, Query(description="Exclusive, with timezone")] = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = 100,
+    since: Annotated[IsoDateTime | None, Query(description="Inclusive, with timezone")] = None,
+    until: Annotated[IsoDateTime | None, Query(description="Exclusive, with timezone")] = None,
+    limit: Annotated[PageSize, Query()] = 100,
     cursor: Annotated[
         str | None, Query(max_length=2000, description="next_cursor of the previous page")
     ] = None,
@@ -217,6 +258,9 @@ def create_app(
         started = time.perf_counter()
         response = await call_next(request)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        if response.status_code == 405:
+            # Starlette names only the first matching route's methods; a path has GET and POST.
+            response.headers["Allow"] = ", ".join(allowed_methods(app.routes, request.url.path))
         if request.url.path.startswith("/dashboard"):
             # The dashboard loads nothing from elsewhere: its own files, its API and stream.
             response.headers.setdefault("Content-Security-Policy", DASHBOARD_CSP)
@@ -260,21 +304,36 @@ def create_app(
     def result_of(kind: str, result: WriteResult) -> IngestResult:
         metrics.ingested.labels(kind=kind, outcome="stored").inc(len(result.stored))
         metrics.ingested.labels(kind=kind, outcome="duplicate").inc(len(result.duplicates))
+        metrics.ingested.labels(kind=kind, outcome="updated").inc(len(result.updated))
         return IngestResult(
             stored=len(result.stored),
             duplicates=len(result.duplicates),
             stored_ids=result.stored,
             duplicate_ids=result.duplicates,
+            updated=len(result.updated),
+            updated_ids=result.updated,
         )
 
     def stored_only(records: Sequence[M], result: WriteResult) -> list[M]:
-        stored = set(result.stored)
-        return [r for r in records if r.id in stored]
+        """What to broadcast: a stored id as first written; an updated one (a commission report)
+        as the last record of the batch that carries a commission."""
+        stored, updated = set(result.stored), set(result.updated)
+        out: dict[str, M] = {}
+        for record in records:
+            if record.id in stored and record.id not in out:
+                out[record.id] = record
+            if record.id in updated and isinstance(record, Execution) and record.commission:
+                out[record.id] = record
+        return list(out.values())
 
     writer = [Depends(require_writer)]
     write_responses: dict[int | str, dict[str, Any]] = {
         401: {"model": Problem, "description": "Missing or wrong bearer token."},
         413: {"model": Problem, "description": "Body too large."},
+        422: {
+            "model": InvalidRequest,
+            "description": "The body is not JSON or a record is invalid; `loc` names the field.",
+        },
         503: {"model": Problem, "description": "The history store is unavailable."},
     }
 
@@ -362,23 +421,29 @@ def create_app(
     # --- read endpoints -----------------------------------------------------
 
     read_responses: dict[int | str, dict[str, Any]] = {
-        400: {"model": Problem, "description": "Cursor not issued by this API."},
         503: {"model": Problem, "description": "The history store is unavailable."},
     }
+    page_responses: dict[int | str, dict[str, Any]] = {
+        400: {
+            "model": Problem,
+            "description": "A cursor this API did not issue (or issued for another list).",
+        },
+        **read_responses,
+    }
 
-    @app.get("/v1/signals", tags=["history"], responses=read_responses, summary="Signals, newest first")
+    @app.get("/v1/signals", tags=["history"], responses=page_responses, summary="Signals, newest first")
     async def get_signals(query: History, rule: AnomalyKind | None = None) -> SignalPage:
         page = await store.list_signals(replace(query, rule=rule.value if rule else None))
         return SignalPage(items=page.items, next_cursor=page.next_cursor)
 
-    @app.get("/v1/executions", tags=["history"], responses=read_responses, summary="Executions, newest first")
+    @app.get("/v1/executions", tags=["history"], responses=page_responses, summary="Executions, newest first")
     async def get_executions(
         query: History, order_ref: Annotated[str | None, Query(max_length=128)] = None
     ) -> ExecutionPage:
         page = await store.list_executions(replace(query, order_ref=order_ref))
         return ExecutionPage(items=page.items, next_cursor=page.next_cursor)
 
-    @app.get("/v1/orders", tags=["history"], responses=read_responses, summary="Order updates, newest first")
+    @app.get("/v1/orders", tags=["history"], responses=page_responses, summary="Order updates, newest first")
     async def get_orders(
         query: History, order_ref: Annotated[str | None, Query(max_length=128)] = None
     ) -> OrderUpdatePage:
@@ -389,7 +454,7 @@ def create_app(
         "/v1/positions", tags=["ledger"], responses=read_responses, summary="Open positions (average cost)"
     )
     async def get_positions(
-        strategy: Annotated[str | None, Query(max_length=200)] = None, include_flat: bool = False
+        strategy: Annotated[str | None, Query(max_length=200)] = None, include_flat: QueryBool = False
     ) -> PositionList:
         executions = await store.all_executions(strategy)
         items = ledger.positions(executions, include_flat=True)
@@ -407,8 +472,8 @@ def create_app(
     )
     async def get_daily_pnl(
         strategy: Annotated[str | None, Query(max_length=200)] = None,
-        since_day: dt.date | None = None,
-        until_day: Annotated[dt.date | None, Query(description="Inclusive")] = None,
+        since_day: Annotated[IsoDate | None, Query(description="Inclusive, YYYY-MM-DD")] = None,
+        until_day: Annotated[IsoDate | None, Query(description="Inclusive, YYYY-MM-DD")] = None,
     ) -> DailyPnlList:
         days = ledger.daily_pnl(await store.all_executions(strategy))
         return DailyPnlList(
@@ -482,25 +547,7 @@ def create_app(
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            schema = get_openapi(
-                title=app.title,
-                version=app.version,
-                summary=app.summary,
-                description=app.description,
-                routes=app.routes,
-            )
-            _, defs = models_json_schema(
-                [(m, "validation") for m in (Signal, Execution, OrderUpdate, ChainSnapshot)],
-                ref_template="#/components/schemas/{model}",
-            )
-            components = schema.setdefault("components", {}).setdefault("schemas", {})
-            for name, definition in defs.get("$defs", {}).items():
-                components.setdefault(name, jsonable_encoder(definition))
-            schema["components"]["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
-            for path, operations in schema["paths"].items():
-                if "post" in operations and path.startswith("/v1/"):
-                    operations["post"]["security"] = [{"bearer": []}]
-            app.openapi_schema = schema
+            app.openapi_schema = build_openapi(app, (Signal, Execution, OrderUpdate, ChainSnapshot))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -28,6 +28,8 @@ def load_token(token_file: Path | None, environ: dict[str, str] | None = None) -
             token = token_file.read_text(encoding="utf-8").strip()
         except OSError as exc:
             raise TokenConfigError(f"cannot read the token file {token_file}: {exc.strerror}") from exc
+        except UnicodeDecodeError as exc:
+            raise TokenConfigError(f"the token file {token_file} is not UTF-8 text") from exc
         source = f"token file {token_file}"
     else:
         token = env.get(TOKEN_ENV, "").strip()

@@ -1,13 +1,14 @@
 """Parsing write-endpoint bodies: one record or a batch, with errors that name the field at fault.
 
 Beyond the shared schemas, the backend refuses what it could not store or serve back faithfully:
-timestamps without a timezone or outside 1970-2200, and non-finite or absurdly large numbers.
+timestamps without a timezone or whose year is outside 1970-2199, and non-finite or absurdly large numbers.
 Errors come back in FastAPI's 422 shape: ``{"loc": ["body", <index>, "field", ...], "msg", "type"}``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import math
 from collections.abc import Iterator
@@ -35,11 +36,13 @@ def _error(loc: Loc, msg: str, kind: str) -> dict[str, Any]:
     return {"loc": ["body", *loc], "msg": msg, "type": kind}
 
 
-def _finite_float(text: str) -> float:
+def _finite_number(text: str) -> float | int:
+    """A JSON number with a fraction or exponent; an integral one (3.0, 1e2) is an int, as JSON
+    Schema's `integer` counts it, so that strict validation below takes it for a count too."""
     value = float(text)
     if not math.isfinite(value):
         raise ValueError(f"number {text} is out of range")
-    return value
+    return int(value) if value.is_integer() else value
 
 
 def _refuse_constant(name: str) -> float:
@@ -48,9 +51,14 @@ def _refuse_constant(name: str) -> float:
 
 def parse_json(raw: bytes) -> Any:
     try:
-        return json.loads(raw, parse_float=_finite_float, parse_constant=_refuse_constant)
+        return json.loads(raw, parse_float=_finite_number, parse_constant=_refuse_constant)
     except (ValueError, RecursionError) as exc:
         raise IngestError([_error((), f"body is not valid JSON: {exc}", "json_invalid")]) from exc
+
+
+@functools.cache
+def _batch_of(model: type[BaseModel]) -> TypeAdapter[list[Any]]:
+    return TypeAdapter(list[model])  # type: ignore[valid-type]
 
 
 def parse_records(raw: bytes, model: type[M]) -> list[M]:
@@ -67,7 +75,10 @@ def parse_records(raw: bytes, model: type[M]) -> list[M]:
             [_error((), f"a batch holds at most {MAX_BATCH} records, got {len(items)}", "too_long")]
         )
     try:
-        records = TypeAdapter(list[model]).validate_python(items)  # type: ignore[valid-type]
+        # pydantic's strict JSON mode: a value must have the JSON type the document gives (lax mode
+        # takes `0` for a timestamp, `1.0` for a count). The body was parsed already, to check its
+        # shape and numbers first, so it is serialised again for this.
+        records = _batch_of(model).validate_json(json.dumps(items), strict=True)
     except ValidationError as exc:
         raise IngestError(
             [
@@ -90,7 +101,7 @@ def parse_one(raw: bytes, model: type[M]) -> M:
     if not isinstance(data, dict):
         raise IngestError([_error((), "expected a JSON object", "type_error")])
     try:
-        record = model.model_validate(data)
+        record = model.model_validate_json(json.dumps(data), strict=True)  # strict: see parse_records
     except ValidationError as exc:
         raise IngestError(
             [_error(tuple(e["loc"]), e["msg"], e["type"]) for e in exc.errors(include_url=False)]
@@ -112,8 +123,9 @@ def sanity_problems(value: Any, loc: Loc = ()) -> Iterator[tuple[Loc, str, str]]
     elif isinstance(value, dt.datetime):
         if value.tzinfo is None or value.utcoffset() is None:
             yield loc, "timestamp must carry a timezone (e.g. 2026-11-20T14:30:00Z)", "timezone_aware"
-        elif not EARLIEST <= value < LATEST:
-            yield loc, "timestamp must be between 1970-01-01 and 2200-01-01", "datetime_range"
+        elif not EARLIEST.year <= value.year < LATEST.year:
+            # The year as written (not in UTC), so that the OpenAPI document can state the rule.
+            yield loc, f"timestamp year must be {EARLIEST.year}..{LATEST.year - 1}", "datetime_range"
     elif isinstance(value, bool):
         return
     elif isinstance(value, int | float) and not (math.isfinite(value) and abs(value) <= MAX_NUMBER):

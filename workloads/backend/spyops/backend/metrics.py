@@ -22,7 +22,7 @@ class BackendMetrics:
         )
         self.ingested = Counter(
             "spyops_backend_ingested_records",
-            "Records received on the write endpoints, by kind and outcome (stored or duplicate).",
+            "Records received on the write endpoints, by kind and outcome (stored, duplicate, updated).",
             ["kind", "outcome"],
             registry=self.registry,
         )

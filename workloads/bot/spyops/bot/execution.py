@@ -36,7 +36,7 @@ from ib_async import Fill as IbFill
 from ib_async.objects import CommissionReport
 
 from spyops.bot import order_refs
-from spyops.bot.journal import Journal, JournalExecution, OrderIntent
+from spyops.bot.journal import Journal, JournalExecution, JournalOrder, OrderIntent
 from spyops.bot.metrics import BotMetrics
 from spyops.bot.portfolio import Fill, Portfolio, portfolio_from
 from spyops.bot.risk import zone
@@ -145,9 +145,14 @@ class Executor:
         market_today: Callable[[], dt.date],
         on_message: Callable[[int], None],
         on_execution: Callable[[JournalExecution], None] | None = None,
+        on_order_update: Callable[[JournalOrder], None] | None = None,
     ) -> None:
         self.ib = ib
-        self._on_execution = on_execution  # a new fill, once journaled: reported to the backend
+        # Reported to the backend: a new fill once journaled, and again when its commission arrives;
+        # an order whenever its journaled status or fill count changes.
+        self._on_execution = on_execution
+        self._on_order_update = on_order_update
+        self._reported: dict[str, tuple[OrderStatus, int]] = {}
         self.journal = journal
         self.metrics = metrics
         self.strategy = strategy
@@ -288,6 +293,7 @@ class Executor:
         )
         if not known:
             self._adopt(ref, trade, status, filled)
+        self._report_order(ref)
         working = self.working.get(ref)
         if status in (OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED):
             self.working.pop(ref, None)
@@ -299,6 +305,17 @@ class Executor:
         elif status in (OrderStatus.SUBMITTED, OrderStatus.PARTIALLY_FILLED):
             self._track_found(ref, trade, filled)
         self.metrics.working_orders.set(len(self.working))
+
+    def _report_order(self, ref: str) -> None:
+        """Report the journal's view of an order when it changed since the last report."""
+        order = self.journal.order(ref)
+        if order is None or self._on_order_update is None:
+            return
+        state = (order.status, order.filled)
+        if self._reported.get(ref) == state:
+            return
+        self._reported[ref] = state
+        self._on_order_update(order)
 
     def _track_found(self, ref: str, trade: Trade, filled: int) -> None:
         """An open order we did not place in this process: track it; cancel it if it is ours and old."""
@@ -390,6 +407,9 @@ class Executor:
         if previous is not None and previous != commission:
             self.portfolio.add_commission(commission - previous)
             self._publish_portfolio()
+            updated = self.journal.execution(report.execId)
+            if updated is not None and self._on_execution is not None:
+                self._on_execution(updated)
 
     # marks -------------------------------------------------------------------------------------
     def _ensure_mark_subscription(self, contract: OptionContract) -> None:
@@ -503,6 +523,7 @@ class Executor:
                 journaled.order_ref, status=status, filled=journaled.filled, avg_fill_price=0.0, reason=reason
             )
             self.working.pop(journaled.order_ref, None)
+            self._report_order(journaled.order_ref)
             closed += 1
         self.rebuild_portfolio()
         self.metrics.working_orders.set(len(self.working))

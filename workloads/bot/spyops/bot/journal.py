@@ -384,22 +384,16 @@ class Journal:
 
     def executions(self) -> list[JournalExecution]:
         rows = self._db.execute(
-            "SELECT exec_id, order_ref, contract, side, quantity, price, commission, time FROM executions"
-            " ORDER BY time, exec_id"
+            f"SELECT {_EXECUTION_COLUMNS} FROM executions ORDER BY time, exec_id"  # noqa: S608 (constant)
         ).fetchall()
-        return [
-            JournalExecution(
-                exec_id=r[0],
-                order_ref=r[1],
-                contract=OptionContract.model_validate_json(r[2]),
-                side=OrderSide(r[3]),
-                quantity=int(r[4]),
-                price=float(r[5]),
-                commission=float(r[6]),
-                time=dt.datetime.fromisoformat(r[7]),
-            )
-            for r in rows
-        ]
+        return [_execution(r) for r in rows]
+
+    def execution(self, exec_id: str) -> JournalExecution | None:
+        row = self._db.execute(
+            f"SELECT {_EXECUTION_COLUMNS} FROM executions WHERE exec_id=?",  # noqa: S608 (constant)
+            (exec_id,),
+        ).fetchone()
+        return None if row is None else _execution(row)
 
     # internals -----------------------------------------------------------------------
     def _transaction(self, *, durable: bool = False) -> _Transaction:
@@ -446,4 +440,20 @@ def _order(row: tuple[object, ...]) -> JournalOrder:
         reason=str(row[13]),
         created_at=float(row[14]),  # type: ignore[arg-type]
         sent_at=None if row[15] is None else float(row[15]),  # type: ignore[arg-type]
+    )
+
+
+_EXECUTION_COLUMNS = "exec_id, order_ref, contract, side, quantity, price, commission, time"
+
+
+def _execution(row: tuple[object, ...]) -> JournalExecution:
+    return JournalExecution(
+        exec_id=str(row[0]),
+        order_ref=str(row[1]),
+        contract=OptionContract.model_validate_json(str(row[2])),
+        side=OrderSide(str(row[3])),
+        quantity=int(row[4]),  # type: ignore[call-overload]
+        price=float(row[5]),  # type: ignore[arg-type]
+        commission=float(row[6]),  # type: ignore[arg-type]
+        time=dt.datetime.fromisoformat(str(row[7])),
     )

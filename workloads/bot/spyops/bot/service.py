@@ -31,12 +31,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lightkube import AsyncClient
+from pydantic import ValidationError
 
 from spyops.bot import order_refs
 from spyops.bot.config_watch import ConfigWatcher
 from spyops.bot.execution import Executor
 from spyops.bot.gateway import ConnectionState, GatewayConnection, client_id_for
-from spyops.bot.journal import Journal, JournalExecution, OrderIntent, SignalDecision
+from spyops.bot.journal import Journal, JournalExecution, JournalOrder, OrderIntent, SignalDecision
 from spyops.bot.leader import ElectionTiming, LeaderElector
 from spyops.bot.metrics import BotMetrics
 from spyops.bot.ratelimit import SlidingWindow
@@ -54,7 +55,7 @@ from spyops.bot.status_reporter import BotStatus, StatusReporter
 from spyops.common.probes import ProbeServer
 from spyops.outbox.sender import OutboxMetrics, OutboxSender
 from spyops.outbox.store import OutboxStore
-from spyops.schemas import Execution, OrderSide, RuntimeConfig, Signal, TradingState
+from spyops.schemas import Execution, OrderSide, OrderUpdate, RuntimeConfig, Signal, TradingState
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +128,8 @@ class BotService:
         self._standalone_leader = options.standalone
         self.elector: LeaderElector | None = None
         self._background: set[asyncio.Future[None]] = set()
+        # Reports enter the outbox in the order they were made (asyncio.Lock wakes waiters FIFO).
+        self._outbox_order = asyncio.Lock()
         # Fills bound for the backend go through the durable outbox, so a VPN outage loses none.
         self.outbox = OutboxSender(
             OutboxStore(options.resolved_outbox_path),
@@ -142,6 +145,7 @@ class BotService:
             market_today=lambda: self.market_now().astimezone(zone(MARKET_TZ)).date(),
             on_message=self._count_messages,
             on_execution=lambda record: self._spawn(self._report_execution(record)),
+            on_order_update=lambda order: self._spawn(self._report_order(order)),
         )
         self.connection = GatewayConnection(
             self.ib,
@@ -385,10 +389,40 @@ class BotService:
             commission=record.commission,
             time=record.time,
         )
+        # The same fill again when its commission arrives: the backend updates it (same id), so the
+        # outbox, which keeps one pending item per id, gets a distinct one for it.
+        item_id = f"{record.exec_id}#commission={record.commission}" if record.commission else record.exec_id
+        await self._submit("execution", execution, item_id)
+
+    async def _report_order(self, order: JournalOrder) -> None:
         try:
-            await self.outbox.submit("execution", execution)
+            update = OrderUpdate(
+                # Deterministic: the same state reported again (after a restart, or by the next
+                # leader) has the same id, and the backend stores it once.
+                id=f"{order.order_ref}:{order.status.value}:{order.filled}",
+                strategy=self.config.strategy,
+                order_ref=order.order_ref,
+                signal_id=order.signal_id,
+                contract=order.contract,
+                side=order.side,
+                quantity=order.quantity,
+                limit_price=order.limit_price,
+                status=order.status,
+                filled=order.filled,
+                reason=order.reason[:500],
+                time=dt.datetime.now(dt.UTC),
+            )
+        except ValidationError:  # e.g. an adopted order whose quantity the gateway did not give
+            log.exception("order update not reportable", extra={"order_ref": order.order_ref})
+            return
+        await self._submit("order", update, update.id)
+
+    async def _submit(self, kind: str, item: Execution | OrderUpdate, item_id: str) -> None:
+        try:
+            async with self._outbox_order:
+                await self.outbox.submit(kind, item, item_id)
         except Exception:
-            log.exception("fill not written to the outbox", extra={"exec_id": record.exec_id})
+            log.exception("report not written to the outbox", extra={"kind": kind, "item_id": item_id})
 
     def _config_changed(self, old: RuntimeConfig, new: RuntimeConfig) -> None:
         self.config = new

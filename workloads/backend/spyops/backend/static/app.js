@@ -76,7 +76,7 @@
 
   function renderOrders() {
     $("orders-count").textContent = state.orders.length;
-    fill($("orders"), state.orders.map((o) => el("tr", { "data-order-id": o.id, class: o.fresh ? "fresh" : "" },
+    fill($("orders"), state.orders.map((o) => el("tr", { "data-order-id": o.id, "data-order-ref": o.order_ref, class: o.fresh ? "fresh" : "" },
       el("td", {}, time(o.time)),
       el("td", {}, contractText(o.contract)),
       el("td", { class: o.side === "BUY" ? "pos" : "neg" }, t("side." + o.side)),

@@ -2,7 +2,9 @@
 
 Every write is idempotent by record id: storing a record whose id is already
 present is a no-op reported as a duplicate (the first write wins), so the edge's
-outbox can replay freely. Reads return pages newest first with an opaque cursor
+outbox can replay freely. One exception, a fill's commission report (see
+:func:`commission_update`): IB reports a fill first and its commission a moment
+later, and the bot sends the fill again with it. Reads return pages newest first with an opaque cursor
 that only the store that issued it understands.
 """
 
@@ -65,6 +67,7 @@ class WriteResult:
 
     stored: list[str] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)  # executions whose commission was reported
 
 
 class Store(Protocol):
@@ -119,3 +122,16 @@ def unique_by_id(records: Sequence[Record]) -> tuple[list[Record], list[str]]:
             seen.add(record.id)
             first.append(record)
     return first, repeated
+
+
+def commission_update(stored: Execution, incoming: Execution) -> Execution | None:
+    """The execution to store instead of ``stored`` when ``incoming`` reports its commission.
+
+    That is the same fill (every other field equal) with a different, non-zero commission. A zero
+    never replaces a reported commission: it is the fill as first reported, replayed late. Anything
+    else with a known id stays a duplicate (the first write wins)."""
+    if incoming.commission == 0 or incoming.commission == stored.commission:
+        return None
+    if incoming.model_copy(update={"commission": stored.commission}) != stored:
+        return None
+    return incoming

@@ -20,8 +20,8 @@ from spyops.backend.store.base import (
     Record,
     StoreError,
     WriteResult,
+    commission_update,
     record_time,
-    unique_by_id,
 )
 from spyops.backend.store.cursor import decode_cursor, encode_cursor
 from spyops.schemas import ChainSnapshot, Execution, OrderUpdate, Signal
@@ -71,16 +71,17 @@ class SqliteStore:
         await asyncio.to_thread(self._open_sync)
 
     def _open_sync(self) -> None:
-        if self._path != ":memory:":
-            Path(self._path).parent.mkdir(parents=True, exist_ok=True)
         try:
+            if self._path != ":memory:":
+                Path(self._path).parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self._path, check_same_thread=False, isolation_level=None)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA busy_timeout=5000")
             conn.executescript(_SCHEMA)
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot open SQLite store {self._path}: {exc}") from exc
+        except (sqlite3.Error, OSError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            raise StoreError(f"cannot open SQLite store {self._path}: {reason}") from exc
         self._conn = conn
 
     async def close(self) -> None:
@@ -106,25 +107,48 @@ class SqliteStore:
 
     # --- writes -------------------------------------------------------------
 
-    async def _put(self, table: str, rows: Sequence[Record], extra: Callable[[Record], str]) -> WriteResult:
-        first, repeated = unique_by_id(rows)
+    async def _put(
+        self,
+        table: str,
+        rows: Sequence[Record],
+        extra: Callable[[Record], str],
+        update: Callable[[str, Record], Record | None] | None = None,
+    ) -> WriteResult:
+        """Insert new ids; for a known id, ``update(stored payload, record)`` may give a replacement.
+
+        Records are taken in input order, so a batch that repeats an id (a fill, then its
+        commission report) is handled as two writes."""
         prepared = [
-            (r.id, to_micros(record_time(r)), getattr(r, "strategy", ""), extra(r), r.model_dump_json())
-            for r in first
+            (r, (r.id, to_micros(record_time(r)), getattr(r, "strategy", ""), extra(r), r.model_dump_json()))
+            for r in rows
         ]
+        select = f"SELECT payload FROM {table} WHERE id = ?"  # noqa: S608 (table is ours)
 
         def write(conn: sqlite3.Connection) -> WriteResult:
             result = WriteResult()
             conn.execute("BEGIN IMMEDIATE")
             try:
-                for row in prepared:
+                for record, row in prepared:
                     cursor = conn.execute(f"INSERT OR IGNORE INTO {table} VALUES (?, ?, ?, ?, ?)", row)  # noqa: S608 (table is ours)
-                    (result.stored if cursor.rowcount == 1 else result.duplicates).append(row[0])
+                    if cursor.rowcount == 1:
+                        result.stored.append(record.id)
+                        continue
+                    replacement = None
+                    if update is not None:
+                        (payload,) = conn.execute(select, (record.id,)).fetchone()
+                        replacement = update(payload, record)
+                    if replacement is None:
+                        result.duplicates.append(record.id)
+                        continue
+                    conn.execute(
+                        f"UPDATE {table} SET payload = ? WHERE id = ?",  # noqa: S608 (table is ours)
+                        (replacement.model_dump_json(), record.id),
+                    )
+                    result.updated.append(record.id)
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
-            result.duplicates.extend(repeated)
             return result
 
         return await self._run(write)
@@ -133,7 +157,12 @@ class SqliteStore:
         return await self._put("signals", signals, lambda s: s.rule.value)
 
     async def put_executions(self, executions: Sequence[Execution]) -> WriteResult:
-        return await self._put("executions", executions, lambda e: e.order_ref)
+        return await self._put(
+            "executions",
+            executions,
+            lambda e: e.order_ref,
+            lambda payload, e: commission_update(Execution.model_validate_json(payload), e),
+        )
 
     async def put_order_updates(self, updates: Sequence[OrderUpdate]) -> WriteResult:
         return await self._put("order_updates", updates, lambda u: u.order_ref)

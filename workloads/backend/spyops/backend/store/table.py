@@ -34,6 +34,7 @@ from spyops.backend.store.base import (
     StoreError,
     StoreLimitError,
     WriteResult,
+    commission_update,
     record_time,
     unique_by_id,
 )
@@ -179,22 +180,20 @@ class TableStore:
     # --- writes -------------------------------------------------------------
 
     async def _put(
-        self, kind: str, records: Sequence[Record], extra: Callable[[Record], Mapping[str, Any]]
+        self,
+        kind: str,
+        records: Sequence[Record],
+        extra: Callable[[Record], Mapping[str, Any]],
+        update: Callable[[str, Record], Record | None] | None = None,
     ) -> WriteResult:
-        first, repeated = unique_by_id(records)
+        """Store new ids; for a known id (stored before, or earlier in this batch), ``update(stored
+        payload, record)`` may give a replacement, applied in input order."""
+        first, _ = unique_by_id(records)
         data: dict[str, tuple[Entity, int]] = {}
         markers: list[Entity] = []
         for record in first:
             partition, row_prefix = time_keys(record_time(record))
-            entity: Entity = {
-                "PartitionKey": partition,
-                "RowKey": f"{row_prefix}_{escape_key(record.id)}",
-                "id": record.id,
-                "strategy": record.strategy,
-                "time": record_time(record).astimezone(dt.UTC),
-                **extra(record),
-                **split_payload(record.model_dump_json()),
-            }
+            entity = _data_entity(record, extra, partition, f"{row_prefix}_{escape_key(record.id)}")
             data[record.id] = (entity, check_entity(entity, record.id))
             marker: Entity = {
                 "PartitionKey": _marker_partition(kind, record.id),
@@ -209,16 +208,46 @@ class TableStore:
             new_ids, existing = await self._claim_ids(markers)
             await self._upsert(kind, [data[i][0] for i in new_ids], [data[i][1] for i in new_ids])
             await self._repair(kind, existing, data)
+            new = set(new_ids)
+            result = WriteResult()
+            for record in first:
+                if record.id in new:
+                    result.stored.append(record.id)
+            # Known ids in input order: each may update what is stored (or is a duplicate).
+            first_at = {r.id: i for i, r in reversed(list(enumerate(records)))}
+            known = [r for i, r in enumerate(records) if not (r.id in new and first_at[r.id] == i)]
+            for record in known:
+                keys = existing.get(record.id) or {
+                    "data_pk": data[record.id][0]["PartitionKey"],
+                    "data_rk": data[record.id][0]["RowKey"],
+                }
+                if update is not None and await self._update(kind, keys, record, extra, update):
+                    result.updated.append(record.id)
+                else:
+                    result.duplicates.append(record.id)
         except StoreLimitError:
             raise
         except AzureError as exc:
             raise StoreError(f"{self.description}: writing {kind}: {_short(exc)}") from exc
-        new = set(new_ids)
-        result = WriteResult()
-        for record in first:
-            (result.stored if record.id in new else result.duplicates).append(record.id)
-        result.duplicates.extend(repeated)
         return result
+
+    async def _update(
+        self,
+        kind: str,
+        keys: Mapping[str, Any],
+        record: Record,
+        extra: Callable[[Record], Mapping[str, Any]],
+        update: Callable[[str, Record], Record | None],
+    ) -> bool:
+        client = self._client(kind)
+        current = await client.get_entity(keys["data_pk"], keys["data_rk"])
+        replacement = update(join_payload(current), record)
+        if replacement is None:
+            return False
+        entity = _data_entity(replacement, extra, keys["data_pk"], keys["data_rk"])
+        check_entity(entity, replacement.id)
+        await client.upsert_entity(entity, mode=UpdateMode.REPLACE)
+        return True
 
     async def _claim_ids(self, markers: list[Entity]) -> tuple[list[str], dict[str, Entity]]:
         """Create one marker per id; return the ids claimed now and the markers that already existed."""
@@ -262,7 +291,12 @@ class TableStore:
         return await self._put("signals", signals, lambda s: {"rule": s.rule.value})
 
     async def put_executions(self, executions: Sequence[Execution]) -> WriteResult:
-        return await self._put("executions", executions, lambda e: {"order_ref": e.order_ref})
+        return await self._put(
+            "executions",
+            executions,
+            lambda e: {"order_ref": e.order_ref},
+            lambda payload, e: commission_update(Execution.model_validate_json(payload), e),
+        )
 
     async def put_order_updates(self, updates: Sequence[OrderUpdate]) -> WriteResult:
         return await self._put("orders", updates, lambda u: {"order_ref": u.order_ref})
@@ -365,6 +399,20 @@ class TableStore:
             raise StoreError(f"{self.description}: reading executions: {_short(exc)}") from exc
         executions.sort(key=lambda e: (e.time, e.id))
         return executions
+
+
+def _data_entity(
+    record: Record, extra: Callable[[Record], Mapping[str, Any]], partition: str, row: str
+) -> Entity:
+    return {
+        "PartitionKey": partition,
+        "RowKey": row,
+        "id": record.id,
+        "strategy": record.strategy,
+        "time": record_time(record).astimezone(dt.UTC),
+        **extra(record),
+        **split_payload(record.model_dump_json()),
+    }
 
 
 def _short(exc: AzureError) -> str:
