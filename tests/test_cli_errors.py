@@ -151,6 +151,16 @@ CASES = [
         "{bad_json}",
         "not json",
     ),
+    # monitoring (Prometheus/Alertmanager builds, dashboards, the demo's notification receivers)
+    case("monitoring build --frobnicate", UNKNOWN),
+    case("monitoring dashboards --dir {existing_file}", "{existing_file}"),
+    case("monitoring dashboards --check --dir {missing}", "drifted"),
+    case(
+        "monitoring receivers --smtp-port 1 --telegram-port 1 --telegram-token-file {not_utf8} --out {missing}",
+        "{not_utf8}",
+        "utf-8",
+    ),
+    case("monitoring receivers --smtp-port 0", "--smtp-port"),
     # infra
     case("infra build-tools --frobnicate", UNKNOWN),
     case("infra plan --env nowhere", "nowhere"),

@@ -44,7 +44,12 @@ def dashboards(
             raise typer.Exit(1)
         typer.echo("dashboards are up to date")
         return
-    for path in write_dashboards(target):
+    try:
+        written = write_dashboards(target)
+    except OSError as error:
+        typer.echo(f"error: --dir {target}: {error.strerror or error}", err=True)
+        raise typer.Exit(1) from None
+    for path in written:
         typer.echo(f"wrote {path}")
 
 
@@ -63,7 +68,14 @@ def receivers(
 
     from spyops.monitoring.receivers import Receivers, Recorder, serve_until_stopped
 
-    token = telegram_token_file.read_text().strip()
+    try:
+        token = telegram_token_file.read_text(encoding="utf-8").strip()
+    except UnicodeDecodeError as error:
+        typer.echo(
+            f"error: --telegram-token-file {telegram_token_file}: not UTF-8 text (byte {error.start})",
+            err=True,
+        )
+        raise typer.Exit(2) from None
     if not token:
         typer.echo(f"error: --telegram-token-file {telegram_token_file} is empty", err=True)
         raise typer.Exit(2)
