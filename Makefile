@@ -11,7 +11,8 @@ PYTEST_ARGS ?=
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: test demo setup binaries helm terraform-tools lint typecheck pytest clean node-tools chromium
+.PHONY: test demo setup binaries helm terraform-tools lint typecheck pytest clean node-tools chromium \
+	node-runtime node-binaries images
 
 test: setup binaries lint typecheck pytest
 
@@ -56,8 +57,26 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy $$(find src operator workloads tests benchmarks -name '*.py' -not -path '*/node_modules/*')
 
-pytest: setup binaries helm terraform-tools node-tools chromium
+pytest: setup binaries helm terraform-tools node-tools chromium node-binaries images
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The real node's runtime and the image builder, from Debian (containerd + runc + CNI plugins for the
+# node; podman, mmdebstrap and catatonit for the images and the pod sandbox image).
+NODE_RUNTIME_PACKAGES := containerd runc containernetworking-plugins podman buildah conmon catatonit \
+	fuse-overlayfs uidmap iptables mmdebstrap
+node-runtime:
+	@missing=$$(for p in $(NODE_RUNTIME_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then apt-get update && apt-get install -y --no-install-recommends $$missing; fi
+
+# Builds (once, then cached) kubelet and kube-proxy from the pinned Kubernetes module and CoreDNS from
+# its module, for `spyops cluster up --node real`.
+node-binaries: setup
+	$(BIN)/spyops cluster build --node real
+
+# Builds the image the chart and the operator name (ghcr.io/spyops/spyops:<appVersion>) with podman;
+# layers are cached, so a second run only rebuilds what changed.
+images: setup node-runtime
+	$(BIN)/spyops images build
 
 # Node test tools pinned in tools/node (Azurite for Table Storage, playwright-core to drive
 # Chromium). `npm ci` runs again only when the lockfile changes (the stamp carries its hash).

@@ -89,6 +89,8 @@ def _simulator_pod(inputs: GatewayInputs) -> dict[str, Any]:
         "name": "gateway",
         "image": inputs.workload_image,
         "imagePullPolicy": "IfNotPresent",
+        # A container that dies at start leaves its last log lines in its status (shown on the CR).
+        "terminationMessagePolicy": "FallbackToLogsOnError",
         "command": [
             "spyops",
             "gateway-sim",
@@ -136,6 +138,8 @@ def _ib_gateway_pod(inputs: GatewayInputs) -> dict[str, Any]:
         "name": "gateway",
         "image": spec.image,
         "imagePullPolicy": "IfNotPresent",
+        # A container that dies at start leaves its last log lines in its status (shown on the CR).
+        "terminationMessagePolicy": "FallbackToLogsOnError",
         "env": [
             {
                 "name": "TWS_USERID",
@@ -171,6 +175,8 @@ def _ib_gateway_pod(inputs: GatewayInputs) -> dict[str, Any]:
         "name": "api-probe",
         "image": inputs.workload_image,
         "imagePullPolicy": "IfNotPresent",
+        # A container that dies at start leaves its last log lines in its status (shown on the CR).
+        "terminationMessagePolicy": "FallbackToLogsOnError",
         "command": ["sleep", "infinity"],
         "readinessProbe": _handshake_probe(relay),
         "resources": {"requests": {"cpu": "10m", "memory": "64Mi"}, "limits": {"memory": "192Mi"}},

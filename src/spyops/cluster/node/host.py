@@ -1,0 +1,85 @@
+"""What the real node needs from the machine, checked before anything starts."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from spyops.cluster.node.config import CNI_BIN_DIR
+
+COMMANDS = (
+    "containerd",
+    "containerd-shim-runc-v2",
+    "ctr",
+    "runc",
+    "unshare",
+    "nsenter",
+    "ip",
+    "iptables",
+    "mount",
+)
+CNI_PLUGINS = ("bridge", "host-local", "portmap", "loopback")
+
+
+class NodeError(RuntimeError):
+    """The real node cannot start here; the message names what is missing."""
+
+
+def missing_requirements() -> list[str]:
+    """Everything this machine lacks for a real node, as short phrases (empty when all is there)."""
+    missing = []
+    if os.geteuid() != 0:
+        missing.append("root (the node makes namespaces, mounts and cgroups)")
+    missing += [f"`{cmd}`" for cmd in COMMANDS if shutil.which(cmd) is None]
+    missing += [f"CNI plugin {CNI_BIN_DIR / p}" for p in CNI_PLUGINS if not (CNI_BIN_DIR / p).is_file()]
+    if not Path("/sys/fs/cgroup/memory").is_dir() and not Path("/sys/fs/cgroup/cgroup.controllers").is_file():
+        missing.append("a cgroup filesystem at /sys/fs/cgroup")
+    if not Path("/proc/self/ns/net").exists():
+        missing.append("network namespaces")
+    return missing
+
+
+def require_host() -> None:
+    missing = missing_requirements()
+    if missing:
+        raise NodeError(
+            "this machine cannot run the real node; missing: "
+            + ", ".join(missing)
+            + " (install the Debian packages with `make node-runtime`)"
+        )
+
+
+def cgroup_dirs(cgroup_root: str) -> list[Path]:
+    """The node's cgroup directory in every mounted hierarchy (v1 controllers and the v2 unified one)."""
+    base = Path("/sys/fs/cgroup")
+    relative = cgroup_root.strip("/")
+    found = []
+    if (base / "cgroup.controllers").is_file():
+        candidate = base / relative
+        if candidate.is_dir():
+            found.append(candidate)
+        return found
+    for hierarchy in sorted(base.iterdir()):
+        candidate = hierarchy / relative
+        if hierarchy.is_dir() and not hierarchy.is_symlink() and candidate.is_dir():
+            found.append(candidate)
+    return found
+
+
+def remove_cgroups(cgroup_root: str) -> list[str]:
+    """rmdir the node's cgroup trees bottom-up; return those that could not be removed."""
+    left = []
+    for top in cgroup_dirs(cgroup_root):
+        for directory in sorted(
+            (p for p in top.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True
+        ):
+            try:
+                directory.rmdir()
+            except OSError:
+                left.append(str(directory))
+        try:
+            top.rmdir()
+        except OSError:
+            left.append(str(top))
+    return left
