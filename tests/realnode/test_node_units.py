@@ -19,7 +19,7 @@ def test_containerd_config_has_the_settings_this_host_needs() -> None:
     assert "restrict_oom_score_adj = true" in text
     assert "tolerate_missing_hugetlb_controller = true" in text
     assert "SystemdCgroup = false" in text
-    assert 'address = "/state/node/containerd/containerd.sock"' in text
+    assert 'address = "/run/containerd/containerd.sock"' in text
     assert 'conf_dir = "/state/node/cni/net.d"' in text
 
 

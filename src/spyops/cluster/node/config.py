@@ -26,13 +26,16 @@ class NodePaths:
     def containerd_root(self) -> Path:
         return self.root / "containerd" / "root"
 
+    # containerd's state and sockets live on the node's private /run (a socket path under a deep state
+    # directory would pass the 108-byte limit); only the node's namespace, where kubelet and `ctr`
+    # run, sees them.
     @property
     def containerd_state(self) -> Path:
-        return self.root / "containerd" / "state"
+        return Path("/run/containerd")
 
     @property
     def containerd_socket(self) -> Path:
-        return self.root / "containerd" / "containerd.sock"
+        return Path("/run/containerd/containerd.sock")
 
     @property
     def containerd_config(self) -> Path:
@@ -48,7 +51,7 @@ class NodePaths:
 
     @property
     def kubelet_root(self) -> Path:
-        return self.root / "kubelet"
+        return Path("/var/lib/kubelet")  # inside the node's namespace: a bind mount of root / "kubelet"
 
     @property
     def kubelet_config(self) -> Path:

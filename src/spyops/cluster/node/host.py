@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
+import time
 from pathlib import Path
 
 from spyops.cluster.node.config import CNI_BIN_DIR
@@ -67,8 +70,50 @@ def cgroup_dirs(cgroup_root: str) -> list[Path]:
     return found
 
 
+def make_cgroups(cgroup_root: str) -> None:
+    """kubelet wants its cgroupRoot to exist in every hierarchy; a v1 cpuset child starts with no CPUs
+    or memory nodes, so those are copied from the parent."""
+    base = Path("/sys/fs/cgroup")
+    if (base / "cgroup.controllers").is_file():
+        (base / cgroup_root.strip("/")).mkdir(exist_ok=True)
+        return
+    for hierarchy in sorted(base.iterdir()):
+        if not hierarchy.is_dir() or hierarchy.is_symlink():
+            continue
+        target = hierarchy / cgroup_root.strip("/")
+        target.mkdir(exist_ok=True)
+        for name in ("cpuset.cpus", "cpuset.mems"):
+            if (hierarchy / name).is_file():
+                (target / name).write_text((hierarchy / name).read_text())
+
+
+def cgroup_pids(cgroup_root: str) -> set[int]:
+    """Every process in the node's cgroups: the containers (each pod has its own network and mount
+    namespaces, so only the cgroups they were placed in find them all)."""
+    pids: set[int] = set()
+    for top in cgroup_dirs(cgroup_root):
+        for procs in top.rglob("cgroup.procs"):
+            with contextlib.suppress(OSError):
+                pids.update(int(line) for line in procs.read_text().split())
+    return pids
+
+
+def kill_cgroups(cgroup_root: str, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pids = cgroup_pids(cgroup_root)
+        if not pids:
+            return
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.1)
+
+
 def remove_cgroups(cgroup_root: str) -> list[str]:
-    """rmdir the node's cgroup trees bottom-up; return those that could not be removed."""
+    """Kill what is left in the node's cgroups, then rmdir them bottom-up; return what could not be
+    removed (empty when clean)."""
+    kill_cgroups(cgroup_root)
     left = []
     for top in cgroup_dirs(cgroup_root):
         for directory in sorted(

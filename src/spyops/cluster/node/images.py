@@ -12,9 +12,12 @@ from pathlib import Path
 from spyops.images.podman import ImageError, podman
 
 
-def ctr(socket: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def ctr(
+    prefix: Sequence[str], socket: Path, *args: str, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """`ctr` against the node's containerd, run through ``prefix`` (nsenter into the node's namespaces)."""
     return subprocess.run(
-        ["ctr", f"--address={socket}", "--namespace=k8s.io", *args],
+        [*prefix, "ctr", f"--address={socket}", "--namespace=k8s.io", *args],
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -22,11 +25,11 @@ def ctr(socket: Path, *args: str, timeout: float = 300) -> subprocess.CompletedP
     )
 
 
-def wait_containerd(socket: Path, timeout: float) -> None:
+def wait_containerd(prefix: Sequence[str], socket: Path, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     last = ""
     while time.monotonic() < deadline:
-        result = ctr(socket, "version", timeout=5)
+        result = ctr(prefix, socket, "version", timeout=5)
         if result.returncode == 0:
             return
         last = result.stderr.strip()
@@ -34,16 +37,16 @@ def wait_containerd(socket: Path, timeout: float) -> None:
     raise ImageError(f"containerd did not answer on {socket} within {timeout:.0f} s: {last}")
 
 
-def load_images(socket: Path, refs: Sequence[str], workdir: Path) -> float:
+def load_images(prefix: Sequence[str], socket: Path, refs: Sequence[str], workdir: Path) -> float:
     """Copy ``refs`` from podman into containerd; return the seconds it took."""
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="images-", dir=workdir) as tmp:
         archive = Path(tmp) / "images.tar"
         podman("save", "--multi-image-archive", "--format", "docker-archive", "--output", str(archive), *refs)
-        result = ctr(socket, "images", "import", str(archive))
+        result = ctr(prefix, socket, "images", "import", str(archive))
         if result.returncode != 0:
             raise ImageError(f"`ctr images import` failed: {result.stderr.strip()[-1000:]}")
-    listed = ctr(socket, "images", "list", "--quiet").stdout.split()
+    listed = ctr(prefix, socket, "images", "list", "--quiet").stdout.split()
     absent = [ref for ref in refs if _normalized(ref) not in listed]
     if absent:
         raise ImageError(f"containerd does not list {', '.join(absent)} after the import (it has: {listed})")

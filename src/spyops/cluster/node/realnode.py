@@ -22,7 +22,7 @@ from spyops.cluster.binaries import ControlPlaneBinaries
 from spyops.cluster.controlplane import ClusterError, ClusterState, ControlPlane, _kubeconfig
 from spyops.cluster.node import config as cfg
 from spyops.cluster.node.binaries import NodeBinaries
-from spyops.cluster.node.host import NodeError, remove_cgroups, require_host
+from spyops.cluster.node.host import NodeError, kill_cgroups, make_cgroups, remove_cgroups, require_host
 from spyops.cluster.node.images import load_images, wait_containerd
 from spyops.cluster.node.provisioner import rbac as provisioner_rbac
 from spyops.cluster.node.provisioner import storage_class
@@ -74,6 +74,7 @@ def coredns_rbac() -> list[dict[str, Any]]:
 def cleanup_node(node: dict[str, Any]) -> list[str]:
     """Undo what the node made on the host; return what could not be removed (empty when clean)."""
     sandbox = SandboxState(**node["sandbox"])
+    kill_cgroups(node["cgroup_root"])  # the containers first (each in its own pod namespaces)
     destroy_sandbox(sandbox)
     return remove_cgroups(node["cgroup_root"])
 
@@ -125,7 +126,9 @@ class RealNodeCluster:
     def _start(self, timeout: float) -> ClusterState:
         deadline = time.monotonic() + timeout
         self._say("making the node's network and mount namespaces ...")
-        sandbox = self.sandbox = create_sandbox(self.paths.root, die_with_parent=not self.detached)
+        sandbox = self.sandbox = create_sandbox(
+            self.paths.root, self.state_dir / "logs" / "node-namespace.log", die_with_parent=not self.detached
+        )
         # Every later step records the node (even half-made) so that `down` can undo it.
         self._apiserver_flags: list[str] = []
         plane = self.plane = ControlPlane(
@@ -154,12 +157,13 @@ class RealNodeCluster:
         plane._spawn(
             "containerd", Path(containerd), [f"--config={self.paths.containerd_config}"], wrapper=inside
         )
-        wait_containerd(self.paths.containerd_socket, timeout=30)
+        wait_containerd(inside, self.paths.containerd_socket, timeout=30)
         refs = [ensure_pause_image(), *self.images]
         self._say(f"loading {len(refs)} image(s) into containerd: {', '.join(refs)} ...")
-        load_seconds = load_images(self.paths.containerd_socket, refs, self.paths.root)
+        load_seconds = load_images(inside, self.paths.containerd_socket, refs, self.paths.root)
 
         self._say("starting kubelet ...")
+        make_cgroups(self.cgroup_root)
         kubelet_started = time.monotonic()
         plane._spawn(
             "kubelet",
@@ -170,7 +174,6 @@ class RealNodeCluster:
                 f"--root-dir={self.paths.kubelet_root}",
                 f"--hostname-override={NODE_NAME}",
                 f"--node-ip={sandbox.node_ip}",
-                "--node-labels=node-role.kubernetes.io/edge=",
                 "--v=1",
             ],
             wrapper=inside,
@@ -250,10 +253,8 @@ class RealNodeCluster:
         paths = self.paths
         for directory in (
             paths.containerd_root,
-            paths.containerd_state,
             paths.cni_conf_dir,
             paths.cni_ipam_dir,
-            paths.kubelet_root,
             paths.volumes,
         ):
             directory.mkdir(parents=True, exist_ok=True)
@@ -323,6 +324,7 @@ class RealNodeCluster:
             self.plane.stop()
         left: list[str] = []
         if self.sandbox is not None:
+            kill_cgroups(self.cgroup_root)
             destroy_sandbox(self.sandbox)
             left = remove_cgroups(self.cgroup_root)
         return left

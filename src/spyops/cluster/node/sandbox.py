@@ -26,6 +26,9 @@ SLEEP = "/usr/bin/sleep"
 # Host directories that node software writes to by fixed path; each gets a private tmpfs inside the
 # mount namespace. Those that do not exist yet are created first (and removed again at `down`).
 PRIVATE_DIRS = ("/run", "/var/lib/cni", "/var/log/containers", "/var/log/pods", "/opt/containerd")
+# kubelet's root (it holds unix sockets, whose paths must stay short): the node's directory on disk,
+# bind-mounted at the usual place inside the namespace.
+KUBELET_ROOT = "/var/lib/kubelet"
 # kubelet (protectKernelDefaults: false) rewrites these for the whole machine; inside the namespace it
 # sees and writes files holding the values it wants instead.
 KUBELET_SYSCTLS = {"vm/overcommit_memory": "1", "kernel/panic": "10", "kernel/panic_on_oops": "1"}
@@ -92,6 +95,9 @@ def _setup_script(state_dir: Path) -> str:
     lines = ["set -eu"]
     for directory in PRIVATE_DIRS:
         lines.append(f"mount -t tmpfs -o mode=755 spyops-node {directory}")
+    kubelet_dir = state_dir / "kubelet"
+    kubelet_dir.mkdir(parents=True, exist_ok=True)
+    lines.append(f"mount --bind {kubelet_dir} {KUBELET_ROOT}")
     for key, value in KUBELET_SYSCTLS.items():
         holder = sysctl_dir / key.replace("/", "-")
         holder.write_text(value + "\n")
@@ -101,17 +107,17 @@ def _setup_script(state_dir: Path) -> str:
     return "\n".join(lines)
 
 
-def create_sandbox(state_dir: Path, *, die_with_parent: bool) -> SandboxState:
+def create_sandbox(state_dir: Path, log_path: Path, *, die_with_parent: bool) -> SandboxState:
     """Make the namespaces and the veth link; return what `destroy_sandbox` needs."""
     created = []
-    for directory in PRIVATE_DIRS:
+    for directory in (*PRIVATE_DIRS, KUBELET_ROOT):
         if not os.path.isdir(directory):
             os.makedirs(directory)
             created.append(directory)
     script = _setup_script(state_dir)
     from spyops.cluster.controlplane import _die_with_parent
 
-    log = (state_dir / "logs" / "node-namespace.log").open("ab")
+    log = log_path.open("ab")
     process = subprocess.Popen(
         ["unshare", "--net", "--mount", "--propagation", "private", "--", "sh", "-c", script],
         stdin=subprocess.DEVNULL,
@@ -126,7 +132,7 @@ def create_sandbox(state_dir: Path, *, die_with_parent: bool) -> SandboxState:
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            tail = (state_dir / "logs" / "node-namespace.log").read_text(errors="replace")[-2000:]
+            tail = log_path.read_text(errors="replace")[-2000:]
             destroy_sandbox(state)
             raise SandboxError(
                 f"could not make the node's namespaces (unshare exited {process.returncode}): {tail}"
