@@ -42,10 +42,10 @@ def test_port_base_out_of_range(base: int) -> None:
 
 def test_gateway_pod_command_becomes_a_local_simulator() -> None:
     pod = ["spyops", "gateway-sim", "--host", "0.0.0.0", "--port", "4002", "--control-port", "8081",
-           "--scenario", "anomalies", "--seed", "42"]  # fmt: skip
+           "--control-host", "0.0.0.0", "--scenario", "anomalies", "--seed", "42"]  # fmt: skip
     argv, notes = gateway_sim_argv("/py", pod, DemoPorts(18000), 4.0)
     assert argv == ["/py", "-m", "spyops", "gateway-sim", "--seed", "42", "--host", "127.0.0.1", "--port",
-                    "18002", "--control-port", "18003", "--scenario", "anomalies",
+                    "18002", "--control-host", "127.0.0.1", "--control-port", "18003", "--scenario", "anomalies",
                     "--anomalies-per-minute", "4"]  # fmt: skip
     assert "--scenario anomalies: --anomalies-per-minute 4" in notes
 

@@ -37,6 +37,9 @@ def test_rendered_simulator_command_starts(scenario: str) -> None:
     api_port, control_port = free_port(), free_port()
     command = _rendered_command(scenario, api_port, control_port)
     assert command[:2] == ["spyops", "gateway-sim"]
+    # The kubelet's probes and the strategy's pods connect to the pod's address, not to its loopback.
+    assert command[command.index("--host") + 1] == "0.0.0.0"
+    assert command[command.index("--control-host") + 1] == "0.0.0.0"
     assert command[command.index("--scenario") + 1] == scenario
     spyops = str(Path(sys.executable).parent / "spyops")
     process = subprocess.Popen(

@@ -164,12 +164,14 @@ def gateway_sim_argv(
         f"--port {_option(pod_argv, '--port')} -> {ports.gateway_api}",
         f"--control-port {_option(pod_argv, '--control-port')} -> {ports.gateway_control}",
     ]
-    argv = _without(pod_argv[2:], "--host", "--port", "--control-port", "--scenario")
+    argv = _without(pod_argv[2:], "--host", "--port", "--control-host", "--control-port", "--scenario")
     argv += [
         "--host",
         "127.0.0.1",
         "--port",
         str(ports.gateway_api),
+        "--control-host",
+        "127.0.0.1",
         "--control-port",
         str(ports.gateway_control),
     ]

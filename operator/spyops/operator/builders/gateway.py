@@ -100,6 +100,9 @@ def _simulator_pod(inputs: GatewayInputs) -> dict[str, Any]:
             str(spec.api_port),
             "--control-port",
             str(sim.control_port),
+            # The kubelet probes /health on the pod's address: the control API must not stay on loopback.
+            "--control-host",
+            "0.0.0.0",
             "--scenario",
             sim.scenario,
             "--seed",
