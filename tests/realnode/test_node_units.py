@@ -138,6 +138,15 @@ def test_pending_claim_is_named() -> None:
     assert "settings-gw-0 (Pending)" in problem.message
 
 
+def test_the_operator_can_list_what_it_diagnoses() -> None:
+    # The reconcilers list pods and claims through the operator's client: both kinds must be known
+    # to it (found on the real node: an unknown kind failed every reconcile of a failing workload).
+    from spyops.operator.kube import kind_ref
+
+    assert kind_ref("v1", "Pod").plural == "pods"
+    assert kind_ref("v1", "PersistentVolumeClaim").plural == "persistentvolumeclaims"
+
+
 def test_starting_pods_are_not_a_problem() -> None:
     pod = _pod("gw-0", {"name": "gateway", "ready": False, "restartCount": 0, "state": {"running": {}}})
     assert diagnose("gateway", [pod]) is None
