@@ -8,15 +8,12 @@ from typing import Annotated
 
 import typer
 
+from spyops.cluster.cli import _fail  # the same one-line error as `spyops cluster`
+
 app = typer.Typer(
     help="Build the container images the chart and the operator reference (podman, no daemon).",
     no_args_is_help=True,
 )
-
-
-def _fail(message: str) -> typer.Exit:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    return typer.Exit(code=1)
 
 
 @app.command()

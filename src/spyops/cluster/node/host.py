@@ -7,6 +7,7 @@ import os
 import shutil
 import signal
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from spyops.cluster.node.config import CNI_BIN_DIR
@@ -98,16 +99,21 @@ def cgroup_pids(cgroup_root: str) -> set[int]:
     return pids
 
 
-def kill_cgroups(cgroup_root: str, timeout: float = 15.0) -> None:
+def kill_until_gone(list_pids: Callable[[], Iterable[int]], timeout: float = 15.0) -> None:
+    """SIGKILL whatever ``list_pids`` names until it names nothing (or ``timeout`` passes)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        pids = cgroup_pids(cgroup_root)
+        pids = list(list_pids())
         if not pids:
             return
         for pid in pids:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         time.sleep(0.1)
+
+
+def kill_cgroups(cgroup_root: str, timeout: float = 15.0) -> None:
+    kill_until_gone(lambda: cgroup_pids(cgroup_root), timeout)
 
 
 def remove_cgroups(cgroup_root: str) -> list[str]:

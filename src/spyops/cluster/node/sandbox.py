@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from spyops.cluster.node.config import BRIDGE, POD_GATEWAY
+from spyops.cluster.node.host import kill_until_gone
 
 SLEEP = "/usr/bin/sleep"
 # Host directories that node software writes to by fixed path; each gets a private tmpfs inside the
@@ -203,14 +204,7 @@ def kill_namespace(holder_pid: int, timeout: float = 15.0) -> None:
     if _cmdline0(holder_pid) != SLEEP:
         return
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        pids = [pid for pid in processes_in(holder_pid) if pid != holder_pid]
-        if not pids:
-            break
-        for pid in pids:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
-        time.sleep(0.1)
+    kill_until_gone(lambda: [pid for pid in processes_in(holder_pid) if pid != holder_pid], timeout)
     with contextlib.suppress(ProcessLookupError):
         os.kill(holder_pid, signal.SIGKILL)
     with contextlib.suppress(ChildProcessError):
