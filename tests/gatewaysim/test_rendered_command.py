@@ -71,6 +71,7 @@ def test_unknown_scenario_name_is_one_clear_line() -> None:
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert result.returncode != 0
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     assert "unknown scenario 'volatile'" in result.stderr
     assert "calm" in result.stderr
     assert "Traceback" not in result.stderr

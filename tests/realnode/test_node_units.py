@@ -128,6 +128,21 @@ def test_crash_loop_gives_exit_code_and_last_log_line() -> None:
     assert "unknown scenario 'volatile'" in problem.message
 
 
+def test_last_log_line_skips_panel_borders() -> None:
+    container = {
+        "name": "gateway",
+        "restartCount": 1,
+        "ready": False,
+        "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+        "lastState": {
+            "terminated": {"exitCode": 2, "message": "╭─ Error ─╮\n│ bad value for --x │\n╰─────────╯\n"}
+        },
+    }
+    problem = diagnose("gateway", [_pod("gw-0", container)])
+    assert problem is not None
+    assert problem.message.endswith("last log line: bad value for --x")
+
+
 def test_pending_claim_is_named() -> None:
     pod = _pod("gw-0", {"name": "gateway", "state": {"waiting": {"reason": "ContainerCreating"}}}, "Pending",
                volumes=[{"name": "settings", "persistentVolumeClaim": {"claimName": "settings-gw-0"}}])  # fmt: skip

@@ -24,9 +24,15 @@ class PodProblem:
     stalled: bool  # True when it will not resolve without a change by a person
 
 
+_FRAME = " \t│┃|╭╮╰╯─━┌┐└┘"  # borders of boxed error panels (rich, typer) are not the message
+
+
 def _last_line(text: str | None) -> str:
-    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
-    return lines[-1][:300] if lines else ""
+    for line in reversed((text or "").splitlines()):
+        cleaned = line.strip(_FRAME)
+        if any(ch.isalnum() for ch in cleaned):
+            return cleaned[:300]
+    return ""
 
 
 def _container_problem(component: str, pod: str, status: dict[str, Any]) -> PodProblem | None:

@@ -30,6 +30,8 @@ PRIVATE_DIRS = ("/run", "/var/lib/cni", "/var/log/containers", "/var/log/pods", 
 # kubelet's root (it holds unix sockets, whose paths must stay short): the node's directory on disk,
 # bind-mounted at the usual place inside the namespace.
 KUBELET_ROOT = "/var/lib/kubelet"
+CREATED_MARKER = ".created-by-spyops-node"
+MOUNT_SOURCE = "spyops-node"  # the tmpfs mounts' source name, which identifies a node's namespace
 # kubelet (protectKernelDefaults: false) rewrites these for the whole machine; inside the namespace it
 # sees and writes files holding the values it wants instead.
 KUBELET_SYSCTLS = {"vm/overcommit_memory": "1", "kernel/panic": "10", "kernel/panic_on_oops": "1"}
@@ -95,7 +97,7 @@ def _setup_script(state_dir: Path) -> str:
     sysctl_dir.mkdir(parents=True, exist_ok=True)
     lines = ["set -eu"]
     for directory in PRIVATE_DIRS:
-        lines.append(f"mount -t tmpfs -o mode=755 spyops-node {directory}")
+        lines.append(f"mount -t tmpfs -o mode=755 {MOUNT_SOURCE} {directory}")
     kubelet_dir = state_dir / "kubelet"
     kubelet_dir.mkdir(parents=True, exist_ok=True)
     lines.append(f"mount --bind {kubelet_dir} {KUBELET_ROOT}")
@@ -114,6 +116,8 @@ def create_sandbox(state_dir: Path, log_path: Path, *, die_with_parent: bool) ->
     for directory in (*PRIVATE_DIRS, KUBELET_ROOT):
         if not os.path.isdir(directory):
             os.makedirs(directory)
+            # Marks the directory as the nodes' (another node may run and outlive this one).
+            Path(directory, CREATED_MARKER).touch()
             created.append(directory)
     script = _setup_script(state_dir)
     from spyops.cluster.controlplane import _die_with_parent
@@ -218,6 +222,22 @@ def destroy_sandbox(state: SandboxState) -> None:
     kill_namespace(state.holder_pid)
     if state.host_if and shutil.which("ip"):
         subprocess.run(["ip", "link", "delete", state.host_if], capture_output=True, check=False)
-    for directory in reversed(state.created_dirs):
+    if other_nodes_alive():
+        return  # their namespaces mount over these directories; the last node removes them
+    for directory in (*PRIVATE_DIRS, KUBELET_ROOT):
+        marker = Path(directory, CREATED_MARKER)
         with contextlib.suppress(OSError):
-            os.rmdir(directory)
+            if marker.is_file() and os.listdir(directory) == [CREATED_MARKER]:
+                marker.unlink()
+                os.rmdir(directory)
+
+
+def other_nodes_alive() -> bool:
+    """True while any real node's namespace holder runs (its mounts carry the source name MOUNT_SOURCE)."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or _cmdline0(int(entry)) != SLEEP:
+            continue
+        with contextlib.suppress(OSError):
+            if f" {MOUNT_SOURCE} " in Path(f"/proc/{entry}/mountinfo").read_text():
+                return True
+    return False

@@ -63,7 +63,9 @@ def gateway_sim(
     try:
         loaded = load_scenario(resolve_scenario(scenario)) if scenario is not None else Scenario()
     except ScenarioError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--scenario") from exc
+        # One plain line (no usage box): in a pod it is the last log line the operator shows.
+        typer.echo(f"gateway-sim: --scenario: {exc}", err=True)
+        raise typer.Exit(code=2) from exc
     settings = loaded.settings
     try:
         date = (
