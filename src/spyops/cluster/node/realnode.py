@@ -129,8 +129,6 @@ class RealNodeCluster:
         sandbox = self.sandbox = create_sandbox(
             self.paths.root, self.state_dir / "logs" / "node-namespace.log", die_with_parent=not self.detached
         )
-        # Every later step records the node (even half-made) so that `down` can undo it.
-        self._apiserver_flags: list[str] = []
         plane = self.plane = ControlPlane(
             self.state_dir,
             self.binaries,
@@ -144,6 +142,7 @@ class RealNodeCluster:
             server_hosts=(sandbox.host_ip,),
         )
         state = plane.start(timeout=max(30.0, deadline - time.monotonic()))
+        # Recorded before the node's daemons start, so that `down` can undo even a half-made node.
         state.node = {"name": NODE_NAME, "cgroup_root": self.cgroup_root, "sandbox": sandbox.to_dict()}
         state.save()
         assert plane.pki is not None
