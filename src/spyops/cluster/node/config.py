@@ -236,5 +236,24 @@ def corefile(kubeconfig: Path, *, health_port: int = 8080, ready_port: int = 818
 """
 
 
+def user_cluster_role(user: str, rules: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A ClusterRole named after ``user`` (a client certificate's CN) and its binding to that user."""
+    return [
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRole",
+            "metadata": {"name": user},
+            "rules": rules,
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRoleBinding",
+            "metadata": {"name": user},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": user},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}],
+        },
+    ]
+
+
 def dump_yaml(document: dict[str, Any]) -> str:
     return yaml.safe_dump(document, sort_keys=False)

@@ -24,6 +24,8 @@ from typing import Any
 import httpx
 import yaml
 
+from spyops.cluster.node.config import user_cluster_role
+
 PROVISIONER = "spyops.io/local-path"
 STORAGE_CLASS = "local-path"
 _PROVISIONED_BY = "pv.kubernetes.io/provisioned-by"
@@ -49,30 +51,18 @@ def storage_class() -> dict[str, Any]:
 
 def rbac() -> list[dict[str, Any]]:
     """What the provisioner's identity (a client certificate, user `system:spyops:local-path`) may do."""
-    name = "system:spyops:local-path"
-    return [
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "ClusterRole",
-            "metadata": {"name": name},
-            "rules": [
-                {
-                    "apiGroups": [""],
-                    "resources": ["persistentvolumes"],
-                    "verbs": ["get", "list", "create", "delete"],
-                },
-                {"apiGroups": [""], "resources": ["persistentvolumeclaims"], "verbs": ["get", "list"]},
-                {"apiGroups": ["storage.k8s.io"], "resources": ["storageclasses"], "verbs": ["get", "list"]},
-            ],
-        },
-        {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "ClusterRoleBinding",
-            "metadata": {"name": name},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
-            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": name}],
-        },
-    ]
+    return user_cluster_role(
+        "system:spyops:local-path",
+        [
+            {
+                "apiGroups": [""],
+                "resources": ["persistentvolumes"],
+                "verbs": ["get", "list", "create", "delete"],
+            },
+            {"apiGroups": [""], "resources": ["persistentvolumeclaims"], "verbs": ["get", "list"]},
+            {"apiGroups": ["storage.k8s.io"], "resources": ["storageclasses"], "verbs": ["get", "list"]},
+        ],
+    )
 
 
 @dataclass(frozen=True)
