@@ -59,7 +59,7 @@ def build_debian_base(say: Callable[[str], None]) -> str:
     with (cache / ".lock").open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not tarball.is_file():
-            say(f"making {ref} from Debian packages with mmdebstrap (about a minute, once) ...")
+            say(f"making {ref} from Debian packages with mmdebstrap (a few minutes, once) ...")
             fd, tmp_name = tempfile.mkstemp(prefix=".rootfs-", suffix=".tar", dir=cache)
             os.close(fd)
             tmp = Path(tmp_name)
