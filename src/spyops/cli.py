@@ -17,6 +17,7 @@ import typer
 # (a single command, e.g. `spyops bot`).
 _COMPONENTS: list[tuple[str, str]] = [
     ("cluster", "spyops.cluster.cli:app"),
+    ("images", "spyops.images.cli:app"),
     ("gateway-sim", "spyops.gatewaysim.cli:gateway_sim"),
     ("market", "spyops.market.cli:app"),
     ("detector", "spyops.detector.service_cli:detector"),

@@ -11,7 +11,6 @@ from spyops.demo.ports import DemoPorts, PortInUseError, check_ports_free, valid
 from spyops.demo.workloads import available_workloads, gateway_sim_argv, local_argv, pod_command_args
 
 REPO = Path(__file__).resolve().parents[2]
-SCENARIOS = REPO / "workloads" / "gateway-sim" / "scenarios"
 
 
 def test_ports_are_distinct_and_the_dashboard_is_the_base() -> None:
@@ -44,21 +43,23 @@ def test_port_base_out_of_range(base: int) -> None:
 
 def test_gateway_pod_command_becomes_a_local_simulator() -> None:
     pod = ["spyops", "gateway-sim", "--host", "0.0.0.0", "--port", "4002", "--control-port", "8081",
-           "--scenario", "anomalies", "--seed", "42"]  # fmt: skip
-    argv, notes = gateway_sim_argv("/py", pod, DemoPorts(18000), 4.0, SCENARIOS)
+           "--control-host", "0.0.0.0", "--scenario", "anomalies", "--seed", "42"]  # fmt: skip
+    argv, notes = gateway_sim_argv("/py", pod, DemoPorts(18000), 4.0)
     assert argv == ["/py", "-m", "spyops", "gateway-sim", "--seed", "42", "--host", "127.0.0.1", "--port",
-                    "18002", "--control-port", "18003", "--anomalies-per-minute", "4"]  # fmt: skip
-    assert "--scenario anomalies -> --anomalies-per-minute 4" in notes
+                    "18002", "--control-host", "127.0.0.1", "--control-port", "18003", "--scenario", "anomalies",
+                    "--anomalies-per-minute", "4"]  # fmt: skip
+    assert "--scenario anomalies: --anomalies-per-minute 4" in notes
 
 
-def test_gateway_scenario_names_map_to_files_or_modes() -> None:
+def test_gateway_scenario_names_pass_through_unchanged() -> None:
+    # The simulator resolves the names itself (the pod runs the rendered command as is).
     base = ["spyops", "gateway-sim", "--port", "4002", "--scenario"]
-    argv, _ = gateway_sim_argv("/py", [*base, "demo-day"], DemoPorts(18000), 4.0, SCENARIOS)
-    assert argv[-2:] == ["--scenario", str(SCENARIOS / "demo-day.yaml")]
-    argv, _ = gateway_sim_argv("/py", [*base, "calm"], DemoPorts(18000), 4.0, SCENARIOS)
-    assert argv[-2:] == ["--anomalies-per-minute", "0"]
-    with pytest.raises(ValueError, match="scenario 'volatile' is neither a file"):
-        gateway_sim_argv("/py", [*base, "volatile"], DemoPorts(18000), 4.0, SCENARIOS)
+    argv, _ = gateway_sim_argv("/py", [*base, "demo-day"], DemoPorts(18000), 4.0)
+    assert argv[-2:] == ["--scenario", "demo-day"]
+    argv, _ = gateway_sim_argv("/py", [*base, "calm"], DemoPorts(18000), 4.0)
+    assert argv[-2:] == ["--scenario", "calm"]
+    with pytest.raises(ValueError, match="scenario 'volatile' is not one the simulator knows"):
+        gateway_sim_argv("/py", [*base, "volatile"], DemoPorts(18000), 4.0)
 
 
 def test_workload_argv_points_config_at_the_mirrored_file() -> None:

@@ -130,16 +130,29 @@ async def test_control_api_reads_state_and_validates_input(
 
 
 def test_shipped_scenarios_are_valid() -> None:
-    scenarios = sorted((Path(__file__).parents[2] / "workloads" / "gateway-sim" / "scenarios").glob("*.yaml"))
-    assert scenarios
-    for path in scenarios:
-        assert load_scenario(path).events
+    from spyops.gatewaysim.scenario import BUILTIN_DIR, builtin_names, resolve_scenario
+
+    assert {"calm", "anomalies", "demo-day"} <= set(builtin_names())
+    for name in builtin_names():
+        assert resolve_scenario(name) == BUILTIN_DIR / f"{name}.yaml"
+        load_scenario(resolve_scenario(name))  # valid
+    assert load_scenario(resolve_scenario("demo-day")).events
+    assert load_scenario(resolve_scenario("calm")).settings.anomalies_per_minute == 0
+    assert (load_scenario(resolve_scenario("anomalies")).settings.anomalies_per_minute or 0) > 0
 
 
 def test_shipped_demo_scenario_replays_against_the_real_model() -> None:
     from spyops.gatewaysim.model_source import build_model_source
 
-    path = Path(__file__).parents[2] / "workloads" / "gateway-sim" / "scenarios" / "demo-day.yaml"
+    path = (
+        Path(__file__).parents[2]
+        / "workloads"
+        / "gateway-sim"
+        / "spyops"
+        / "gatewaysim"
+        / "scenarios"
+        / "demo-day.yaml"
+    )
     scenario = load_scenario(path)
     seed, session_date, start = (
         scenario.settings.seed,

@@ -67,6 +67,9 @@ KINDS: dict[tuple[str, str], KindRef] = {
         KindRef("v1", "ServiceAccount", "serviceaccounts"),
         KindRef("v1", "Secret", "secrets"),
         KindRef("v1", "Namespace", "namespaces", namespaced=False),
+        # Read only, to explain on the CR why a workload is not Ready (spyops.operator.podhealth).
+        KindRef("v1", "Pod", "pods"),
+        KindRef("v1", "PersistentVolumeClaim", "persistentvolumeclaims"),
         KindRef("apps/v1", "Deployment", "deployments"),
         KindRef("apps/v1", "StatefulSet", "statefulsets"),
         KindRef("rbac.authorization.k8s.io/v1", "Role", "roles"),

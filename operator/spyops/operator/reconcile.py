@@ -18,10 +18,17 @@ from spyops.operator.api.common import API_VERSION
 from spyops.operator.api.gateway import GatewayPhase, IBKRGatewaySpec, TradingMode
 from spyops.operator.api.strategy import OPERATOR_STATUS_FIELDS, StrategyPhase, TradingStrategySpec
 from spyops.operator.builders.common import Owner
-from spyops.operator.builders.gateway import GatewayInputs, build_gateway_children, gateway_mode
+from spyops.operator.builders.gateway import (
+    GatewayInputs,
+    build_gateway_children,
+    gateway_mode,
+    gateway_selector,
+)
 from spyops.operator.builders.strategy import StrategyInputs, bot_name, build_strategy_children, detector_name
+from spyops.operator.builders.strategy import selector as strategy_selector
 from spyops.operator.drift import child_up_to_date
 from spyops.operator.kube import Kube
+from spyops.operator.podhealth import PodProblem, diagnose
 from spyops.operator.render import GatewayTarget, LinkState, gateway_host, render_runtime_config
 from spyops.operator.state import Cache
 from spyops.operator.vpnlink.conditions import ConditionValue, cloud_link_ready
@@ -37,8 +44,16 @@ VPNLINK = "VpnLink"
 
 # Look again this often while something outside our watches may change (a Secret appearing).
 RECHECK_SECONDS = 30.0
+POD_RECHECK_SECONDS = 10.0  # while a workload is not Ready, its pods are looked at this often
 _WARNING_REASONS = frozenset(
     {
+        "ImagePullBackOff",
+        "CrashLoopBackOff",
+        "CreateContainerConfigError",
+        "CreateContainerError",
+        "RunContainerError",
+        "VolumePending",
+        "Unschedulable",
         "GatewayNotFound",
         "SecretNotFound",
         "SecretKeyMissing",
@@ -242,6 +257,9 @@ class Reconciler:
         elif not creds_ok:
             triplet = cond.kstatus_triplet(False, creds_reason, creds_message)
             phase = GatewayPhase.DEGRADED
+        elif problem := await self._pod_problem(meta["namespace"], "gateway", gateway_selector(meta["name"])):
+            triplet = cond.kstatus_triplet(False, problem.reason, problem.message, problem.stalled)
+            phase = GatewayPhase.STALLED if problem.stalled else GatewayPhase.PROGRESSING
         else:
             triplet = cond.kstatus_triplet(False, "Progressing", f"{ready}/1 gateway pods ready")
             phase = GatewayPhase.PROGRESSING
@@ -263,7 +281,10 @@ class Reconciler:
         await self._write_status(GATEWAY, body, status, GATEWAY_STATUS_FIELDS)
         if refused:
             return refusals.RECHECK_SECONDS
-        return None if creds_ok else RECHECK_SECONDS
+        if not creds_ok:
+            return RECHECK_SECONDS
+        # Pod failures change no watched object (the StatefulSet's counters stay put): look again.
+        return None if is_ready else POD_RECHECK_SECONDS
 
     async def _check_credentials(self, namespace: str, spec: IBKRGatewaySpec) -> tuple[bool, str, str]:
         if spec.simulator is not None:
@@ -427,10 +448,20 @@ class Reconciler:
             ]
             phase = StrategyPhase.SUSPENDED
         elif not gateway_ready:
+            why = (cond.find((gateway.get("status") or {}).get("conditions"), cond.READY) or {}).get(
+                "message"
+            )
             triplet = cond.kstatus_triplet(
-                False, "WaitingForGateway", f"IBKRGateway {gateway_name} is not Ready"
+                False,
+                "WaitingForGateway",
+                f"IBKRGateway {gateway_name} is not Ready" + (f": {why}" if why else ""),
             )
             phase = StrategyPhase.PROGRESSING
+        elif not (bots_done and detector_done) and (
+            problem := await self._strategy_pod_problem(namespace, name)
+        ):
+            triplet = cond.kstatus_triplet(False, problem.reason, problem.message, problem.stalled)
+            phase = StrategyPhase.STALLED if problem.stalled else StrategyPhase.PROGRESSING
         elif not (bots_done and detector_done):
             triplet = cond.kstatus_triplet(
                 False,
@@ -455,4 +486,28 @@ class Reconciler:
             outboundMode=config.outbound.mode.value,
         )
         await self._write_status(STRATEGY, body, status, OPERATOR_STATUS_FIELDS)
-        return refusals.RECHECK_SECONDS if refused else None
+        if refused:
+            return refusals.RECHECK_SECONDS
+        # Pod failures change no watched object (the Deployments' counters stay put): look again.
+        return (
+            None
+            if spec.suspend or phase in (StrategyPhase.RUNNING, StrategyPhase.HALTED)
+            else POD_RECHECK_SECONDS
+        )
+
+    async def _pod_problem(self, namespace: str, component: str, labels: dict[str, str]) -> PodProblem | None:
+        pods = await self.kube.list("v1", "Pod", namespace, labels)
+        claims: dict[str, dict[str, Any]] = {}
+        if any(
+            v.get("persistentVolumeClaim") for p in pods for v in (p.get("spec") or {}).get("volumes") or []
+        ):
+            listed = await self.kube.list("v1", "PersistentVolumeClaim", namespace, {})
+            claims = {c["metadata"]["name"]: c for c in listed}
+        return diagnose(component, pods, claims)
+
+    async def _strategy_pod_problem(self, namespace: str, name: str) -> PodProblem | None:
+        detector = await self._pod_problem(namespace, "detector", strategy_selector(name, "detector"))
+        bots = await self._pod_problem(namespace, "bot", strategy_selector(name, "bot"))
+        found = [p for p in (detector, bots) if p is not None]
+        found.sort(key=lambda p: not p.stalled)
+        return found[0] if found else None

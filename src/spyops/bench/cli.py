@@ -146,3 +146,19 @@ def tick_to_order(
 
     result = asyncio.run(run(samples=samples, seed=seed))
     typer.echo(json.dumps(result, indent=2))
+
+
+@app.command("realnode")
+def realnode(
+    cold_build: Annotated[
+        bool, typer.Option("--cold-build/--no-cold-build", help="Also time an image build without cache.")
+    ] = True,
+) -> None:
+    """The real node: image builds and sizes, node up, pod start per component, examples to first order."""
+    from spyops.cluster.node.bench import run_realnode_benchmark
+
+    typer.echo(
+        json.dumps(
+            run_realnode_benchmark(cold_build=cold_build, say=lambda m: typer.echo(m, err=True)), indent=2
+        )
+    )

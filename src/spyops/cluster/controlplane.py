@@ -17,9 +17,10 @@ import socket
 import ssl
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import yaml
@@ -57,6 +58,7 @@ class ClusterState:
     versions: dict[str, str]
     components: list[ComponentState] = field(default_factory=list)
     started_at: float = 0.0
+    node: dict[str, Any] | None = None  # the real node's host state (spyops.cluster.node), if any
 
     def save(self) -> None:
         path = Path(self.state_dir) / _STATE_FILE
@@ -166,8 +168,18 @@ class ControlPlane:
         apiserver_port: int | None = None,
         detached: bool = False,
         progress: Callable[[str], None] | None = None,
+        bind_address: str = "127.0.0.1",
+        start_kwok: bool = True,
+        apiserver_args: Callable[[ClusterPKI], Sequence[str]] | None = None,
+        server_hosts: Sequence[str] = (),
     ) -> None:
         self.state_dir = state_dir
+        # The real node (spyops.cluster.node) serves the API on its link to the node and replaces kwok.
+        self.bind_address = bind_address
+        self.start_kwok = start_kwok
+        self.apiserver_args = apiserver_args  # extra flags, given the cluster's PKI
+        self.server_hosts = tuple(server_hosts)
+        self.pki: ClusterPKI | None = None
         self.binaries = binaries
         self.name = name
         self.detached = detached
@@ -193,7 +205,7 @@ class ControlPlane:
 
     # -- lifecycle ---------------------------------------------------------
     def start(self, timeout: float = 120.0) -> ClusterState:
-        if self._requested_port is not None and not port_is_free(self._requested_port):
+        if self._requested_port is not None and not port_is_free(self._requested_port, self.bind_address):
             raise ClusterError(
                 f"port {self._requested_port} on 127.0.0.1 is already in use; "
                 "stop whatever listens there or choose another port with --port"
@@ -203,12 +215,12 @@ class ControlPlane:
         ports = {
             "etcd": free_port(),
             "etcd-peer": free_port(),
-            "apiserver": self._requested_port or free_port(),
+            "apiserver": self._requested_port or free_port(self.bind_address),
             "controller-manager": free_port(),
             "scheduler": free_port(),
             "kwok": free_port(),
         }
-        server = f"https://127.0.0.1:{ports['apiserver']}"
+        server = f"https://{self.bind_address}:{ports['apiserver']}"
         self.state = ClusterState(
             name=self.name,
             state_dir=str(self.state_dir),
@@ -228,7 +240,7 @@ class ControlPlane:
         return self.state
 
     def _start_all(self, ports: dict[str, int], server: str, deadline: float) -> None:
-        pki = ClusterPKI(self.pki_dir)
+        pki = self.pki = ClusterPKI(self.pki_dir)
         serving = pki.issue(
             "apiserver",
             "kube-apiserver",
@@ -240,6 +252,7 @@ class ControlPlane:
                 "kubernetes.default",
                 "kubernetes.default.svc",
                 "kubernetes.default.svc.cluster.local",
+                *self.server_hosts,
             ),
         )
         admin = pki.issue("admin", "spyops-admin", organization="system:masters", client=True)
@@ -289,8 +302,8 @@ class ControlPlane:
             self.binaries.kube_apiserver,
             [
                 f"--etcd-servers={etcd_url}",
-                "--bind-address=127.0.0.1",
-                "--advertise-address=127.0.0.1",
+                f"--bind-address={self.bind_address}",
+                f"--advertise-address={self.bind_address}",
                 f"--secure-port={ports['apiserver']}",
                 f"--tls-cert-file={serving.cert}",
                 f"--tls-private-key-file={serving.key}",
@@ -308,11 +321,15 @@ class ControlPlane:
                 "--max-mutating-requests-inflight=0",
                 "--watch-cache=true",
                 "--v=0",
+                *(self.apiserver_args(pki) if self.apiserver_args else ()),
             ],
         )
         self._wait_http("kube-apiserver", f"{server}/readyz", deadline, client=admin, ca=ca)
 
-        self._say("starting kube-controller-manager, kube-scheduler and kwok ...")
+        self._say(
+            "starting kube-controller-manager, kube-scheduler"
+            + (" and kwok ..." if self.start_kwok else " ...")
+        )
         self._spawn(
             "kube-controller-manager",
             self.binaries.kube_controller_manager,
@@ -346,6 +363,10 @@ class ControlPlane:
                 "--v=0",
             ],
         )
+        if not self.start_kwok:
+            with self.admin_client() as client:
+                self._wait_default_service_account(client, deadline)
+            return
         self._spawn(
             "kwok",
             self.binaries.kwok,
@@ -365,12 +386,13 @@ class ControlPlane:
             self._register_node(client, deadline)
             self._wait_default_service_account(client, deadline)
 
-    def _spawn(self, name: str, binary: Path, args: list[str]) -> None:
+    def _spawn(self, name: str, binary: Path, args: list[str], *, wrapper: Sequence[str] = ()) -> None:
+        """Start ``binary`` (through ``wrapper``, a command that execs it, such as nsenter) and record it."""
         assert self.state is not None
         log_path = self.state_dir / "logs" / f"{name}.log"
         with log_path.open("ab") as log_file:
             process = subprocess.Popen(
-                [str(binary), *args],
+                [*wrapper, str(binary), *args],
                 stdin=subprocess.DEVNULL,
                 stdout=log_file,
                 stderr=subprocess.STDOUT,

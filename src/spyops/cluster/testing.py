@@ -11,7 +11,7 @@ import os
 import re
 import secrets
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,6 +66,52 @@ def session_cluster(workdir: Path) -> Iterator[KubeCluster]:
         )
     finally:
         plane.stop()
+
+
+@dataclass(frozen=True)
+class RealNodeKube(KubeCluster):
+    """The embedded control plane with a real node (spyops.cluster.node); `node` is its host state."""
+
+    node: dict[str, object] | None = None
+    state_dir: Path | None = None
+
+
+@contextlib.contextmanager
+def real_node_cluster(workdir: Path, progress: Callable[[str], None] | None = None) -> Iterator[RealNodeKube]:
+    """A control plane and a real node with the spyops images loaded, stopped and cleaned up afterwards.
+
+    Fails (never skips) with a message naming what this machine lacks: root, the Debian runtime
+    (`make node-runtime`), the images (`make images`)."""
+    from spyops.cluster.binaries import ensure_binaries
+    from spyops.cluster.node.binaries import ensure_node_binaries
+    from spyops.cluster.node.host import require_host
+    from spyops.cluster.node.realnode import RealNodeCluster
+    from spyops.images.build import all_tags, require_images
+
+    require_host()
+    require_images(all_tags())
+    cluster = RealNodeCluster(
+        workdir / "cluster",
+        ensure_binaries(progress=progress),
+        ensure_node_binaries(progress=progress),
+        images=all_tags(),
+        name=f"pytest-{secrets.token_hex(3)}",
+        progress=progress,
+    )
+    state = cluster.start()
+    try:
+        yield RealNodeKube(
+            kubeconfig=cluster.kubeconfig,
+            server=state.server,
+            embedded=True,
+            pki_dir=cluster.state_dir / "pki",
+            node=state.node,
+            state_dir=cluster.state_dir,
+        )
+    finally:
+        left = cluster.stop()
+        if left:
+            raise RuntimeError(f"the real node left these behind: {', '.join(left)}")
 
 
 def namespace_name(test_name: str) -> str:

@@ -41,7 +41,6 @@ from spyops.demo.workloads import (
 
 REPO = Path(__file__).resolve().parents[3]
 EXAMPLES = REPO / "examples"
-GATEWAY_SIM_SCENARIOS = REPO / "workloads" / "gateway-sim" / "scenarios"
 NAMESPACE = "default"
 OPERATOR_NAMESPACE = "spyops-system"
 OPERATOR_RELEASE = "spyops"
@@ -427,7 +426,6 @@ class Demo:
             pod_command_args(container),
             self.ports,
             self.options.anomalies_per_minute,
-            GATEWAY_SIM_SCENARIOS,
         )
         pod = self._pods_of(sts["spec"]["selector"]["matchLabels"], 1)[0]
         self.say(f"  gateway simulator for pod {pod} ({'; '.join(notes)})")

@@ -122,13 +122,10 @@ def local_argv(python: str, pod_argv: list[str], config_file: Path, extra: list[
     return [python, "-m", "spyops", *argv, *extra]
 
 
-# The IBKRGateway's `simulator.scenario` is a name; the simulator's own --scenario takes a file of
-# timed events. Names with a file under workloads/gateway-sim/scenarios/ play that file; these two
-# are the model's own modes.
-SCENARIO_ANOMALY_RATES: dict[str, float | None] = {
-    "calm": 0.0,  # no anomalies unless injected
-    "anomalies": None,  # the demo's --anomalies-per-minute
-}
+# The IBKRGateway's `simulator.scenario` is a name the simulator itself knows (its built-in scenarios), so
+# the pod's command runs unchanged; the demo only sets the rate of the `anomalies` scenario
+# (`spyops demo --anomalies-per-minute`).
+DEMO_RATE_SCENARIO = "anomalies"
 
 
 def _option(argv: list[str], name: str) -> str | None:
@@ -158,7 +155,6 @@ def gateway_sim_argv(
     pod_argv: list[str],
     ports: DemoPorts,
     anomalies_per_minute: float,
-    scenario_dir: Path,
 ) -> tuple[list[str], list[str]]:
     """The simulator pod's command as a local process: (argv, notes on what was changed)."""
     if pod_argv[:2] != ["spyops", "gateway-sim"]:
@@ -168,30 +164,28 @@ def gateway_sim_argv(
         f"--port {_option(pod_argv, '--port')} -> {ports.gateway_api}",
         f"--control-port {_option(pod_argv, '--control-port')} -> {ports.gateway_control}",
     ]
-    argv = _without(pod_argv[2:], "--host", "--port", "--control-port", "--scenario")
+    argv = _without(pod_argv[2:], "--host", "--port", "--control-host", "--control-port", "--scenario")
     argv += [
         "--host",
         "127.0.0.1",
         "--port",
         str(ports.gateway_api),
+        "--control-host",
+        "127.0.0.1",
         "--control-port",
         str(ports.gateway_control),
     ]
     scenario = _option(pod_argv, "--scenario")
     if scenario is not None:
-        scenario_file = scenario_dir / f"{scenario}.yaml"
-        if scenario_file.is_file():
-            argv += ["--scenario", str(scenario_file)]
-            notes.append(f"--scenario {scenario} -> {scenario_file}")
-        elif scenario in SCENARIO_ANOMALY_RATES:
-            rate = SCENARIO_ANOMALY_RATES[scenario]
-            rate = anomalies_per_minute if rate is None else rate
-            argv += ["--anomalies-per-minute", f"{rate:g}"]
-            notes.append(f"--scenario {scenario} -> --anomalies-per-minute {rate:g}")
-        else:
-            known = sorted({*SCENARIO_ANOMALY_RATES, *(p.stem for p in scenario_dir.glob("*.yaml"))})
+        from spyops.gatewaysim.scenario import builtin_names
+
+        if scenario not in builtin_names():
             raise ValueError(
-                f"the IBKRGateway's simulator scenario {scenario!r} is neither a file in {scenario_dir} "
-                f"nor one of the model's modes; known: {', '.join(known)}"
+                f"the IBKRGateway's simulator scenario {scenario!r} is not one the simulator knows; "
+                f"known: {', '.join(builtin_names())}"
             )
+        argv += ["--scenario", scenario]
+        if scenario == DEMO_RATE_SCENARIO:
+            argv += ["--anomalies-per-minute", f"{anomalies_per_minute:g}"]
+            notes.append(f"--scenario {scenario}: --anomalies-per-minute {anomalies_per_minute:g}")
     return [python, "-m", "spyops", "gateway-sim", *argv], notes

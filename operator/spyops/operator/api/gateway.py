@@ -75,7 +75,7 @@ class SimulatorSettings(ApiModel):
         min_length=1,
         max_length=63,
         pattern=r"^[a-z0-9][a-z0-9-]*$",
-        description="Market scenario the simulator plays (e.g. calm, volatile, anomalies).",
+        description="Market scenario the simulator plays: one of its built-in scenarios (calm, anomalies, demo-day).",
     )
     seed: int = Field(default=1, ge=0, le=2_147_483_647, description="Random seed, for reproducible markets.")
     control_port: int = Field(

@@ -132,6 +132,8 @@ def _simulator_pod(inputs: GatewayInputs) -> dict[str, Any]:
         "name": "gateway",
         "image": inputs.workload_image,
         "imagePullPolicy": "IfNotPresent",
+        # A container that dies at start leaves its last log lines in its status (shown on the CR).
+        "terminationMessagePolicy": "FallbackToLogsOnError",
         "command": [
             "spyops",
             "gateway-sim",
@@ -141,6 +143,9 @@ def _simulator_pod(inputs: GatewayInputs) -> dict[str, Any]:
             str(spec.api_port),
             "--control-port",
             str(sim.control_port),
+            # The kubelet probes /health on the pod's address: the control API must not stay on loopback.
+            "--control-host",
+            "0.0.0.0",
             "--scenario",
             sim.scenario,
             "--seed",
@@ -181,6 +186,8 @@ def _ib_gateway_pod(inputs: GatewayInputs) -> dict[str, Any]:
         "name": "gateway",
         "image": spec.image,
         "imagePullPolicy": "IfNotPresent",
+        # A container that dies at start leaves its last log lines in its status (shown on the CR).
+        "terminationMessagePolicy": "FallbackToLogsOnError",
         "env": [
             {
                 "name": "TWS_USERID",
@@ -216,6 +223,8 @@ def _ib_gateway_pod(inputs: GatewayInputs) -> dict[str, Any]:
         "name": "api-probe",
         "image": inputs.workload_image,
         "imagePullPolicy": "IfNotPresent",
+        # A container that dies at start leaves its last log lines in its status (shown on the CR).
+        "terminationMessagePolicy": "FallbackToLogsOnError",
         "command": ["sleep", "infinity"],
         "readinessProbe": _handshake_probe(inputs.owner, relay),
         "resources": {"requests": {"cpu": "10m", "memory": "64Mi"}, "limits": {"memory": "192Mi"}},

@@ -110,6 +110,8 @@ def build_detector_deployment(inputs: StrategyInputs) -> dict[str, Any]:
         "name": "detector",
         "image": _image(inputs),
         "imagePullPolicy": "IfNotPresent",
+        # A container that dies at start leaves its last log lines in its status (shown on the CR).
+        "terminationMessagePolicy": "FallbackToLogsOnError",
         "command": _workload_command("detector"),
         "env": [
             env_from_field("POD_NAME", "metadata.name"),
@@ -190,6 +192,8 @@ def build_bot_deployment(inputs: StrategyInputs) -> dict[str, Any]:
         "name": "bot",
         "image": _image(inputs),
         "imagePullPolicy": "IfNotPresent",
+        # A container that dies at start leaves its last log lines in its status (shown on the CR).
+        "terminationMessagePolicy": "FallbackToLogsOnError",
         "command": _workload_command("bot"),
         "env": [
             env_from_field("POD_NAME", "metadata.name"),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -24,7 +23,11 @@ def gateway_sim(
         int | None, typer.Option(help="Market model seed (default 7, or the scenario's).")
     ] = None,
     scenario: Annotated[
-        Path | None, typer.Option(help="Scenario file (YAML) with timed events.", exists=True, dir_okay=False)
+        str | None,
+        typer.Option(
+            help="Scenario: a built-in name (calm, anomalies, demo-day; what an IBKRGateway's "
+            "simulator.scenario names) or a YAML file with settings and timed events."
+        ),
     ] = None,
     session_date: Annotated[
         str | None, typer.Option(help="Session date YYYY-MM-DD; the 0DTE expiry (default today).")
@@ -38,9 +41,12 @@ def gateway_sim(
     account: Annotated[str, typer.Option(help="Paper account id reported to clients.")] = "DU1234567",
     market_data_lines: Annotated[int, typer.Option(help="Market-data line budget of the account.")] = 100,
     anomalies_per_minute: Annotated[
-        float,
-        typer.Option(help="Anomalies the model schedules by itself per minute (0: only injected ones)."),
-    ] = 0.0,
+        float | None,
+        typer.Option(
+            help="Anomalies the model schedules by itself per minute (0: only injected ones; "
+            "default: the scenario's, else 0)."
+        ),
+    ] = None,
     log_level: Annotated[str, typer.Option(help="Log level.")] = "info",
 ) -> None:
     """Run the paper IB Gateway simulator (TWS API wire protocol) driven by the market model."""
@@ -50,14 +56,16 @@ def gateway_sim(
     from spyops.common.jsonlog import configure_json_logging
     from spyops.gatewaysim.gateway import GatewayConfig
     from spyops.gatewaysim.model_source import build_model_source
-    from spyops.gatewaysim.scenario import Scenario, ScenarioError, load_scenario
+    from spyops.gatewaysim.scenario import Scenario, ScenarioError, load_scenario, resolve_scenario
     from spyops.gatewaysim.server import GatewayServer, ServerSettings
 
     configure_json_logging("gateway-sim", log_level)
     try:
-        loaded = load_scenario(scenario) if scenario is not None else Scenario()
+        loaded = load_scenario(resolve_scenario(scenario)) if scenario is not None else Scenario()
     except ScenarioError as exc:
-        raise typer.BadParameter(str(exc), param_hint="--scenario") from exc
+        # One plain line (no usage box): in a pod it is the last log line the operator shows.
+        typer.echo(f"gateway-sim: --scenario: {exc}", err=True)
+        raise typer.Exit(code=2) from exc
     settings = loaded.settings
     try:
         date = (
@@ -72,10 +80,13 @@ def gateway_sim(
     if chosen_speed <= 0:
         raise typer.BadParameter("speed must be positive", param_hint="--speed")
     chosen_seed = seed if seed is not None else (settings.seed if settings.seed is not None else 7)
-    if anomalies_per_minute < 0:
+    rate = (
+        anomalies_per_minute if anomalies_per_minute is not None else (settings.anomalies_per_minute or 0.0)
+    )
+    if rate < 0:
         raise typer.BadParameter("must not be negative", param_hint="--anomalies-per-minute")
     try:
-        source = build_model_source(chosen_seed, date, start, anomalies_per_minute=anomalies_per_minute)
+        source = build_model_source(chosen_seed, date, start, anomalies_per_minute=rate)
     except ValueError as exc:  # e.g. a start at or after the 16:00 close
         raise typer.BadParameter(str(exc)) from exc
     server = GatewayServer(

@@ -83,6 +83,7 @@ class ScenarioSettings(BaseModel):
     session_date: dt.date | None = None
     start: dt.time | None = None
     speed: float | None = Field(default=None, gt=0, le=1000)
+    anomalies_per_minute: float | None = Field(default=None, ge=0, le=600)
 
 
 class Scenario(BaseModel):
@@ -95,6 +96,26 @@ class Scenario(BaseModel):
 def _problems(exc: ValidationError) -> str:
     return "; ".join(
         f"{'.'.join(str(p) for p in err['loc']) or '<event>'}: {err['msg']}" for err in exc.errors()
+    )
+
+
+# Scenarios that ship with the simulator, by name: what an IBKRGateway's `simulator.scenario` names.
+BUILTIN_DIR = Path(__file__).parent / "scenarios"
+
+
+def builtin_names() -> list[str]:
+    return sorted(p.stem for p in BUILTIN_DIR.glob("*.yaml"))
+
+
+def resolve_scenario(value: str) -> Path:
+    """A scenario given as a file path, or by the name of a built-in one (the operator renders names)."""
+    path = Path(value)
+    if path.is_file():
+        return path
+    if "/" not in value and (BUILTIN_DIR / f"{value}.yaml").is_file():
+        return BUILTIN_DIR / f"{value}.yaml"
+    raise ScenarioError(
+        f"unknown scenario {value!r}: not a file, and not one of the built-in names {', '.join(builtin_names())}"
     )
 
 
