@@ -133,6 +133,7 @@ CASES = [
     case("market generate --out {directory} --date tomorrow", "tomorrow"),
     case("market generate", "missing option", "--out"),
     # bench
+    case("bench realnode --frobnicate", UNKNOWN),
     case("bench detector --seeds one,two", "one,two"),
     case("bench backend --clients many", "--clients"),
     case("bench gateway-sim --speeds fast", "fast"),
@@ -161,6 +162,9 @@ CASES = [
         "utf-8",
     ),
     case("monitoring receivers --smtp-port 0", "--smtp-port"),
+    # images (the one image, built daemonless)
+    case("images build --ca-bundle {missing}", "--ca-bundle"),
+    case("images list --frobnicate", UNKNOWN),
     # infra
     case("infra build-tools --frobnicate", UNKNOWN),
     case("infra plan --env nowhere", "nowhere"),

@@ -134,7 +134,11 @@ def parse_scenario(text: str, *, source: str = "<scenario>") -> Scenario:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ScenarioError(f"{source}: not valid YAML: {exc}") from exc
+        # One line: PyYAML's own text spans several (context, snippet, caret).
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ScenarioError(f"{source}: not valid YAML{where}: {problem}") from exc
     if data is None:
         return Scenario()
     if not isinstance(data, dict) or not isinstance(root, yaml.MappingNode):
