@@ -329,7 +329,7 @@ def test_missing_credentials_are_a_condition_not_a_crash(
     wait_for("SecretNotFound", lambda: creds_reason() == "SecretNotFound")
     body = get_json(kube, "ibkrgateway", "live-ish", "-n", namespace)
     assert "ibkr-login" in condition(body, "CredentialsAvailable")["message"]  # type: ignore[index]
-    assert body["status"]["phase"] == "Degraded"
+    assert body["status"]["phase"] == "Degraded", json.dumps(body["status"]["conditions"])
 
     secret = {
         "apiVersion": "v1",

@@ -63,7 +63,7 @@ def test_a_refusal_carries_the_api_servers_reason_and_message() -> None:
     )
 
 
-@pytest.mark.parametrize("code", [408, 409, 429, 500, 503])
+@pytest.mark.parametrize("code", [404, 408, 409, 429, 500, 503])
 def test_transient_answers_are_not_refusals(code: int) -> None:
     assert refusals.refusal_of(CONFIG_MAP, _api_error(code, "Whatever", "try again")) is None
 

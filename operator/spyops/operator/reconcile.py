@@ -156,11 +156,19 @@ class Reconciler:
             self.cache.put_child(applied)
             return applied
 
-        first = [c for c in children if c["kind"] in FIRST_WAVE]
-        rest = [c for c in children if c["kind"] not in FIRST_WAVE]
-        results = list(await asyncio.gather(*(one(c) for c in first)))
-        if not any(isinstance(r, refusals.Refusal) for r in results):
-            results += await asyncio.gather(*(one(c) for c in rest))
+        # Config and identity first, the workloads after; a RoleBinding after its Role, since the API
+        # server judges a binding against the rules of the Role it names (a binding created while its
+        # Role is not there yet is answered 404).
+        waves = [
+            [c for c in children if c["kind"] in FIRST_WAVE and c["kind"] != "RoleBinding"],
+            [c for c in children if c["kind"] == "RoleBinding"],
+            [c for c in children if c["kind"] not in FIRST_WAVE],
+        ]
+        results: list[dict[str, Any] | refusals.Refusal] = []
+        for wave in waves:
+            if any(isinstance(r, refusals.Refusal) for r in results):
+                break
+            results += await asyncio.gather(*(one(c) for c in wave))
         live = {f"{r['kind']}/{r['metadata']['name']}": r for r in results if isinstance(r, dict)}
         return live, [r for r in results if isinstance(r, refusals.Refusal)]
 

@@ -17,7 +17,9 @@ from lightkube import ApiError
 REASON = "ChildRefused"
 # Retry anyway: what fixes a refusal (a quota, a policy, a Role) is not something we watch.
 RECHECK_SECONDS = 10.0
-_TRANSIENT = frozenset({408, 409, 429})
+# Not refusals: a timeout, a conflict, throttling, and a 404 (something the child depends on is not
+# there yet, e.g. the Role a RoleBinding names); the work queue's backoff retries them.
+_TRANSIENT = frozenset({404, 408, 409, 429})
 
 
 @dataclass(frozen=True)
