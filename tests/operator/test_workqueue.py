@@ -93,3 +93,25 @@ async def test_requeue_after() -> None:
     await asyncio.sleep(0.4)
     await queue.stop()
     assert calls == 2
+
+
+def test_error_and_result_series_exist_at_zero_before_anything_happens() -> None:
+    from prometheus_client import generate_latest
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from spyops.operator import metrics
+
+    async def never(key: Key) -> float | None:
+        raise AssertionError("not called")
+
+    WorkQueue("fresh-controller", never, workers=1)
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(generate_latest(metrics.REGISTRY).decode())
+        for s in family.samples
+        if s.labels.get("controller") == "fresh-controller"
+    }
+    assert samples[("controller_runtime_reconcile_errors_total", (("controller", "fresh-controller"),))] == 0
+    for result in ("success", "error", "requeue", "requeue_after"):
+        key = ("controller_runtime_reconcile_total", (("controller", "fresh-controller"), ("result", result)))
+        assert samples[key] == 0

@@ -34,6 +34,9 @@ _BASE_BACKOFF = 0.05
 _MAX_BACKOFF = 60.0
 
 
+RESULTS = ("success", "error", "requeue", "requeue_after")
+
+
 class WorkQueue:
     def __init__(self, name: str, reconcile: Reconcile, workers: int) -> None:
         self.name = name
@@ -49,6 +52,11 @@ class WorkQueue:
         self._idle = asyncio.Event()
         self._idle.set()
         metrics.MAX_CONCURRENT.labels(name).set(workers)
+        # Every series exists from the start, at 0 (as controller-runtime does): a rate() over errors
+        # that never happened is 0, not "no data", for dashboards and alerts alike.
+        metrics.RECONCILE_ERRORS.labels(name)
+        for result in RESULTS:
+            metrics.RECONCILE_TOTAL.labels(name, result)
 
     def add(self, key: Key) -> None:
         metrics.QUEUE_ADDS.labels(self.name).inc()
