@@ -8,6 +8,11 @@ A 400/413/422 for a batch is retried item by item; an item the backend still
 refuses alone is moved to the dead-letter table (kept, counted, logged) so it does
 not block everything behind it.
 
+Tracing: each item keeps the trace context it was enqueued in (span ``outbox.enqueue``); every send
+attempt is a span in that trace (``outbox.send``, or ``outbox.replay`` once the item has waited
+through a failed attempt or a buffering period), linked to the previous attempt, so a trace survives
+an outage: continued, linked, not restarted. The request carries the attempt's ``traceparent``.
+
 The outbound mode comes from the runtime config and may change at any time
 (:meth:`OutboxSender.set_outbound`): ``direct`` sends to ``backend_url``,
 ``backup`` to ``backup_url``, ``buffering`` sends nothing and keeps everything.
@@ -27,9 +32,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from opentelemetry.context import Context
+from opentelemetry.trace import SpanKind
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge
 from pydantic import BaseModel
 
+from spyops.common import tracing
 from spyops.outbox.store import ITEM_KINDS, OutboxItem, OutboxStore
 from spyops.schemas import OutboundMode, OutboundSettings
 
@@ -120,6 +128,26 @@ def _retry_after(response: httpx.Response) -> float | None:
         return None
 
 
+def _item_attributes(kind: str, item: BaseModel | Mapping[str, Any], item_id: str | None) -> dict[str, str]:
+    """Span attributes that find the item: its id, and the signal id / orderRef / strategy it carries."""
+    def field(name: str) -> object:
+        return item.get(name) if isinstance(item, Mapping) else getattr(item, name, None)
+
+    attributes = {"spyops.outbox.kind": kind}
+    ident = item_id or field("id")
+    if isinstance(ident, str):
+        attributes["spyops.outbox.item_id"] = ident
+    for key, name in (
+        ("spyops.signal.id", "id" if kind == "signal" else "signal_id"),
+        ("spyops.order_ref", "order_ref"),
+        ("spyops.strategy", "strategy"),
+    ):
+        value = field(name)
+        if isinstance(value, str) and value:
+            attributes[key] = value
+    return attributes
+
+
 class OutboxSender:
     """Run with ``await sender.run()`` as a task; ``stop()`` ends it after the request in flight."""
 
@@ -139,6 +167,7 @@ class OutboxSender:
         self._stopping = False
         self._transport = transport
         self._backoff = 0.0
+        self._held = False  # items waited (buffering or failed sends): the next sends are replays
         self.last_error = ""
         self.metrics.set_mode(outbound.mode)
 
@@ -164,7 +193,10 @@ class OutboxSender:
         self, kind: str, item: BaseModel | Mapping[str, Any], item_id: str | None = None
     ) -> int | None:
         """Enqueue durably (off the event loop), then wake the sender; see :meth:`OutboxStore.enqueue`."""
-        seq = await self.store.enqueue_async(kind, item, item_id)
+        with tracing.tracer().start_as_current_span(
+            "outbox.enqueue", attributes=_item_attributes(kind, item, item_id)
+        ) as span:
+            seq = await self.store.enqueue_async(kind, item, item_id, tracing.traceparent(span))
         self._wake.set()
         return seq
 
@@ -232,6 +264,7 @@ class OutboxSender:
         await asyncio.to_thread(self.metrics.refresh, self.store)
         target = self._target()
         if target is None:
+            self._held = True
             await self._sleep_or_wake(self.settings.idle_poll_seconds)
             return
         batch = await asyncio.to_thread(self.store.head_batch, self.settings.batch_size)
@@ -254,13 +287,42 @@ class OutboxSender:
         await self._sleep_or_wake(delay)
 
     async def _post(self, client: httpx.AsyncClient, target: str, batch: list[OutboxItem]) -> None:
+        replay = self._held or any(i.attempts > 0 for i in batch)
+        first = batch[0]
+        # The attempt continues the first item's trace; the other items' traces and the previous
+        # attempts are links (a batch is one request, so it has one parent).
+        links = tracing.links_to(
+            [i.attempt_traceparent or (i.traceparent if replay else "") for i in batch],
+            {"spyops.link": "previous_attempt" if replay else "batched_item"},
+        ) + tracing.links_to([i.traceparent for i in batch[1:]], {"spyops.link": "batched_item"})
+        with tracing.tracer().start_as_current_span(
+            "outbox.replay" if replay else "outbox.send",
+            context=tracing.context_from(first.traceparent) or Context(),
+            kind=SpanKind.CLIENT,
+            links=links,
+            attributes={
+                "spyops.outbox.kind": first.kind,
+                "spyops.outbox.items": len(batch),
+                "spyops.outbox.item_ids": [i.item_id for i in batch],
+                "spyops.outbox.attempt": first.attempts + 1,
+                "spyops.outbox.replay": replay,
+            },
+        ) as span:
+            await self._post_traced(client, target, batch, tracing.traceparent(span))
+        self._held = False
+
+    async def _post_traced(
+        self, client: httpx.AsyncClient, target: str, batch: list[OutboxItem], traceparent: str | None
+    ) -> None:
         url = target.rstrip("/") + ITEM_KINDS[batch[0].kind]
         headers = {"Content-Type": "application/json"}
+        if traceparent:
+            headers["traceparent"] = traceparent
         token = self._token()
         if token:
             headers["Authorization"] = f"Bearer {token}"
         body = ("[" + ",".join(i.payload for i in batch) + "]").encode()
-        await asyncio.to_thread(self.store.record_attempt, batch)
+        await asyncio.to_thread(self.store.record_attempt, batch, traceparent)
         try:
             response = await client.post(url, content=body, headers=headers)
         except httpx.TimeoutException as exc:
