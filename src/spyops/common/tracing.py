@@ -60,7 +60,9 @@ def settings_from_env(component: str, env: Mapping[str, str]) -> TracingSettings
     if exporter not in EXPORTERS:
         raise TracingConfigError(f"OTEL_TRACES_EXPORTER: {exporter!r} is not one of {', '.join(EXPORTERS)}")
     protocol = (
-        env.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") or env.get("OTEL_EXPORTER_OTLP_PROTOCOL") or "http/protobuf"
+        env.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
+        or env.get("OTEL_EXPORTER_OTLP_PROTOCOL")
+        or "http/protobuf"
     ).strip()
     if protocol not in PROTOCOLS:
         raise TracingConfigError(

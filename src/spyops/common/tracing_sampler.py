@@ -43,7 +43,9 @@ class TradeAwareSampler(Sampler):
             kept = SamplingResult(Decision.RECORD_AND_SAMPLE, attributes, trace_state)
             rate = 100.0
         else:
-            kept = self._by_ratio.should_sample(parent_context, trace_id, name, kind, attributes, links, trace_state)
+            kept = self._by_ratio.should_sample(
+                parent_context, trace_id, name, kind, attributes, links, trace_state
+            )
             rate = self._ratio * 100.0
         if self._azure and kept.decision is Decision.RECORD_AND_SAMPLE:
             # Application Insights counts a kept item as 100 / sampleRate items.

@@ -130,6 +130,7 @@ def _retry_after(response: httpx.Response) -> float | None:
 
 def _item_attributes(kind: str, item: BaseModel | Mapping[str, Any], item_id: str | None) -> dict[str, str]:
     """Span attributes that find the item: its id, and the signal id / orderRef / strategy it carries."""
+
     def field(name: str) -> object:
         return item.get(name) if isinstance(item, Mapping) else getattr(item, name, None)
 
