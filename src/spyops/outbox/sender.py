@@ -33,7 +33,7 @@ from typing import Any
 
 import httpx
 from opentelemetry.context import Context
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge
 from pydantic import BaseModel
 
@@ -147,6 +147,34 @@ def _item_attributes(kind: str, item: BaseModel | Mapping[str, Any], item_id: st
         if isinstance(value, str) and value:
             attributes[key] = value
     return attributes
+
+
+def _previous_attempt(item: OutboxItem, replay: bool) -> list[Link]:
+    """A replay links to the item's last attempt (or, if it never had one, to its enqueue)."""
+    if not replay:
+        return []
+    return tracing.links_to(
+        [item.attempt_traceparent or item.traceparent], {"spyops.link": "previous_attempt"}
+    )
+
+
+def _item_attempt_span(name: str, item: OutboxItem, replay: bool, request: str) -> Span:
+    """The attempt of a batched item (not the first) in its own trace, linked to the batch's request."""
+    return tracing.tracer().start_span(
+        name,
+        context=tracing.context_from(item.traceparent) or Context(),
+        kind=SpanKind.CLIENT,
+        links=[
+            *_previous_attempt(item, replay),
+            *tracing.links_to([request], {"spyops.link": "batch_request"}),
+        ],
+        attributes={
+            "spyops.outbox.kind": item.kind,
+            "spyops.outbox.item_id": item.item_id,
+            "spyops.outbox.attempt": item.attempts + 1,
+            "spyops.outbox.replay": replay,
+        },
+    )
 
 
 class OutboxSender:
@@ -289,18 +317,16 @@ class OutboxSender:
 
     async def _post(self, client: httpx.AsyncClient, target: str, batch: list[OutboxItem]) -> None:
         replay = self._held or any(i.attempts > 0 for i in batch)
+        name = "outbox.replay" if replay else "outbox.send"
         first = batch[0]
-        # The attempt continues the first item's trace; the other items' traces and the previous
-        # attempts are links (a batch is one request, so it has one parent).
-        links = tracing.links_to(
-            [i.attempt_traceparent or (i.traceparent if replay else "") for i in batch],
-            {"spyops.link": "previous_attempt" if replay else "batched_item"},
-        ) + tracing.links_to([i.traceparent for i in batch[1:]], {"spyops.link": "batched_item"})
+        # A batch is one request, so one span carries it: in the first item's trace. Every other
+        # item gets an attempt span in its own trace, linked to that request, so each trace shows
+        # its own attempts; a replay links to the item's previous attempt.
         with tracing.tracer().start_as_current_span(
-            "outbox.replay" if replay else "outbox.send",
+            name,
             context=tracing.context_from(first.traceparent) or Context(),
             kind=SpanKind.CLIENT,
-            links=links,
+            links=_previous_attempt(first, replay),
             attributes={
                 "spyops.outbox.kind": first.kind,
                 "spyops.outbox.items": len(batch),
@@ -309,11 +335,32 @@ class OutboxSender:
                 "spyops.outbox.replay": replay,
             },
         ) as span:
-            await self._post_traced(client, target, batch, tracing.traceparent(span))
+            request = tracing.traceparent(span)
+            others = (
+                [_item_attempt_span(name, item, replay, request) for item in batch[1:]] if request else []
+            )
+            error: BaseException | None = None
+            try:
+                await self._post_traced(
+                    client, target, batch, request, [request] + [tracing.traceparent(o) for o in others]
+                )
+            except BaseException as exc:
+                error = exc
+                raise
+            finally:
+                for other in others:
+                    if error is not None:
+                        other.set_status(Status(StatusCode.ERROR, str(error)[:300]))
+                    other.end()
         self._held = False
 
     async def _post_traced(
-        self, client: httpx.AsyncClient, target: str, batch: list[OutboxItem], traceparent: str | None
+        self,
+        client: httpx.AsyncClient,
+        target: str,
+        batch: list[OutboxItem],
+        traceparent: str | None,
+        attempt_traceparents: list[str | None],
     ) -> None:
         url = target.rstrip("/") + ITEM_KINDS[batch[0].kind]
         headers = {"Content-Type": "application/json"}
@@ -323,7 +370,7 @@ class OutboxSender:
         if token:
             headers["Authorization"] = f"Bearer {token}"
         body = ("[" + ",".join(i.payload for i in batch) + "]").encode()
-        await asyncio.to_thread(self.store.record_attempt, batch, traceparent)
+        await asyncio.to_thread(self.store.record_attempt, batch, attempt_traceparents)
         try:
             response = await client.post(url, content=body, headers=headers)
         except httpx.TimeoutException as exc:

@@ -163,12 +163,17 @@ class OutboxStore:
     def acknowledge(self, items: Sequence[OutboxItem]) -> None:
         self._in_transaction("DELETE FROM outbox WHERE seq = ?", [(i.seq,) for i in items])
 
-    def record_attempt(self, items: Sequence[OutboxItem], attempt_traceparent: str | None = None) -> None:
-        """Count an attempt; ``attempt_traceparent`` is its span, which the next attempt links to."""
+    def record_attempt(
+        self, items: Sequence[OutboxItem], attempt_traceparents: Sequence[str | None] | None = None
+    ) -> None:
+        """Count an attempt; ``attempt_traceparents`` (one per item) are its spans, which the next
+        attempt links to (an item without one keeps its last)."""
+        spans = list(attempt_traceparents or [])
+        spans += [None] * (len(items) - len(spans))
         self._in_transaction(
             "UPDATE outbox SET attempts = attempts + 1,"
             " attempt_traceparent = CASE WHEN ? = '' THEN attempt_traceparent ELSE ? END WHERE seq = ?",
-            [(attempt_traceparent or "", attempt_traceparent or "", i.seq) for i in items],
+            [(span or "", span or "", i.seq) for i, span in zip(items, spans, strict=True)],
         )
 
     def dead_letter(self, item: OutboxItem, reason: str) -> None:
