@@ -293,24 +293,55 @@ async def test_one_signal_one_trace_through_every_hop_and_an_outage(
                 server_backend = backend()
                 await server_backend.start()
 
-            def replayed() -> bool:
+            def outage_chains() -> list[tuple[SpanRecord, list[SpanRecord]]]:
                 trace = _trace_of(collector, outage_signal.id)
-                return all(_delivered(trace, ref) for ref in outage_refs)
+                return [chain for ref in outage_refs for chain in _fill_chains(trace, ref)]
+
+            def replayed() -> bool:
+                chains = outage_chains()
+                trace = _trace_of(collector, outage_signal.id)
+                refs_seen = {fill.attributes["spyops.order_ref"] for fill, _attempts in chains}
+                return (
+                    refs_seen == set(outage_refs)
+                    and all(
+                        a and a[-1].name == "outbox.replay" and a[-1].status_code != 2 for _f, a in chains
+                    )
+                    and any(_children(trace, a[-1], "backend.ingest") for _f, a in chains)
+                )
 
             await until(replayed, 60, what="the outage's fills replayed to the backend, at the collector")
+            chains = outage_chains()
             trace = _signal_trace(collector, outage_signal.id)
-            for ref in outage_refs:
-                delivered = _delivered(trace, ref)
-                assert delivered is not None
-                _fill, attempts, ingest = delivered
-                failed = [a for a in attempts if a.status_code == 2]
-                assert failed, f"no failed attempt for {ref}: {_outline(trace)}"
-                replay = attempts[-1]
+            # Every item of the trace that had failed attempts (the first to go out when the link
+            # was down) ends in a replay linked to its last failed attempt, in the same trace.
+            retried = [
+                attempts
+                for enqueue in (s for s in trace if s.name == "outbox.enqueue")
+                if (
+                    attempts := sorted(
+                        (s for s in trace if s.parent_span_id == enqueue.span_id), key=lambda s: s.start_ns
+                    )
+                )
+                and attempts[0].status_code == 2
+            ]
+            assert retried, f"no failed send attempt in the outage's trace: {_outline(trace)}"
+            for *earlier, replay in retried:
+                assert all(a.status_code == 2 for a in earlier), _outline(trace)
                 assert replay.name == "outbox.replay"
                 assert replay.status_code != 2
                 linked = {(t, s) for t, s, _attrs in replay.links}
-                assert (failed[-1].trace_id, failed[-1].span_id) in linked, replay.links
-                assert ingest.attributes["spyops.order_ref"] == ref
+                assert (earlier[-1].trace_id, earlier[-1].span_id) in linked, replay.links
+            # The fills waited through the outage too: each is sent as a replay of the same trace.
+            for _fill, attempts in chains:
+                assert attempts[-1].name == "outbox.replay", _outline(trace)
+            ingests = [
+                ingest
+                for _fill, attempts in chains
+                for ingest in _children(trace, attempts[-1], "backend.ingest")
+            ]
+            assert {i.attributes.get("spyops.order_ref") for i in ingests} <= set(outage_refs)
+            for ingest in ingests:
+                _child(trace, ingest, "backend.broadcast")
         finally:
             if reader is not None:
                 reader.cancel()

@@ -9,9 +9,10 @@ refuses alone is moved to the dead-letter table (kept, counted, logged) so it do
 not block everything behind it.
 
 Tracing: each item keeps the trace context it was enqueued in (span ``outbox.enqueue``); every send
-attempt is a span in that trace (``outbox.send``, or ``outbox.replay`` once the item has waited
-through a failed attempt or a buffering period), linked to the previous attempt, so a trace survives
-an outage: continued, linked, not restarted. The request carries the attempt's ``traceparent``.
+attempt is a span in that trace: ``outbox.send``, or ``outbox.replay`` for an item that waited through
+an outage (failed sends or buffering), linked to its previous attempt (or to its enqueue if it had
+none). So a trace survives an outage: continued, linked, not restarted. The request carries the
+attempt's ``traceparent``.
 
 The outbound mode comes from the runtime config and may change at any time
 (:meth:`OutboxSender.set_outbound`): ``direct`` sends to ``backend_url``,
@@ -150,12 +151,12 @@ def _item_attributes(kind: str, item: BaseModel | Mapping[str, Any], item_id: st
 
 
 def _previous_attempt(item: OutboxItem, replay: bool) -> list[Link]:
-    """A replay links to the item's last attempt (or, if it never had one, to its enqueue)."""
+    """A replay links to the item's last attempt (or, if it waited without one, to its enqueue)."""
     if not replay:
         return []
-    return tracing.links_to(
-        [item.attempt_traceparent or item.traceparent], {"spyops.link": "previous_attempt"}
-    )
+    if item.attempt_traceparent:
+        return tracing.links_to([item.attempt_traceparent], {"spyops.link": "previous_attempt"})
+    return tracing.links_to([item.traceparent], {"spyops.link": "enqueued"})
 
 
 def _item_attempt_span(name: str, item: OutboxItem, replay: bool, request: str) -> Span:
@@ -196,7 +197,10 @@ class OutboxSender:
         self._stopping = False
         self._transport = transport
         self._backoff = 0.0
-        self._held = False  # items waited (buffering or failed sends): the next sends are replays
+        # An outage (buffering, or sends failing) began at _outage_since; when the link comes back,
+        # every item enqueued before that moment waited through it, and its send is a replay.
+        self._outage_since: float | None = None
+        self._recovered_at = 0.0
         self.last_error = ""
         self.metrics.set_mode(outbound.mode)
 
@@ -293,7 +297,7 @@ class OutboxSender:
         await asyncio.to_thread(self.metrics.refresh, self.store)
         target = self._target()
         if target is None:
-            self._held = True
+            self._outage_began()
             await self._sleep_or_wake(self.settings.idle_poll_seconds)
             return
         batch = await asyncio.to_thread(self.store.head_batch, self.settings.batch_size)
@@ -316,7 +320,9 @@ class OutboxSender:
         await self._sleep_or_wake(delay)
 
     async def _post(self, client: httpx.AsyncClient, target: str, batch: list[OutboxItem]) -> None:
-        replay = self._held or any(i.attempts > 0 for i in batch)
+        replay = self._outage_since is not None or any(
+            i.attempts > 0 or i.created_at <= self._recovered_at for i in batch
+        )
         name = "outbox.replay" if replay else "outbox.send"
         first = batch[0]
         # A batch is one request, so one span carries it: in the first item's trace. Every other
@@ -346,13 +352,21 @@ class OutboxSender:
                 )
             except BaseException as exc:
                 error = exc
+                if not (isinstance(exc, _SendFailedError) and exc.invalid):  # a refusal is no outage
+                    self._outage_began()
                 raise
             finally:
                 for other in others:
                     if error is not None:
                         other.set_status(Status(StatusCode.ERROR, str(error)[:300]))
                     other.end()
-        self._held = False
+        if self._outage_since is not None:
+            self._outage_since = None
+            self._recovered_at = time.time()
+
+    def _outage_began(self) -> None:
+        if self._outage_since is None:
+            self._outage_since = time.time()
 
     async def _post_traced(
         self,
