@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from spyops.cluster.controlplane import free_port
 from spyops.toolchain.gobuild import GoBuildError, GoTool, build_go_tools
 
 OTELCOL_MODULE_DIR = Path(__file__).parent / "otelcol-gomodule"
@@ -126,12 +127,6 @@ def parse_spans(lines: str) -> list[SpanRecord]:
     return spans
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @dataclass
 class Collector:
     """A running collector: where to send (``otlp_http`` / ``otlp_grpc``) and what it received."""
@@ -176,7 +171,7 @@ def running_collector(workdir: Path, binary: Path | None = None) -> Iterator[Col
     """Start the collector on free loopback ports with its output in ``workdir``; stop it after."""
     command = binary or ensure_otelcol()
     workdir.mkdir(parents=True, exist_ok=True)
-    grpc_port, http_port = _free_port(), _free_port()
+    grpc_port, http_port = free_port(), free_port()
     config = workdir / "otelcol.yaml"
     traces = workdir / "traces.jsonl"
     config.write_text(json.dumps(collector_config(grpc_port, http_port, traces)))  # JSON is YAML

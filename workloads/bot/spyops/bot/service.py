@@ -31,7 +31,8 @@ import os
 import signal as signals
 import sys
 import time
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -442,18 +443,12 @@ class BotService:
         # The same fill again when its commission arrives: the backend updates it (same id), so the
         # outbox, which keeps one pending item per id, gets a distinct one for it.
         item_id = f"{record.exec_id}#commission={record.commission}" if record.commission else record.exec_id
-        with tracing.tracer().start_as_current_span(
-            "bot.fill",
-            context=tracing.context_from(self._order_traces.get(record.order_ref)),
-            attributes={
-                "spyops.order_ref": record.order_ref,
-                "spyops.signal.id": execution.signal_id,
-                "spyops.strategy": self.config.strategy,
-                "spyops.exec_id": record.exec_id,
-                "spyops.fill.quantity": record.quantity,
-                "spyops.fill.price": record.price,
-            },
-        ):
+        attributes: dict[str, AttributeValue] = {
+            "spyops.exec_id": record.exec_id,
+            "spyops.fill.quantity": record.quantity,
+            "spyops.fill.price": record.price,
+        }
+        with self._order_span("bot.fill", record.order_ref, execution.signal_id, attributes):
             await self._submit("execution", execution, item_id)
 
     async def _report_order(self, order: JournalOrder) -> None:
@@ -477,17 +472,24 @@ class BotService:
         except ValidationError:  # e.g. an adopted order whose quantity the gateway did not give
             log.exception("order update not reportable", extra={"order_ref": order.order_ref})
             return
-        with tracing.tracer().start_as_current_span(
-            "bot.order_update",
-            context=tracing.context_from(self._order_traces.get(order.order_ref)),
-            attributes={
-                "spyops.order_ref": order.order_ref,
-                "spyops.signal.id": order.signal_id,
-                "spyops.strategy": self.config.strategy,
-                "spyops.order.status": order.status.value,
-            },
-        ):
+        status = {"spyops.order.status": order.status.value}
+        with self._order_span("bot.order_update", order.order_ref, order.signal_id, status):
             await self._submit("order", update, update.id)
+
+    def _order_span(
+        self, name: str, order_ref: str, signal_id: str, attributes: Mapping[str, AttributeValue]
+    ) -> AbstractContextManager[trace.Span]:
+        """A span of what happens to an order later (a fill, a status), under its placeOrder span."""
+        return tracing.tracer().start_as_current_span(
+            name,
+            context=tracing.context_from(self._order_traces.get(order_ref)),
+            attributes={
+                "spyops.order_ref": order_ref,
+                "spyops.signal.id": signal_id,
+                "spyops.strategy": self.config.strategy,
+                **attributes,
+            },
+        )
 
     async def _submit(self, kind: str, item: Execution | OrderUpdate, item_id: str) -> None:
         try:
