@@ -20,12 +20,17 @@ import logging
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.trace import Link, SpanContext, Tracer
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 from opentelemetry.util.types import Attributes
+
+if TYPE_CHECKING:  # the SDK is imported only when tracing is on
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SpanExporter
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +43,7 @@ AZURE_SAMPLE_RATE = "_MS.sampleRate"
 _PROPAGATOR = TraceContextTextMapPropagator()
 _NOOP: Tracer = trace.NoOpTracer()
 _tracer: Tracer = _NOOP
-_provider: object | None = None  # the SDK TracerProvider when tracing is on
+_provider: TracerProvider | None = None  # the SDK's, when tracing is on
 
 
 class TracingConfigError(ValueError):
@@ -89,7 +94,7 @@ def settings_from_env(component: str, env: Mapping[str, str]) -> TracingSettings
     )
 
 
-def _exporter(settings: TracingSettings) -> object:
+def _exporter(settings: TracingSettings) -> SpanExporter:
     if settings.exporter == "azure_monitor":
         from azure.monitor.opentelemetry.exporter import AzureMonitorTraceExporter
 
@@ -112,17 +117,15 @@ def configure_tracing(component: str, env: Mapping[str, str] | None = None) -> T
     # The SDK is imported only when tracing is on: off costs nothing, not even the import.
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
     from spyops.common.tracing_sampler import trade_aware_sampler
 
-    exporter = _exporter(settings)
-    assert isinstance(exporter, SpanExporter)
     provider = TracerProvider(
         sampler=trade_aware_sampler(settings.sampling_ratio, azure=settings.exporter == "azure_monitor"),
         resource=Resource.create({"service.name": settings.service_name}),
     )
-    provider.add_span_processor(BatchSpanProcessor(exporter))
+    provider.add_span_processor(BatchSpanProcessor(_exporter(settings)))
     _provider = provider
     _tracer = provider.get_tracer("spyops")
     log.info(
@@ -142,7 +145,7 @@ def shutdown_tracing() -> None:
     global _tracer, _provider
     provider, _provider, _tracer = _provider, None, _NOOP
     if provider is not None:
-        provider.shutdown()  # type: ignore[attr-defined]
+        provider.shutdown()
 
 
 def enabled() -> bool:
