@@ -23,7 +23,7 @@ import aiohttp
 import pytest
 
 from spyops.bot import order_refs
-from spyops.schemas import AnomalyKind, DetectorSettings, OutboundSettings, RuntimeConfig, Signal
+from spyops.schemas import AnomalyKind, RuntimeConfig, Signal
 from spyops.signalstream import subscribe
 from spyops.toolchain.otelcol import Collector, SpanRecord, running_collector
 from tests.backend_process import BackendProcess, _free_port
@@ -31,9 +31,10 @@ from tests.bot.harness import (
     BotProcess,
     DetectorProcess,
     gateway_orders,
-    runtime_config,
     simulator,
+    traded_through_backend,
     until,
+    wait_http_ok,
     write_config,
 )
 
@@ -153,17 +154,7 @@ async def test_one_signal_one_trace_through_every_hop_and_an_outage(
         config_path = tmp_path / "config.json"
 
         def config_for(stream_url: str) -> RuntimeConfig:
-            return runtime_config(
-                server.port,
-                stream_url,
-                strategy=STRATEGY,
-                execution={"limit_offset": 0.05, "order_timeout_seconds": 3.0},
-            ).model_copy(
-                update={
-                    "detector": DetectorSettings(max_market_data_lines=60),
-                    "outbound": OutboundSettings(backend_url=server_backend.url, token_file=str(token_file)),
-                }
-            )
+            return traded_through_backend(server.port, stream_url, STRATEGY, server_backend.url, token_file)
 
         write_config(config_path, config_for(""))
         detector = DetectorProcess(tmp_path, config_path)
@@ -183,12 +174,7 @@ async def test_one_signal_one_trace_through_every_hop_and_an_outage(
             reader = asyncio.create_task(read_signals())
             bot.start()
             await bot.wait_ready(60)
-            async with aiohttp.ClientSession() as http:
-                for _ in range(600):
-                    async with http.get(f"http://127.0.0.1:{started['probe_port']}/ready") as response:
-                        if response.status == 200:
-                            break
-                    await asyncio.sleep(0.1)
+            await wait_http_ok(f"http://127.0.0.1:{started['probe_port']}/ready")
 
             async def trade_one() -> tuple[Signal, list[str]]:
                 before = len(signals)
