@@ -13,6 +13,7 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: test demo setup tools system-packages binaries node-binaries helm kstatus terraform-tools lint typecheck \
 	pytest pytest-existing-cluster clean node-tools chromium ib-insync strongswan monitoring-tools node-runtime images
+.PHONY: otelcol
 .PHONY: actionlint ci-lint dashboard deploy-edge images-archive images-scan images-push terraform-check terraform-plan terraform-apply
 
 test: setup tools lint typecheck pytest
@@ -22,7 +23,7 @@ test: setup tools lint typecheck pytest
 # keeps both cores busy only while it compiles, so running them side by side also fills the time
 # spent downloading modules, linking and installing (measured cold: see the README, "Tests").
 TOOLS := binaries node-binaries helm kstatus actionlint monitoring-tools terraform-tools node-tools \
-	ib-insync images
+	ib-insync images otelcol
 tools: setup system-packages
 	$(MAKE) -j3 -Oline $(TOOLS)
 
@@ -60,6 +61,11 @@ helm: setup
 # Flux uses for health), for the tests that judge the operator's statuses.
 kstatus: setup
 	$(BIN)/python -m spyops.toolchain.kstatus
+
+# Builds (once, then cached) a minimal OpenTelemetry Collector (OTLP receiver + file exporter) from its
+# pinned Go module, for the end-to-end trace test and the tracing cost benchmark.
+otelcol: setup
+	$(BIN)/python -m spyops.toolchain.otelcol >/dev/null
 
 # Builds (once, then cached) prometheus, promtool, alertmanager and amtool from their pinned Go
 # modules, for the alert-rule, Alertmanager and dashboard tests and the demo.

@@ -1,4 +1,4 @@
-"""Tick-to-order benchmark (prints JSON): same as `spyops bench tick-to-order`."""
+"""Tick-to-order benchmark (prints JSON): same as `spyops bench tick-to-order` (tracing off, sampled, full)."""
 
 from __future__ import annotations
 

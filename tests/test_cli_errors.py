@@ -139,6 +139,8 @@ CASES = [
     case("bench gateway-sim --speeds fast", "fast"),
     case("bench operator --bulk many", "--bulk"),
     case("bench tick-to-order --samples many", "--samples"),
+    case("bench tick-to-order --tracing loud", "--tracing"),
+    case("bench tick-to-order --sampling-ratio 2", "--sampling-ratio"),
     # crds
     case("crds generate --dir {existing_file}", "{existing_file}"),
     case("crds check --dir {missing}", "drifted"),

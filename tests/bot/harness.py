@@ -32,10 +32,12 @@ from spyops.gatewaysim.server import GatewayServer, ServerSettings
 from spyops.operator.render import lease_name
 from spyops.schemas import (
     AnomalyKind,
+    DetectorSettings,
     Leg,
     LegAction,
     OptionContract,
     OptionRight,
+    OutboundSettings,
     QuoteRef,
     RuntimeConfig,
     Signal,
@@ -107,6 +109,36 @@ def runtime_config(
             "detector_stream_url": stream_url,
         }
     )
+
+
+def traded_through_backend(
+    gateway_port: int, stream_url: str, strategy: str, backend_url: str, token_file: Path
+) -> RuntimeConfig:
+    """The config of the end-to-end tests: 60 market-data lines, orders that fill, the backend outbound."""
+    return runtime_config(
+        gateway_port,
+        stream_url,
+        strategy=strategy,
+        execution={"limit_offset": 0.05, "order_timeout_seconds": 3.0},
+    ).model_copy(
+        update={
+            "detector": DetectorSettings(max_market_data_lines=60),
+            "outbound": OutboundSettings(backend_url=backend_url, token_file=str(token_file)),
+        }
+    )
+
+
+async def wait_http_ok(url: str, within: float = 60.0) -> None:
+    """Poll ``url`` until it answers 200 (a process's /ready)."""
+    async with aiohttp.ClientSession() as http:
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            with contextlib.suppress(aiohttp.ClientError):
+                async with http.get(url) as response:
+                    if response.status == 200:
+                        return
+            await asyncio.sleep(0.1)
+    raise AssertionError(f"{url} did not answer 200 within {within} s")
 
 
 def write_config(path: Path, config: RuntimeConfig) -> None:

@@ -19,16 +19,17 @@ import pytest
 
 from spyops.bot import order_refs
 from spyops.cluster.testing import KubeCluster
-from spyops.schemas import AnomalyKind, DetectorSettings, OutboundSettings, RuntimeConfig, Signal
+from spyops.schemas import AnomalyKind, RuntimeConfig, Signal
 from spyops.signalstream import subscribe
 from tests.backend_process import BackendProcess, _free_port
 from tests.bot.harness import (
     BotProcess,
     DetectorProcess,
     gateway_orders,
-    runtime_config,
     simulator,
+    traded_through_backend,
     until,
+    wait_http_ok,
     write_config,
 )
 from tests.bot.kube import bot_kubeconfig, create_strategy, ensure_crd, strategy_status
@@ -63,17 +64,7 @@ async def _trade_through_everything(
         config_path = tmp_path / "config.json"
 
         def config_for(stream_url: str) -> RuntimeConfig:
-            return runtime_config(
-                server.port,
-                stream_url,
-                strategy=strategy,
-                execution={"limit_offset": 0.05, "order_timeout_seconds": 3.0},
-            ).model_copy(
-                update={
-                    "detector": DetectorSettings(max_market_data_lines=60),
-                    "outbound": OutboundSettings(backend_url=backend.url, token_file=str(backend.token_file)),
-                }
-            )
+            return traded_through_backend(server.port, stream_url, strategy, backend.url, backend.token_file)
 
         write_config(config_path, config_for(""))
         detector = DetectorProcess(tmp_path, config_path)
@@ -94,12 +85,7 @@ async def _trade_through_everything(
             bot.start()
             await bot.wait_ready(60)
             await bot.wait_metric("spyops_bot_leader", None, lambda v: v == 1.0, within=30)
-            async with aiohttp.ClientSession() as http:
-                for _ in range(600):
-                    async with http.get(f"http://127.0.0.1:{started['probe_port']}/ready") as response:
-                        if response.status == 200:
-                            break
-                    await asyncio.sleep(0.1)
+            await wait_http_ok(f"http://127.0.0.1:{started['probe_port']}/ready")
 
             async with (
                 aiohttp.ClientSession() as http,

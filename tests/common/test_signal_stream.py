@@ -102,3 +102,31 @@ async def test_bad_resume_point_is_a_clear_400(after: str) -> None:
             assert "after" in await response.text()
     finally:
         await runner.cleanup()
+
+
+async def test_a_record_carries_the_trace_context_it_was_published_in() -> None:
+    log = SignalLog()
+    runner, port = await _serve(log)
+    parent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    try:
+        await log.append(make_signal(0), traceparent=parent)
+        await log.append(make_signal(1))  # not traced: no traceparent in its record
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(f"http://127.0.0.1:{port}/v1/signals/stream") as r,
+        ):
+            lines = []
+            async with asyncio.timeout(20):
+                async for raw in r.content:
+                    lines.append(raw)
+                    if len(lines) == 3:
+                        break
+        assert f'"traceparent":"{parent}"'.encode() in lines[1]
+        assert b"traceparent" not in lines[2]
+        stream = subscribe(f"http://127.0.0.1:{port}")
+        traced, untraced = await _take(stream, 2)
+        assert traced.traceparent == parent
+        assert untraced.traceparent is None
+        await stream.aclose()  # type: ignore[attr-defined]
+    finally:
+        await runner.cleanup()

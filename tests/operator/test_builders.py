@@ -265,3 +265,53 @@ def test_gateway_network_policy_admits_only_strategy_pods() -> None:
 def test_strategy_pods_may_reach_the_gateway(component: str) -> None:
     deployment = strategy_children({})[f"Deployment/alpha-{component}"]
     assert deployment["spec"]["template"]["metadata"]["labels"]["spyops.io/trading-client"] == "true"
+
+
+def _env(children: dict[str, dict[str, Any]], deployment: str) -> dict[str, Any]:
+    (container,) = children[deployment]["spec"]["template"]["spec"]["containers"]
+    return {e["name"]: e.get("value", e.get("valueFrom")) for e in container["env"]}
+
+
+def test_tracing_off_renders_no_opentelemetry_environment() -> None:
+    children = strategy_children({})
+    for deployment in ("Deployment/alpha-detector", "Deployment/alpha-bot"):
+        assert not [
+            name for name in _env(children, deployment) if name.startswith(("OTEL_", "APPLICATIONINSIGHTS"))
+        ]
+
+
+def test_tracing_to_a_collector_renders_the_otlp_environment() -> None:
+    children = strategy_children(
+        {
+            "tracing": {
+                "exporter": "otlp",
+                "otlpEndpoint": "http://otel:4317",
+                "otlpProtocol": "grpc",
+                "samplingRatio": 0.25,
+            }
+        }
+    )
+    for component in ("detector", "bot"):
+        env = _env(children, f"Deployment/alpha-{component}")
+        assert env["OTEL_TRACES_EXPORTER"] == "otlp"
+        assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://otel:4317"
+        assert env["OTEL_EXPORTER_OTLP_PROTOCOL"] == "grpc"
+        assert env["OTEL_TRACES_SAMPLER_ARG"] == "0.25"
+        assert env["OTEL_SERVICE_NAME"] == f"spyops-{component}"
+
+
+def test_tracing_to_application_insights_reads_the_connection_string_from_the_secret() -> None:
+    children = strategy_children(
+        {
+            "tracing": {
+                "exporter": "azureMonitor",
+                "connectionStringSecretRef": {"name": "appinsights", "key": "connection-string"},
+            }
+        }
+    )
+    for component in ("detector", "bot"):
+        env = _env(children, f"Deployment/alpha-{component}")
+        assert env["OTEL_TRACES_EXPORTER"] == "azure_monitor"
+        assert env["APPLICATIONINSIGHTS_CONNECTION_STRING"] == {
+            "secretKeyRef": {"name": "appinsights", "key": "connection-string"}
+        }

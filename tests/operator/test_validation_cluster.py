@@ -252,6 +252,26 @@ CASES: list[tuple[str, dict[str, Any], tuple[str, ...]]] = [
         ("spec.azure.endpoint",),
     ),
     (
+        "strategy-otlp-without-endpoint",
+        with_spec(STRATEGY, "spec.tracing", {"exporter": "otlp"}),
+        ("spec.tracing.otlpEndpoint", "exporter otlp needs otlpEndpoint"),
+    ),
+    (
+        "strategy-azure-monitor-without-secret",
+        with_spec(STRATEGY, "spec.tracing", {"exporter": "azureMonitor"}),
+        ("spec.tracing.connectionStringSecretRef",),
+    ),
+    (
+        "strategy-tracing-exporter",
+        with_spec(STRATEGY, "spec.tracing", {"exporter": "jaeger"}),
+        ("spec.tracing.exporter",),
+    ),
+    (
+        "strategy-sampling-ratio",
+        with_spec(STRATEGY, "spec.tracing", {"samplingRatio": 1.5}),
+        ("spec.tracing.samplingRatio",),
+    ),
+    (
         "vpn-ca-without-endpoint",
         with_spec(VPNLINK, "spec.azure.caBundleSecretRef", {"name": "ca"}),
         ("spec.azure.caBundleSecretRef",),

@@ -103,6 +103,11 @@ def test_the_web_app_gets_exactly_what_the_backend_reads(rendered: dict[str, dic
     assert settings["SPYOPS_BACKEND_TOKEN"] == (
         "@Microsoft.KeyVault(SecretUri=https://kv-test.vault.azure.net/secrets/backend-write-token)"
     )
+    # Traces go to Application Insights, its connection string a Key Vault reference (README, "Tracing").
+    assert settings["OTEL_TRACES_EXPORTER"] == "azure_monitor"
+    assert settings["APPLICATIONINSIGHTS_CONNECTION_STRING"] == (
+        "@Microsoft.KeyVault(SecretUri=https://kv-test.vault.azure.net/secrets/appinsights-connection-string)"
+    )
     token_secret = rendered['module.key_vault.azurerm_key_vault_secret.generated["backend-write-token"]']
     assert token_secret["name"] == "backend-write-token"
     site = app["site_config"][0]
@@ -246,4 +251,6 @@ async def test_backend_runs_with_the_rendered_settings_against_azurite(
                 rows = list(service.get_table_client(table_names(prefix)["signals"]).list_entities())
             assert len(rows) == 1
             assert any(r.path == "/msi/token" and r.status == 200 for r in sim.sim.request_log)
+            # It traced with the Azure Monitor exporter (nothing reaches Azure from here).
+            assert '"exporter": "azure_monitor"' in log.read_text(), log.read_text()[-3000:]
             assert "AccountKey" not in json.dumps(env)

@@ -135,16 +135,37 @@ def operator_benchmark(
 
 @app.command("tick-to-order")
 def tick_to_order(
-    samples: Annotated[int, typer.Option(help="Injected anomalies to measure.", min=10)] = 60,
+    samples: Annotated[
+        int, typer.Option(help="Injected anomalies to measure (per tracing mode).", min=10)
+    ] = 60,
     seed: Annotated[int, typer.Option(help="Market model seed.")] = 7,
+    tracing: Annotated[
+        str,
+        typer.Option(
+            "--tracing",
+            help="Tracing modes to measure in turn, the first being the baseline: off, sampled, full.",
+        ),
+    ] = "off,sampled,full",
+    sampling_ratio: Annotated[
+        float,
+        typer.Option("--sampling-ratio", min=0.0, max=1.0, help="OTEL_TRACES_SAMPLER_ARG of `sampled`."),
+    ] = 0.1,
 ) -> None:
-    """Quote change at the gateway simulator -> signal -> bot -> order at the simulator, p50/p99."""
+    """Quote change at the gateway simulator -> signal -> bot -> order at the simulator, p50/p99, with
+    tracing off, sampled and at 100 % in the same run."""
     import asyncio
     import json
 
-    from spyops.bench.tick_to_order import run
+    from spyops.bench.tick_to_order import TRACING_MODES_DEFAULT, run
 
-    result = asyncio.run(run(samples=samples, seed=seed))
+    modes = tuple(part.strip() for part in tracing.split(",") if part.strip())
+    unknown = [mode for mode in modes if mode not in TRACING_MODES_DEFAULT]
+    if not modes or unknown or len(set(modes)) != len(modes):
+        raise typer.BadParameter(
+            f"expected distinct modes among {', '.join(TRACING_MODES_DEFAULT)}, got {tracing!r}",
+            param_hint="--tracing",
+        )
+    result = asyncio.run(run(samples=samples, seed=seed, modes=modes, sampling_ratio=sampling_ratio))
     typer.echo(json.dumps(result, indent=2))
 
 

@@ -8,6 +8,8 @@ import logging
 import sys
 from typing import Any, TextIO
 
+from spyops.common.tracing import log_fields
+
 # Attributes every LogRecord has; anything else passed through `extra=` is a field.
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime", "taskName"}
 
@@ -25,6 +27,8 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
+        # Formatting runs in the logging call's context: a line written inside a span names it.
+        entry.update(log_fields())
         for key, value in record.__dict__.items():
             if key not in _STANDARD and not key.startswith("_"):
                 entry[key] = value

@@ -8,6 +8,12 @@ A 400/413/422 for a batch is retried item by item; an item the backend still
 refuses alone is moved to the dead-letter table (kept, counted, logged) so it does
 not block everything behind it.
 
+Tracing: each item keeps the trace context it was enqueued in (span ``outbox.enqueue``); every send
+attempt is a span in that trace: ``outbox.send``, or ``outbox.replay`` for an item that waited through
+an outage (failed sends or buffering), linked to its previous attempt (or to its enqueue if it had
+none). So a trace survives an outage: continued, linked, not restarted. The request carries the
+attempt's ``traceparent``.
+
 The outbound mode comes from the runtime config and may change at any time
 (:meth:`OutboxSender.set_outbound`): ``direct`` sends to ``backend_url``,
 ``backup`` to ``backup_url``, ``buffering`` sends nothing and keeps everything.
@@ -27,9 +33,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from opentelemetry.context import Context
+from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge
 from pydantic import BaseModel
 
+from spyops.common import tracing
 from spyops.outbox.store import ITEM_KINDS, OutboxItem, OutboxStore
 from spyops.schemas import OutboundMode, OutboundSettings
 
@@ -120,6 +129,55 @@ def _retry_after(response: httpx.Response) -> float | None:
         return None
 
 
+def _item_attributes(kind: str, item: BaseModel | Mapping[str, Any], item_id: str | None) -> dict[str, str]:
+    """Span attributes that find the item: its id, and the signal id / orderRef / strategy it carries."""
+
+    def field(name: str) -> object:
+        return item.get(name) if isinstance(item, Mapping) else getattr(item, name, None)
+
+    attributes = {"spyops.outbox.kind": kind}
+    ident = item_id or field("id")
+    if isinstance(ident, str):
+        attributes["spyops.outbox.item_id"] = ident
+    for key, name in (
+        ("spyops.signal.id", "id" if kind == "signal" else "signal_id"),
+        ("spyops.order_ref", "order_ref"),
+        ("spyops.strategy", "strategy"),
+    ):
+        value = field(name)
+        if isinstance(value, str) and value:
+            attributes[key] = value
+    return attributes
+
+
+def _previous_attempt(item: OutboxItem, replay: bool) -> list[Link]:
+    """A replay links to the item's last attempt (or, if it waited without one, to its enqueue)."""
+    if not replay:
+        return []
+    if item.attempt_traceparent:
+        return tracing.links_to([item.attempt_traceparent], {"spyops.link": "previous_attempt"})
+    return tracing.links_to([item.traceparent], {"spyops.link": "enqueued"})
+
+
+def _item_attempt_span(name: str, item: OutboxItem, replay: bool, request: str) -> Span:
+    """The attempt of a batched item (not the first) in its own trace, linked to the batch's request."""
+    return tracing.tracer().start_span(
+        name,
+        context=tracing.context_from(item.traceparent) or Context(),
+        kind=SpanKind.CLIENT,
+        links=[
+            *_previous_attempt(item, replay),
+            *tracing.links_to([request], {"spyops.link": "batch_request"}),
+        ],
+        attributes={
+            "spyops.outbox.kind": item.kind,
+            "spyops.outbox.item_id": item.item_id,
+            "spyops.outbox.attempt": item.attempts + 1,
+            "spyops.outbox.replay": replay,
+        },
+    )
+
+
 class OutboxSender:
     """Run with ``await sender.run()`` as a task; ``stop()`` ends it after the request in flight."""
 
@@ -139,6 +197,10 @@ class OutboxSender:
         self._stopping = False
         self._transport = transport
         self._backoff = 0.0
+        # An outage (buffering, or sends failing) began at _outage_since; when the link comes back,
+        # every item enqueued before that moment waited through it, and its send is a replay.
+        self._outage_since: float | None = None
+        self._recovered_at = 0.0
         self.last_error = ""
         self.metrics.set_mode(outbound.mode)
 
@@ -164,7 +226,10 @@ class OutboxSender:
         self, kind: str, item: BaseModel | Mapping[str, Any], item_id: str | None = None
     ) -> int | None:
         """Enqueue durably (off the event loop), then wake the sender; see :meth:`OutboxStore.enqueue`."""
-        seq = await self.store.enqueue_async(kind, item, item_id)
+        with tracing.tracer().start_as_current_span(
+            "outbox.enqueue", attributes=_item_attributes(kind, item, item_id)
+        ) as span:
+            seq = await self.store.enqueue_async(kind, item, item_id, tracing.traceparent(span))
         self._wake.set()
         return seq
 
@@ -232,6 +297,7 @@ class OutboxSender:
         await asyncio.to_thread(self.metrics.refresh, self.store)
         target = self._target()
         if target is None:
+            self._outage_began()
             await self._sleep_or_wake(self.settings.idle_poll_seconds)
             return
         batch = await asyncio.to_thread(self.store.head_batch, self.settings.batch_size)
@@ -254,13 +320,71 @@ class OutboxSender:
         await self._sleep_or_wake(delay)
 
     async def _post(self, client: httpx.AsyncClient, target: str, batch: list[OutboxItem]) -> None:
+        replay = self._outage_since is not None or any(
+            i.attempts > 0 or i.created_at <= self._recovered_at for i in batch
+        )
+        name = "outbox.replay" if replay else "outbox.send"
+        first = batch[0]
+        # A batch is one request, so one span carries it: in the first item's trace. Every other
+        # item gets an attempt span in its own trace, linked to that request, so each trace shows
+        # its own attempts; a replay links to the item's previous attempt.
+        with tracing.tracer().start_as_current_span(
+            name,
+            context=tracing.context_from(first.traceparent) or Context(),
+            kind=SpanKind.CLIENT,
+            links=_previous_attempt(first, replay),
+            attributes={
+                "spyops.outbox.kind": first.kind,
+                "spyops.outbox.items": len(batch),
+                "spyops.outbox.item_ids": [i.item_id for i in batch],
+                "spyops.outbox.attempt": first.attempts + 1,
+                "spyops.outbox.replay": replay,
+            },
+        ) as span:
+            request = tracing.traceparent(span)
+            others = (
+                [_item_attempt_span(name, item, replay, request) for item in batch[1:]] if request else []
+            )
+            error: BaseException | None = None
+            try:
+                await self._post_traced(
+                    client, target, batch, request, [request] + [tracing.traceparent(o) for o in others]
+                )
+            except BaseException as exc:
+                error = exc
+                if not (isinstance(exc, _SendFailedError) and exc.invalid):  # a refusal is no outage
+                    self._outage_began()
+                raise
+            finally:
+                for other in others:
+                    if error is not None:
+                        other.set_status(Status(StatusCode.ERROR, str(error)[:300]))
+                    other.end()
+        if self._outage_since is not None:
+            self._outage_since = None
+            self._recovered_at = time.time()
+
+    def _outage_began(self) -> None:
+        if self._outage_since is None:
+            self._outage_since = time.time()
+
+    async def _post_traced(
+        self,
+        client: httpx.AsyncClient,
+        target: str,
+        batch: list[OutboxItem],
+        traceparent: str | None,
+        attempt_traceparents: list[str | None],
+    ) -> None:
         url = target.rstrip("/") + ITEM_KINDS[batch[0].kind]
         headers = {"Content-Type": "application/json"}
+        if traceparent:
+            headers["traceparent"] = traceparent
         token = self._token()
         if token:
             headers["Authorization"] = f"Bearer {token}"
         body = ("[" + ",".join(i.payload for i in batch) + "]").encode()
-        await asyncio.to_thread(self.store.record_attempt, batch)
+        await asyncio.to_thread(self.store.record_attempt, batch, attempt_traceparents)
         try:
             response = await client.post(url, content=body, headers=headers)
         except httpx.TimeoutException as exc:

@@ -52,6 +52,8 @@ class OutboxItem:
     payload: str  # JSON text of one object
     created_at: float  # unix seconds
     attempts: int
+    traceparent: str = ""  # W3C trace context of the span that enqueued it ("" when not traced)
+    attempt_traceparent: str = ""  # the span of the last send attempt, which a retry links to
 
 
 class OutboxError(ValueError):
@@ -71,6 +73,14 @@ class OutboxStore:
             # FULL: a commit is on disk before enqueue returns, also across power loss.
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.executescript(_SCHEMA)
+            self._add_trace_columns()
+
+    def _add_trace_columns(self) -> None:
+        # Outboxes written before tracing existed (kept on a volume) get the columns in place.
+        have = {row[1] for row in self._db.execute("PRAGMA table_info(outbox)")}
+        for column in ("traceparent", "attempt_traceparent"):
+            if column not in have:
+                self._db.execute(f"ALTER TABLE outbox ADD COLUMN {column} TEXT NOT NULL DEFAULT ''")
 
     def close(self) -> None:
         with self._lock:
@@ -79,9 +89,16 @@ class OutboxStore:
     # -- producers ----------------------------------------------------------------------
 
     def enqueue(
-        self, kind: str, item: BaseModel | Mapping[str, Any], item_id: str | None = None
+        self,
+        kind: str,
+        item: BaseModel | Mapping[str, Any],
+        item_id: str | None = None,
+        traceparent: str | None = None,
     ) -> int | None:
-        """Store one item durably; return its sequence, or None if this (kind, id) is already pending."""
+        """Store one item durably; return its sequence, or None if this (kind, id) is already pending.
+
+        ``traceparent`` is the trace the item belongs to: its sends continue that trace.
+        """
         if kind not in ITEM_KINDS:
             raise OutboxError(f"unknown outbox kind {kind!r}; expected one of {sorted(ITEM_KINDS)}")
         if isinstance(item, BaseModel):
@@ -98,16 +115,21 @@ class OutboxStore:
             raise OutboxError(f"{kind} item has no string `id` (the backend dedupes by it)")
         with self._lock:
             cursor = self._db.execute(
-                "INSERT OR IGNORE INTO outbox (kind, item_id, payload, created_at) VALUES (?, ?, ?, ?)",
-                (kind, ident, payload, time.time()),
+                "INSERT OR IGNORE INTO outbox (kind, item_id, payload, created_at, traceparent)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (kind, ident, payload, time.time(), traceparent or ""),
             )
             return cursor.lastrowid if cursor.rowcount == 1 else None
 
     async def enqueue_async(
-        self, kind: str, item: BaseModel | Mapping[str, Any], item_id: str | None = None
+        self,
+        kind: str,
+        item: BaseModel | Mapping[str, Any],
+        item_id: str | None = None,
+        traceparent: str | None = None,
     ) -> int | None:
         """:meth:`enqueue` off the event loop (the fsync can take milliseconds)."""
-        return await asyncio.to_thread(self.enqueue, kind, item, item_id)
+        return await asyncio.to_thread(self.enqueue, kind, item, item_id, traceparent)
 
     # -- sender -------------------------------------------------------------------------
 
@@ -115,7 +137,8 @@ class OutboxStore:
         """The oldest items, all of the head item's kind, up to the first item of another kind."""
         with self._lock:
             rows = self._db.execute(
-                "SELECT seq, kind, item_id, payload, created_at, attempts FROM outbox ORDER BY seq LIMIT ?",
+                "SELECT seq, kind, item_id, payload, created_at, attempts, traceparent, attempt_traceparent"
+                " FROM outbox ORDER BY seq LIMIT ?",
                 (limit,),
             ).fetchall()
         batch: list[OutboxItem] = []
@@ -140,9 +163,17 @@ class OutboxStore:
     def acknowledge(self, items: Sequence[OutboxItem]) -> None:
         self._in_transaction("DELETE FROM outbox WHERE seq = ?", [(i.seq,) for i in items])
 
-    def record_attempt(self, items: Sequence[OutboxItem]) -> None:
+    def record_attempt(
+        self, items: Sequence[OutboxItem], attempt_traceparents: Sequence[str | None] | None = None
+    ) -> None:
+        """Count an attempt; ``attempt_traceparents`` (one per item) are its spans, which the next
+        attempt links to (an item without one keeps its last)."""
+        spans = list(attempt_traceparents or [])
+        spans += [None] * (len(items) - len(spans))
         self._in_transaction(
-            "UPDATE outbox SET attempts = attempts + 1 WHERE seq = ?", [(i.seq,) for i in items]
+            "UPDATE outbox SET attempts = attempts + 1,"
+            " attempt_traceparent = CASE WHEN ? = '' THEN attempt_traceparent ELSE ? END WHERE seq = ?",
+            [(span or "", span or "", i.seq) for i, span in zip(items, spans, strict=True)],
         )
 
     def dead_letter(self, item: OutboxItem, reason: str) -> None:

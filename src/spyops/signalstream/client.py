@@ -22,6 +22,7 @@ class SignalEnvelope:
     epoch: str
     seq: int
     signal: Signal
+    traceparent: str | None = None  # W3C trace context the detector published it under, if traced
 
 
 async def subscribe(
@@ -74,7 +75,13 @@ async def subscribe(
                             seq = int(message.get("seq", seq))
                             continue
                         seq = int(message["seq"])
-                        yield SignalEnvelope(epoch=epoch, seq=seq, signal=signal)
+                        raw_parent = message.get("traceparent")
+                        yield SignalEnvelope(
+                            epoch=epoch,
+                            seq=seq,
+                            signal=signal,
+                            traceparent=raw_parent if isinstance(raw_parent, str) else None,
+                        )
             except (aiohttp.ClientError, TimeoutError) as exc:
                 failures += 1
                 delay = min(max_backoff, 0.1 * 2 ** min(failures, 6)) * (0.5 + random.random() / 2)  # noqa: S311

@@ -12,7 +12,8 @@ from spyops.schemas import Signal
 class SignalLog:
     def __init__(self, capacity: int = 10_000, epoch: str | None = None) -> None:
         self.epoch = epoch or secrets.token_hex(8)
-        self._entries: deque[tuple[int, str]] = deque(maxlen=capacity)
+        # (seq, signal JSON, W3C traceparent of the span that published it or "")
+        self._entries: deque[tuple[int, str, str]] = deque(maxlen=capacity)
         self._next_seq = 1
         self._changed = asyncio.Condition()
 
@@ -20,16 +21,16 @@ class SignalLog:
     def last_seq(self) -> int:
         return self._next_seq - 1
 
-    async def append(self, signal: Signal) -> int:
-        """Publish ``signal``; returns its sequence number."""
+    async def append(self, signal: Signal, traceparent: str | None = None) -> int:
+        """Publish ``signal`` (with the trace context it belongs to, if any); returns its sequence number."""
         seq = self._next_seq
         self._next_seq += 1
-        self._entries.append((seq, signal.model_dump_json()))
+        self._entries.append((seq, signal.model_dump_json(), traceparent or ""))
         async with self._changed:
             self._changed.notify_all()
         return seq
 
-    def after(self, seq: int) -> list[tuple[int, str]]:
+    def after(self, seq: int) -> list[tuple[int, str, str]]:
         """Entries with a sequence number above ``seq`` still held (oldest first)."""
         if not self._entries or seq >= self._entries[-1][0]:
             return []

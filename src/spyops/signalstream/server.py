@@ -1,4 +1,8 @@
-"""HTTP side of the signal stream: `GET /v1/signals/stream?epoch=E&after=N` -> NDJSON lines."""
+"""HTTP side of the signal stream: `GET /v1/signals/stream?epoch=E&after=N` -> NDJSON lines.
+
+A record is ``{"epoch", "seq", "traceparent"?, "signal"}``; ``traceparent`` (W3C trace context of the
+detector's publish span) is there only when the detector traces, so a bot continues the trace.
+"""
 
 from __future__ import annotations
 
@@ -27,6 +31,18 @@ def _resume_point(request: web.Request, log: SignalLog) -> int:
     # A different epoch means the subscriber's position belongs to an earlier
     # detector process: start from the beginning of this one.
     return after if epoch == log.epoch else 0
+
+
+def _record(epoch: str, seq: int, body: str, traceparent: str) -> bytes:
+    """One NDJSON record; ``traceparent`` (W3C trace context) only when the signal was traced."""
+    if traceparent:
+        return b'{"epoch":"%s","seq":%d,"traceparent":"%s","signal":%s}\n' % (
+            epoch.encode(),
+            seq,
+            traceparent.encode(),
+            body.encode(),
+        )
+    return b'{"epoch":"%s","seq":%d,"signal":%s}\n' % (epoch.encode(), seq, body.encode())
 
 
 def add_signal_stream(app: web.Application, log: SignalLog) -> None:
@@ -62,10 +78,7 @@ async def _stream(request: web.Request, log: SignalLog) -> web.StreamResponse:
     while True:
         entries = log.after(after)
         if entries:
-            chunk = b"".join(
-                b'{"epoch":"%s","seq":%d,"signal":%s}\n' % (log.epoch.encode(), seq, body.encode())
-                for seq, body in entries
-            )
+            chunk = b"".join(_record(log.epoch, seq, body, traceparent) for seq, body, traceparent in entries)
             await response.write(chunk)
             after = entries[-1][0]
             continue

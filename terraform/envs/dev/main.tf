@@ -184,6 +184,10 @@ module "app_service" {
     SPYOPS_STORE        = "table:${trimsuffix(module.storage.table_endpoint, "/")}"
     SPYOPS_TABLE_PREFIX = module.storage.table_prefix
     SPYOPS_CORS_ORIGINS = module.static_web.url
+
+    # Traces to Application Insights, with the connection string below (README, "Tracing").
+    OTEL_TRACES_EXPORTER = "azure_monitor"
+    OTEL_SERVICE_NAME    = "spyops-backend"
   }
 
   key_vault_secret_settings = {

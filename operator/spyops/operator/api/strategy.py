@@ -219,6 +219,55 @@ class OutboundSpec(ApiModel):
     )
 
 
+class TracingExporter(StrEnum):
+    NONE = "none"
+    OTLP = "otlp"
+    AZURE_MONITOR = "azureMonitor"
+
+
+class OtlpProtocol(StrEnum):
+    HTTP = "http/protobuf"
+    GRPC = "grpc"
+
+
+class TracingSpec(ApiModel):
+    """OpenTelemetry traces of the detector and the bots: off, to an OTLP collector, or to Application Insights."""
+
+    model_config = _model_config(
+        cel(
+            "self.exporter != 'otlp' || (has(self.otlpEndpoint) && size(self.otlpEndpoint) > 0)",
+            "exporter otlp needs otlpEndpoint",
+            ".otlpEndpoint",
+        ),
+        cel(
+            "self.exporter != 'azureMonitor' || has(self.connectionStringSecretRef)",
+            "exporter azureMonitor needs connectionStringSecretRef",
+            ".connectionStringSecretRef",
+        ),
+    )
+
+    exporter: TracingExporter = Field(
+        default=TracingExporter.NONE,
+        description="none (no tracing, no cost), otlp (a collector) or azureMonitor (Application Insights).",
+    )
+    otlp_endpoint: str = Field(
+        default="",
+        max_length=2048,
+        pattern=r"^(https?://[^\s]+)?$",
+        description="Collector base URL, e.g. http://otel-collector:4318 (http/protobuf) or :4317 (grpc).",
+    )
+    otlp_protocol: OtlpProtocol = Field(default=OtlpProtocol.HTTP, description="http/protobuf or grpc.")
+    sampling_ratio: float = Field(
+        default=1.0,
+        ge=0,
+        le=1,
+        description="Share of traces kept; traces of tradable signals (and their orders) are always kept.",
+    )
+    connection_string_secret_ref: SecretKeyRef | None = Field(
+        default=None, description="Secret key with the Application Insights connection string."
+    )
+
+
 class WorkloadResources(ApiModel):
     """Container resources of the detector and the bot."""
 
@@ -262,6 +311,9 @@ class TradingStrategySpec(ApiModel):
     risk: RiskSpec = Field(default_factory=RiskSpec, description="Risk limits (hot-reloaded).")
     execution: ExecutionSpec = Field(default_factory=ExecutionSpec, description="Order placement.")
     outbound: OutboundSpec = Field(default_factory=OutboundSpec, description="Backend connection.")
+    tracing: TracingSpec = Field(
+        default_factory=TracingSpec, description="OpenTelemetry tracing of the detector and the bots."
+    )
     replicas: int = Field(default=3, ge=1, le=10, description="Bot replicas; one holds the Lease and trades.")
     suspend: bool = Field(default=False, description="Scale the detector and bots to zero; keep the config.")
     trading_state: TradingState = Field(

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from spyops.operator.api.common import GROUP, ResourceList, Resources
-from spyops.operator.api.strategy import TradingStrategySpec
+from spyops.operator.api.strategy import TracingExporter, TradingStrategySpec
 from spyops.operator.builders.common import (
     STRATEGY_LABEL,
     TRADING_CLIENT_LABEL,
@@ -116,6 +116,7 @@ def build_detector_deployment(inputs: StrategyInputs) -> dict[str, Any]:
         "env": [
             env_from_field("POD_NAME", "metadata.name"),
             env_from_field("POD_NAMESPACE", "metadata.namespace"),
+            *tracing_env(inputs.spec, "detector"),
         ],
         "ports": [
             {"name": "signals", "containerPort": DETECTOR_SIGNAL_PORT, "protocol": "TCP"},
@@ -154,6 +155,35 @@ def build_detector_deployment(inputs: StrategyInputs) -> dict[str, Any]:
             },
         },
     }
+
+
+def tracing_env(spec: TradingStrategySpec, component: str) -> list[dict[str, Any]]:
+    """The OpenTelemetry environment of a workload (``spyops.common.tracing`` reads it); none when off,
+    so a strategy without tracing renders the same pod template as before tracing existed."""
+    tracing = spec.tracing
+    if tracing.exporter is TracingExporter.NONE:
+        return []
+    env: list[dict[str, Any]] = [
+        {"name": "OTEL_SERVICE_NAME", "value": f"spyops-{component}"},
+        {"name": "OTEL_TRACES_SAMPLER_ARG", "value": repr(float(tracing.sampling_ratio))},
+    ]
+    if tracing.exporter is TracingExporter.OTLP:
+        return [
+            {"name": "OTEL_TRACES_EXPORTER", "value": "otlp"},
+            {"name": "OTEL_EXPORTER_OTLP_ENDPOINT", "value": tracing.otlp_endpoint},
+            {"name": "OTEL_EXPORTER_OTLP_PROTOCOL", "value": tracing.otlp_protocol.value},
+            *env,
+        ]
+    secret = tracing.connection_string_secret_ref
+    assert secret is not None  # the CRD's CEL rule requires it
+    return [
+        {"name": "OTEL_TRACES_EXPORTER", "value": "azure_monitor"},
+        {
+            "name": "APPLICATIONINSIGHTS_CONNECTION_STRING",
+            "valueFrom": {"secretKeyRef": {"name": secret.name, "key": secret.key}},
+        },
+        *env,
+    ]
 
 
 def _backend_token(spec: TradingStrategySpec) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -198,6 +228,7 @@ def build_bot_deployment(inputs: StrategyInputs) -> dict[str, Any]:
         "env": [
             env_from_field("POD_NAME", "metadata.name"),
             env_from_field("POD_NAMESPACE", "metadata.namespace"),
+            *tracing_env(inputs.spec, "bot"),
         ],
         "ports": [{"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"}],
         "livenessProbe": http_probe("/health", "metrics", period=10, failure_threshold=3, initial_delay=5),

@@ -12,8 +12,8 @@ import datetime as dt
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -22,6 +22,8 @@ from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response, W
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from starlette.routing import BaseRoute
@@ -43,6 +45,7 @@ from spyops.backend.store import (
     StoreLimitError,
     WriteResult,
 )
+from spyops.common import tracing
 from spyops.schemas import AnomalyKind, ChainSnapshot, Execution, OptionContract, OrderUpdate, Signal
 
 log = logging.getLogger(__name__)
@@ -191,6 +194,38 @@ History = Annotated[HistoryQuery, Depends(history_query)]
 # --- app factory ---------------------------------------------------------------
 
 
+def record_ingest(span: trace.Span, records: Sequence[BaseModel]) -> None:
+    """The ids that find an ingest span: record ids, signal ids, orderRefs and strategies."""
+    if not span.is_recording():
+        return
+    attributes: dict[str, list[str]] = {}
+    for record in records:
+        for key, name in (
+            ("spyops.ids", "id"),
+            ("spyops.signal_ids", "signal_id"),
+            ("spyops.order_refs", "order_ref"),
+            ("spyops.strategies", "strategy"),
+        ):
+            value = getattr(record, name, None)
+            if isinstance(value, str) and value and value not in attributes.setdefault(key, []):
+                attributes[key].append(value)
+    if all(isinstance(r, Signal) for r in records):
+        attributes["spyops.signal_ids"] = attributes.get("spyops.ids", [])
+    span.set_attributes({key: values for key, values in attributes.items() if values})
+    if len(records) == 1:
+        # One record (the outbox's usual request): the same scalar attributes the edge's spans carry.
+        for key, values in attributes.items():
+            if key != "spyops.ids" and values:
+                span.set_attribute(_SCALAR[key], values[0])
+
+
+_SCALAR = {
+    "spyops.signal_ids": "spyops.signal.id",
+    "spyops.order_refs": "spyops.order_ref",
+    "spyops.strategies": "spyops.strategy",
+}
+
+
 def create_app(
     store: Store,
     token: str,
@@ -233,10 +268,33 @@ def create_app(
     app.state.signalr = publisher
 
     def broadcast(kind: str, items: Sequence[BaseModel]) -> None:
-        for item in items:
-            text = hub.publish_json(kind, item.model_dump_json())
-            if publisher is not None:
-                publisher.publish_text(text)
+        if not items:
+            return
+        with tracing.tracer().start_as_current_span(
+            "backend.broadcast",
+            kind=SpanKind.PRODUCER,
+            attributes={
+                "spyops.broadcast.kind": kind,
+                "spyops.broadcast.items": len(items),
+                "spyops.broadcast.websocket_clients": hub.client_count,
+                "spyops.broadcast.signalr": publisher is not None,
+            },
+        ):
+            for item in items:
+                text = hub.publish_json(kind, item.model_dump_json())
+                if publisher is not None:
+                    publisher.publish_text(text)
+
+    @contextmanager
+    def ingest_span(request: Request, kind: str) -> Iterator[trace.Span]:
+        """``backend.ingest``, continuing the trace of the outbox attempt that sent the request."""
+        with tracing.tracer().start_as_current_span(
+            "backend.ingest",
+            context=tracing.context_from(request.headers.get("traceparent")),
+            kind=SpanKind.SERVER,
+            attributes={"spyops.ingest.kind": kind},
+        ) as span:
+            yield span
 
     # --- middleware and error mapping ---------------------------------------
 
@@ -366,10 +424,12 @@ def create_app(
         summary="Store signals (one or a batch); idempotent by id",
     )
     async def post_signals(request: Request) -> IngestResult:
-        signals = parse_records(await read_body(request), Signal)
-        result = await store.put_signals(signals)
-        broadcast("signal", stored_only(signals, result))
-        return result_of("signal", result)
+        with ingest_span(request, "signal") as span:
+            signals = parse_records(await read_body(request), Signal)
+            record_ingest(span, signals)
+            result = await store.put_signals(signals)
+            broadcast("signal", stored_only(signals, result))
+            return result_of("signal", result)
 
     @app.post(
         "/v1/executions",
@@ -380,10 +440,12 @@ def create_app(
         summary="Store executions (fills), one or a batch; idempotent by id",
     )
     async def post_executions(request: Request) -> IngestResult:
-        executions = parse_records(await read_body(request), Execution)
-        result = await store.put_executions(executions)
-        broadcast("execution", stored_only(executions, result))
-        return result_of("execution", result)
+        with ingest_span(request, "execution") as span:
+            executions = parse_records(await read_body(request), Execution)
+            record_ingest(span, executions)
+            result = await store.put_executions(executions)
+            broadcast("execution", stored_only(executions, result))
+            return result_of("execution", result)
 
     @app.post(
         "/v1/orders",
@@ -394,10 +456,12 @@ def create_app(
         summary="Store order status updates, one or a batch; idempotent by id",
     )
     async def post_orders(request: Request) -> IngestResult:
-        updates = parse_records(await read_body(request), OrderUpdate)
-        result = await store.put_order_updates(updates)
-        broadcast("order", stored_only(updates, result))
-        return result_of("order", result)
+        with ingest_span(request, "order") as span:
+            updates = parse_records(await read_body(request), OrderUpdate)
+            record_ingest(span, updates)
+            result = await store.put_order_updates(updates)
+            broadcast("order", stored_only(updates, result))
+            return result_of("order", result)
 
     @app.post(
         "/v1/chain",

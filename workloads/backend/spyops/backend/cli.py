@@ -75,8 +75,13 @@ def main(
     from spyops.backend.origins import OriginConfigError, parse_origins
     from spyops.backend.signalr import SignalRConfigError, parse_connection_string
     from spyops.backend.store.factory import StoreSpecError, store_from_spec
+    from spyops.common.tracing import TracingConfigError, configure_tracing, shutdown_tracing
 
     configure_logging(log_level)
+    try:
+        configure_tracing("backend")
+    except TracingConfigError as exc:
+        raise typer.BadParameter(str(exc)) from exc
     log = logging.getLogger("spyops.backend")
     try:
         token = load_token(token_file)
@@ -126,4 +131,7 @@ def main(
         ws_per_message_deflate=False,
         lifespan="on",
     )
-    asyncio.run(uvicorn.Server(config).serve(sockets=[sock]))
+    try:
+        asyncio.run(uvicorn.Server(config).serve(sockets=[sock]))
+    finally:
+        shutdown_tracing()  # export the last spans

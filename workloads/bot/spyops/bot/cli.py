@@ -39,9 +39,14 @@ def bot(
 
     from spyops.bot.service import CRASH_ENV, BotOptions, BotService, CrashHook
     from spyops.common.jsonlog import configure_json_logging
+    from spyops.common.tracing import TracingConfigError, configure_tracing, shutdown_tracing
     from spyops.schemas import RuntimeConfigError, load_runtime_config
 
     configure_json_logging("bot", log_level)
+    try:
+        configure_tracing("bot")
+    except TracingConfigError as exc:
+        raise typer.BadParameter(str(exc)) from exc
     if log_level.lower() != "debug":
         # ib_async logs every order event with a full repr at INFO; ours say what matters.
         logging.getLogger("ib_async").setLevel(logging.WARNING)
@@ -83,4 +88,7 @@ def bot(
         service = BotService(options, runtime)
         await service.run(stop)
 
-    asyncio.run(run())
+    try:
+        asyncio.run(run())
+    finally:
+        shutdown_tracing()  # export the last spans

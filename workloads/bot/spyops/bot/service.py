@@ -10,6 +10,11 @@ A signal is considered for trading only if it arrives while this replica may
 trade. One that arrives otherwise is recorded as SKIPPED and never traded later:
 signals are fleeting, and a new leader must not replay its predecessor's past.
 
+Tracing (when configured): a signal from the stream continues the detector's trace (its record's
+``traceparent``) as ``bot.signal``, with ``bot.risk`` (the check that refused, or that all passed),
+``bot.journal`` and ``bot.place_order`` (the orderRefs); a fill later is ``bot.fill`` and an order
+status ``bot.order_update`` under the order's span, each with its ``outbox.enqueue``.
+
 Fault injection (tests only): ``SPYOPS_BOT_CRASH_AT=<point>[:<n>]`` SIGKILLs the
 process the n-th time (default 1st) it reaches ``<point>``, one of
 ``before_journal``, ``after_journal_before_send``, ``after_send_before_ack``.
@@ -26,11 +31,15 @@ import os
 import signal as signals
 import sys
 import time
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
 from lightkube import AsyncClient
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
+from opentelemetry.util.types import AttributeValue
 from pydantic import ValidationError
 
 from spyops.bot import order_refs
@@ -42,6 +51,7 @@ from spyops.bot.leader import ElectionTiming, LeaderElector
 from spyops.bot.metrics import BotMetrics
 from spyops.bot.ratelimit import SlidingWindow
 from spyops.bot.risk import (
+    CHECKS,
     OrderProposal,
     Quote,
     RiskInput,
@@ -52,12 +62,24 @@ from spyops.bot.risk import (
     zone,
 )
 from spyops.bot.status_reporter import BotStatus, StatusReporter
+from spyops.common import tracing
 from spyops.common.probes import ProbeServer
 from spyops.outbox.sender import OutboxMetrics, OutboxSender
 from spyops.outbox.store import OutboxStore
 from spyops.schemas import Execution, OrderSide, OrderUpdate, RuntimeConfig, Signal, TradingState
 
 log = logging.getLogger(__name__)
+
+_ORDER_TRACES_KEPT = 10_000  # orderRef -> placeOrder span, for fills; the oldest are forgotten
+
+
+def _risk_attributes(allowed: bool, reason: object, detail: str) -> dict[str, AttributeValue]:
+    """The risk span's verdict: the check that refused (and why), or that every check passed."""
+    if allowed:
+        return {"spyops.risk.allowed": True, "spyops.risk.rule": "all_passed",
+                "spyops.risk.checks": [check.__name__ for check in CHECKS]}  # fmt: skip
+    return {"spyops.risk.allowed": False, "spyops.risk.rule": str(reason), "spyops.risk.detail": detail[:300]}
+
 
 CRASH_ENV = "SPYOPS_BOT_CRASH_AT"
 CRASH_POINTS = frozenset({"before_journal", "after_journal_before_send", "after_send_before_ack"})
@@ -130,6 +152,7 @@ class BotService:
         self._background: set[asyncio.Future[None]] = set()
         # Reports enter the outbox in the order they were made (asyncio.Lock wakes waiters FIFO).
         self._outbox_order = asyncio.Lock()
+        self._order_traces: dict[str, str] = {}  # orderRef -> traceparent of its placeOrder span
         # Fills bound for the backend go through the durable outbox, so a VPN outage loses none.
         self.outbox = OutboxSender(
             OutboxStore(options.resolved_outbox_path),
@@ -234,7 +257,10 @@ class BotService:
             )
             for index, leg in enumerate(order.legs)
         ]
-        decision = evaluate(self._risk_input(signal, intents))
+        with tracing.tracer().start_as_current_span("bot.risk") as risk_span:
+            decision = evaluate(self._risk_input(signal, intents))
+            if risk_span.is_recording():
+                risk_span.set_attributes(_risk_attributes(decision.allowed, decision.reason, decision.detail))
         if not decision.allowed:
             assert decision.reason is not None
             self.metrics.denials.labels(decision.reason.value).inc()
@@ -257,18 +283,31 @@ class BotService:
             for intent, order_id in zip(intents, order_ids, strict=True)
         ]
         journal_started = time.monotonic()
-        if not self.journal.claim_signal(signal.id, SignalDecision.TRADED, intents):
+        with tracing.tracer().start_as_current_span("bot.journal"):
+            claimed = self.journal.claim_signal(signal.id, SignalDecision.TRADED, intents)
+        if not claimed:
             self.metrics.signals_skipped.labels("duplicate").inc()
             return None
         journal_seconds = time.monotonic() - journal_started
         self.metrics.journal_seconds.observe(journal_seconds)
         self.crash("after_journal_before_send")
         sent: list[tuple[str, int]] = []
-        try:
-            sent = self.executor.place(intents, crash_hook=self.crash)
-        except ConnectionError as exc:
-            # Sending failed locally; reconciliation will close whatever did not reach the gateway.
-            log.error("sending orders failed", extra={"signal_id": signal.id, "error": str(exc)})
+        refs = [i.order_ref for i in intents]
+        with tracing.tracer().start_as_current_span(
+            "bot.place_order",
+            kind=SpanKind.CLIENT,
+            attributes={
+                "spyops.order_ref": refs[0],
+                "spyops.order_refs": refs,
+                "spyops.signal.id": signal.id,
+            },
+        ) as place_span:
+            self._remember_order_span(refs, place_span)
+            try:
+                sent = self.executor.place(intents, crash_hook=self.crash)
+            except ConnectionError as exc:
+                # Sending failed locally; reconciliation will close whatever did not reach the gateway.
+                log.error("sending orders failed", extra={"signal_id": signal.id, "error": str(exc)})
         now = time.monotonic()
         self.metrics.decision_seconds.observe(now - received)
         self.executor.record_sent(sent)
@@ -289,6 +328,18 @@ class BotService:
             },
         )
         return SignalDecision.TRADED
+
+    def _remember_order_span(self, refs: list[str], span: trace.Span) -> None:
+        """Keep the placeOrder span of each orderRef, so its fills join the signal's trace."""
+        if not tracing.enabled():
+            return
+        parent = tracing.traceparent(span)
+        if parent is None:
+            return
+        for ref in refs:
+            self._order_traces[ref] = parent
+        while len(self._order_traces) > _ORDER_TRACES_KEPT:
+            del self._order_traces[next(iter(self._order_traces))]
 
     def _skip(self, signal: Signal, reason: str) -> SignalDecision:
         self.metrics.signals_skipped.labels(reason).inc()
@@ -392,7 +443,13 @@ class BotService:
         # The same fill again when its commission arrives: the backend updates it (same id), so the
         # outbox, which keeps one pending item per id, gets a distinct one for it.
         item_id = f"{record.exec_id}#commission={record.commission}" if record.commission else record.exec_id
-        await self._submit("execution", execution, item_id)
+        attributes: dict[str, AttributeValue] = {
+            "spyops.exec_id": record.exec_id,
+            "spyops.fill.quantity": record.quantity,
+            "spyops.fill.price": record.price,
+        }
+        with self._order_span("bot.fill", record.order_ref, execution.signal_id, attributes):
+            await self._submit("execution", execution, item_id)
 
     async def _report_order(self, order: JournalOrder) -> None:
         try:
@@ -415,7 +472,24 @@ class BotService:
         except ValidationError:  # e.g. an adopted order whose quantity the gateway did not give
             log.exception("order update not reportable", extra={"order_ref": order.order_ref})
             return
-        await self._submit("order", update, update.id)
+        status = {"spyops.order.status": order.status.value}
+        with self._order_span("bot.order_update", order.order_ref, order.signal_id, status):
+            await self._submit("order", update, update.id)
+
+    def _order_span(
+        self, name: str, order_ref: str, signal_id: str, attributes: Mapping[str, AttributeValue]
+    ) -> AbstractContextManager[trace.Span]:
+        """A span of what happens to an order later (a fill, a status), under its placeOrder span."""
+        return tracing.tracer().start_as_current_span(
+            name,
+            context=tracing.context_from(self._order_traces.get(order_ref)),
+            attributes={
+                "spyops.order_ref": order_ref,
+                "spyops.signal.id": signal_id,
+                "spyops.strategy": self.config.strategy,
+                **attributes,
+            },
+        )
 
     async def _submit(self, kind: str, item: Execution | OrderUpdate, item_id: str) -> None:
         try:
@@ -479,10 +553,25 @@ class BotService:
         if not url:
             raise RuntimeError("runtime config has no detector_stream_url: the bot has nothing to trade")
         async for envelope in subscribe(url):
-            try:
-                self.handle_signal(envelope.signal)
-            except Exception:
-                log.exception("signal handling failed", extra={"signal_id": envelope.signal.id})
+            signal = envelope.signal
+            with tracing.tracer().start_as_current_span(
+                "bot.signal",
+                context=tracing.context_from(envelope.traceparent),
+                kind=SpanKind.CONSUMER,
+                attributes={
+                    "spyops.signal.id": signal.id,
+                    "spyops.strategy": self.config.strategy,
+                    "spyops.rule": signal.rule.value,
+                    tracing.TRADABLE: signal.suggested_order is not None,
+                },
+            ) as span:
+                try:
+                    decision = self.handle_signal(signal)
+                except Exception:
+                    log.exception("signal handling failed", extra={"signal_id": signal.id})
+                else:
+                    if span.is_recording():
+                        span.set_attribute("spyops.decision", decision.value if decision else "duplicate")
 
     async def run(self, stop: asyncio.Event) -> None:
         port = await self.probes.start(self.options.probe_host, self.options.probe_port)

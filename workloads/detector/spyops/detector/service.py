@@ -5,7 +5,13 @@ batch of quote changes (coalesced: at most one scan per ``min_scan_interval`` of
 time), one signal per anomaly episode (``SignalTracker``) out to the bots' stream
 (``SignalLog``, at-least-once, resumable) and, durably, to the backend (the outbox).
 The latest chain snapshot goes to the backend directly, at most once a second, best
-effort. The runtime config is reloaded without a restart. ``/health``, ``/ready`` and
+effort. The runtime config is reloaded without a restart.
+
+Tracing (when configured): each signal is one trace, rooted at ``detector.signal`` (the signal id,
+rule, strategy and whether it is tradable as attributes), with ``detector.quote_update`` (from the
+culprit's quote change to the scan), ``detector.scan`` and ``detector.publish``, whose
+``traceparent`` travels in the stream's record to the bots, and ``outbox.enqueue`` toward the
+backend. Scans that find nothing make no spans. ``/health``, ``/ready`` and
 ``/metrics`` are served on the probe port, the signal stream on the stream port.
 """
 
@@ -21,8 +27,12 @@ from pathlib import Path
 
 import httpx
 from aiohttp import web
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.trace import Span
 from prometheus_client import CollectorRegistry
 
+from spyops.common import tracing
 from spyops.common.probes import ProbeServer
 from spyops.detector.config_reload import ConfigWatcher, load_detector_config
 from spyops.detector.market_feed import FeedTarget, MarketFeed
@@ -81,7 +91,7 @@ class DetectorService:
         self._scanned_generation = -1  # the feed generation the last scan saw in sync
         self._last_chain: ChainArrays | None = None
         self._last_findings: list[Finding] = []
-        self._publish_queue: asyncio.Queue[Signal] = asyncio.Queue()
+        self._publish_queue: asyncio.Queue[tuple[Signal, Span | None]] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self.probes = ProbeServer(
             self.readiness, stale_after=options.liveness_stale_after, registry=self.registry
@@ -182,12 +192,14 @@ class DetectorService:
             return []
         generation = self.feed.generation if self.feed.subscribed else None
         ts = self.feed.now()
+        scan_started_ns = time.time_ns()
         t0 = time.perf_counter()
         chain = book.arrays(ts)
         if chain is None:
             return []
         findings = scan_chain(chain, self.params)
         emitted = self.tracker.update(chain, findings)
+        scan_ended_ns = time.time_ns()
         self.metrics.scan_seconds.observe(time.perf_counter() - t0)
         self.metrics.scans.inc()
         self._last_chain, self._last_findings = chain, findings
@@ -204,35 +216,48 @@ class DetectorService:
                 strategy=self.config.strategy,
             )
             self.metrics.anomalies.labels(signal.rule.value).inc()
+            changed_local_ns: int | None = None
             if signal.rule is not AnomalyKind.STALE_QUOTE:  # a stale quote's age is the finding
                 changed_ns = int(chain.quote_ts_ns[item.finding.culprit])
-                self.metrics.detection_delay.observe(max(self.feed.now_ns() - changed_ns, 0) / 1e9)
-            self._publish_queue.put_nowait(signal)
+                gateway_now_ns = self.feed.now_ns()
+                self.metrics.detection_delay.observe(max(gateway_now_ns - changed_ns, 0) / 1e9)
+                # The quote's time is on the gateway's clock; spans are on ours.
+                changed_local_ns = changed_ns - (gateway_now_ns - time.time_ns())
+            span = (
+                _signal_span(signal, changed_local_ns, scan_started_ns, scan_ended_ns, len(findings))
+                if tracing.enabled()
+                else None
+            )
+            self._publish_queue.put_nowait((signal, span))
             signals.append(signal)
         return signals
 
     async def _publish_loop(self) -> None:
         """Stream first (the bots are waiting), then the durable outbox, in detection order."""
         while True:
-            signal = await self._publish_queue.get()
-            await self.signal_log.append(signal)
-            self.metrics.signals_published.inc()
-            self.metrics.last_signal.set(time.time())
-            log.info(
-                "signal published",
-                extra={
-                    "id": signal.id,
-                    "rule": signal.rule.value,
-                    "culprit": signal.culprit.key,
-                    "edge": signal.edge,
-                    "tradable": signal.suggested_order is not None,
-                },
-            )
-            try:
-                await self.sender.submit("signal", signal)
-            except Exception:
-                self.metrics.outbox_failures.inc()
-                log.exception("signal not written to the outbox", extra={"id": signal.id})
+            signal, span = await self._publish_queue.get()
+            with (
+                trace.use_span(span, end_on_exit=True) if span is not None else contextlib.nullcontext(),
+                tracing.tracer().start_as_current_span("detector.publish") as publish,
+            ):
+                await self.signal_log.append(signal, tracing.traceparent(publish))
+                self.metrics.signals_published.inc()
+                self.metrics.last_signal.set(time.time())
+                log.info(
+                    "signal published",
+                    extra={
+                        "id": signal.id,
+                        "rule": signal.rule.value,
+                        "culprit": signal.culprit.key,
+                        "edge": signal.edge,
+                        "tradable": signal.suggested_order is not None,
+                    },
+                )
+                try:
+                    await self.sender.submit("signal", signal)
+                except Exception:
+                    self.metrics.outbox_failures.inc()
+                    log.exception("signal not written to the outbox", extra={"id": signal.id})
 
     # -- config ---------------------------------------------------------------------------
 
@@ -321,3 +346,42 @@ class DetectorService:
         while True:
             self.probes.beat()
             await asyncio.sleep(1.0)
+
+
+def _signal_span(
+    signal: Signal, changed_ns: int | None, scan_started_ns: int, scan_ended_ns: int, findings: int
+) -> Span:
+    """The root of a signal's trace, begun at the quote change that revealed it; ended after publish.
+
+    Made after the scan (only a scan that opens an episode deserves a trace), so its children carry
+    the times measured during the scan.
+    """
+    tracer = tracing.tracer()
+    started = min(changed_ns, scan_started_ns) if changed_ns is not None else scan_started_ns
+    root = tracer.start_span(
+        "detector.signal",
+        context=Context(),
+        start_time=started,
+        attributes={
+            "spyops.signal.id": signal.id,
+            "spyops.strategy": signal.strategy,
+            "spyops.rule": signal.rule.value,
+            "spyops.culprit": signal.culprit.key,
+            "spyops.edge": signal.edge,
+            tracing.TRADABLE: signal.suggested_order is not None,
+        },
+    )
+    parent = trace.set_span_in_context(root)
+    if changed_ns is not None:
+        quote = tracer.start_span(
+            "detector.quote_update",
+            context=parent,
+            start_time=started,
+            attributes={"spyops.culprit": signal.culprit.key},
+        )
+        quote.end(end_time=max(started, scan_started_ns))
+    scan = tracer.start_span(
+        "detector.scan", context=parent, start_time=scan_started_ns, attributes={"spyops.findings": findings}
+    )
+    scan.end(end_time=scan_ended_ns)
+    return root

@@ -38,10 +38,15 @@ def detector(
     import signal
 
     from spyops.common.jsonlog import configure_json_logging
+    from spyops.common.tracing import TracingConfigError, configure_tracing, shutdown_tracing
     from spyops.detector.config_reload import DetectorConfigError
     from spyops.detector.service import DetectorService, ServiceOptions
 
     configure_json_logging("detector", log_level)
+    try:
+        configure_tracing("detector")
+    except TracingConfigError as exc:
+        raise typer.BadParameter(str(exc)) from exc
     if log_level.upper() != "DEBUG":
         # ib_async logs every request and warning at INFO; the feed logs what matters.
         logging.getLogger("ib_async").setLevel(logging.WARNING)
@@ -72,4 +77,7 @@ def detector(
         finally:
             await service.stop()
 
-    asyncio.run(run())
+    try:
+        asyncio.run(run())
+    finally:
+        shutdown_tracing()  # export the last spans
