@@ -138,6 +138,9 @@ CASES = [
     case("bench backend --clients many", "--clients"),
     case("bench gateway-sim --speeds fast", "fast"),
     case("bench operator --bulk many", "--bulk"),
+    case("bench operator --failover-bulk 1", "--failover-bulk"),
+    case("bench operator --lease-duration 5", "--lease-duration"),
+    case("bench operator --profile {existing_file}/profile.txt", "--profile", "not a directory"),
     case("bench tick-to-order --samples many", "--samples"),
     # crds
     case("crds generate --dir {existing_file}", "{existing_file}"),

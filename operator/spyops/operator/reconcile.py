@@ -90,6 +90,17 @@ def _spec_error(exc: ValidationError) -> str:
     )
 
 
+def apply_waves(children: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """The order children are applied in: config and identity first, the workloads after; a
+    RoleBinding after its Role, since the API server judges a binding against the rules of the Role
+    it names (a binding created while its Role is not there yet is answered 404)."""
+    return [
+        [c for c in children if c["kind"] in FIRST_WAVE and c["kind"] != "RoleBinding"],
+        [c for c in children if c["kind"] == "RoleBinding"],
+        [c for c in children if c["kind"] not in FIRST_WAVE],
+    ]
+
+
 def _rollout_complete(live: dict[str, Any] | None, wanted_replicas: int) -> tuple[bool, int, int]:
     """(done, replicas, ready) of a Deployment or StatefulSet as the controllers report it."""
     if live is None:
@@ -156,16 +167,8 @@ class Reconciler:
             self.cache.put_child(applied)
             return applied
 
-        # Config and identity first, the workloads after; a RoleBinding after its Role, since the API
-        # server judges a binding against the rules of the Role it names (a binding created while its
-        # Role is not there yet is answered 404).
-        waves = [
-            [c for c in children if c["kind"] in FIRST_WAVE and c["kind"] != "RoleBinding"],
-            [c for c in children if c["kind"] == "RoleBinding"],
-            [c for c in children if c["kind"] not in FIRST_WAVE],
-        ]
         results: list[dict[str, Any] | refusals.Refusal] = []
-        for wave in waves:
+        for wave in apply_waves(children):
             if any(isinstance(r, refusals.Refusal) for r in results):
                 break
             results += await asyncio.gather(*(one(c) for c in wave))

@@ -47,6 +47,7 @@ class WorkQueue:
         self._processing: set[Key] = set()
         self._dirty: set[Key] = set()
         self._failures: dict[Key, int] = {}
+        self._reconciled: set[Key] = set()
         self._timers: dict[Key, asyncio.TimerHandle] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._idle = asyncio.Event()
@@ -55,6 +56,7 @@ class WorkQueue:
         # Every series exists from the start, at 0 (as controller-runtime does): a rate() over errors
         # that never happened is 0, not "no data", for dashboards and alerts alike.
         metrics.RECONCILE_ERRORS.labels(name)
+        metrics.RECONCILED_OBJECTS.labels(name).set(0)
         for result in RESULTS:
             metrics.RECONCILE_TOTAL.labels(name, result)
 
@@ -86,6 +88,9 @@ class WorkQueue:
 
     def forget(self, key: Key) -> None:
         self._failures.pop(key, None)
+        if key in self._reconciled:
+            self._reconciled.discard(key)
+            metrics.RECONCILED_OBJECTS.labels(self.name).set(len(self._reconciled))
         timer = self._timers.pop(key, None)
         if timer is not None:
             timer.cancel()
@@ -137,6 +142,9 @@ class WorkQueue:
                 self.add_after(key, delay)
             else:
                 self._failures.pop(key, None)
+                if key not in self._reconciled:
+                    self._reconciled.add(key)
+                    metrics.RECONCILED_OBJECTS.labels(self.name).set(len(self._reconciled))
                 if requeue_after is None:
                     metrics.RECONCILE_TOTAL.labels(self.name, "success").inc()
                 else:

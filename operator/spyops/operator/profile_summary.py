@@ -1,0 +1,41 @@
+"""The top of a py-spy profile: collapsed stacks (``py-spy record --format raw``) summed by function,
+both where the time was spent (self) and what was on the stack (total). Pure."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from typing import Any
+
+
+def _frames(stack: str) -> list[str]:
+    # py-spy writes "function (file:line)"; the line number splits one function into many rows.
+    frames = []
+    for frame in stack.split(";"):
+        name, _, where = frame.partition(" (")
+        path = where.rstrip(")").rpartition(":")[0]
+        frames.append(f"{name} ({path.rpartition('site-packages/')[2]})" if path else name)
+    return frames
+
+
+def summarize_collapsed(lines: Iterable[str], top: int = 15) -> dict[str, Any]:
+    self_time: Counter[str] = Counter()
+    total_time: Counter[str] = Counter()
+    samples = 0
+    for line in lines:
+        stack, _, count_text = line.rstrip("\n").rpartition(" ")
+        if not stack or not count_text.isdigit():
+            continue
+        count = int(count_text)
+        samples += count
+        frames = _frames(stack)
+        self_time[frames[-1]] += count
+        for frame in set(frames):
+            total_time[frame] += count
+
+    def share(counter: Counter[str]) -> list[dict[str, Any]]:
+        return [
+            {"function": name, "percent": round(100 * n / samples, 1)} for name, n in counter.most_common(top)
+        ]
+
+    return {"samples": samples, "top_self": share(self_time), "top_total": share(total_time)}
