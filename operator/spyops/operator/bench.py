@@ -23,7 +23,7 @@ from typing import Any
 from spyops.operator import bench_scale
 from spyops.operator.api.gateway import IBKRGatewaySpec
 from spyops.operator.api.strategy import TradingStrategySpec
-from spyops.operator.bench_process import BenchError, OperatorRun, loadavg, rss_bytes
+from spyops.operator.bench_process import BenchError, OperatorRun, cpu_seconds, loadavg, rss_bytes
 from spyops.operator.builders.common import Owner
 from spyops.operator.builders.gateway import GatewayInputs, build_gateway_children
 from spyops.operator.builders.strategy import StrategyInputs, build_strategy_children
@@ -161,6 +161,14 @@ def _ratio(value: float | None, floor: float | None) -> float | None:
     return None if value is None or not floor else round(value / floor, 2)
 
 
+def control_plane_pids(kubeconfig: Path) -> list[int]:
+    """The embedded control plane's processes (etcd, kube-apiserver, ...), from its state file."""
+    from spyops.cluster.controlplane import ClusterState
+
+    state = ClusterState.load(kubeconfig.parent)
+    return [c.pid for c in state.components] if state is not None else []
+
+
 async def run_benchmark(kubeconfig: Path, config: BenchConfig) -> dict[str, Any]:
     from spyops.cluster.audit import AuditLog, audit_log_of, audited_kubeconfig, service_account_user
 
@@ -183,6 +191,7 @@ async def run_benchmark(kubeconfig: Path, config: BenchConfig) -> dict[str, Any]
     replacement = OperatorRun(operator_kubeconfig, namespace, "bench-restarted", workdir)
     watcher = asyncio.create_task(_watch_children(kube, namespace, counter, child_kinds(service_monitor)))
     load_at_start = loadavg()
+    control_plane = control_plane_pids(kubeconfig)
     try:
         await kube.create(bench_scale.gateway(namespace))
         gateway_ready = bench_scale.FirstSeen({"gw"}, lambda b: bench_scale.condition_true(b, "Ready"))
@@ -212,6 +221,7 @@ async def run_benchmark(kubeconfig: Path, config: BenchConfig) -> dict[str, Any]
         )
 
         rss_before_bulk = rss_bytes(operator.pid)
+        cpu_before = (cpu_seconds([operator.pid]), cpu_seconds(control_plane))
         raw_profile = workdir / "profile.collapsed"
         if config.profile is not None:
             operator.profile(raw_profile)
@@ -219,6 +229,10 @@ async def run_benchmark(kubeconfig: Path, config: BenchConfig) -> dict[str, Any]
         bulk = await bench_scale.to_ready(
             kube, namespace, names, config.concurrency, config.ready_timeout, lambda _n: None
         )
+        cpu_used = {
+            "operator_cpu_s": round(cpu_seconds([operator.pid]) - cpu_before[0], 1),
+            "control_plane_cpu_s": round(cpu_seconds(control_plane) - cpu_before[1], 1),
+        }
         profile: dict[str, Any] | None = None
         if config.profile is not None:
             operator.stop_profile()
@@ -269,6 +283,7 @@ async def run_benchmark(kubeconfig: Path, config: BenchConfig) -> dict[str, Any]
                     "all_children_created_s": round(max(children_done) - started, 2)
                     if len(children_done) == len(names)
                     else None,
+                    **cpu_used,
                 },
                 "floor_direct_apply_without_operator": floor,
                 "operator_over_floor": _ratio(ready_s, floor["all_deployments_available_s"]),
@@ -294,6 +309,7 @@ async def run_benchmark(kubeconfig: Path, config: BenchConfig) -> dict[str, Any]
         operator.stop()
         replacement.stop()
         await kube.close()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 @contextlib.contextmanager
@@ -310,9 +326,12 @@ def main(config: BenchConfig) -> dict[str, Any]:
     from spyops.cluster.kubectl import run_kubectl
 
     workdir = Path(tempfile.mkdtemp(prefix="spyops-bench-cluster-"))
-    with bench_cluster(workdir) as kubeconfig:
-        for suffix in ("", "-direct", "-floor", "-failover"):
-            run_kubectl(kubeconfig, "create", "namespace", f"{config.namespace}{suffix}")
-        result = asyncio.run(run_benchmark(kubeconfig, config))
+    try:
+        with bench_cluster(workdir) as kubeconfig:
+            for suffix in ("", "-direct", "-floor", "-failover"):
+                run_kubectl(kubeconfig, "create", "namespace", f"{config.namespace}{suffix}")
+            result = asyncio.run(run_benchmark(kubeconfig, config))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)  # etcd's data and the logs: hundreds of MB at 500
     print(json.dumps(result, indent=2))
     return result
