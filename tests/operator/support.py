@@ -18,8 +18,8 @@ from typing import Any
 import httpx
 import yaml
 
-from spyops.cluster.audit import token_kubeconfig
 from spyops.cluster.testing import KubeCluster
+from spyops.cluster.tokens import token_kubeconfig
 from spyops.operator.api.gateway import IBKRGatewaySpec
 from spyops.operator.api.strategy import TradingStrategySpec
 from spyops.operator.builders.common import Owner

@@ -20,14 +20,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx2
+from lightkube import AsyncClient
+
 from spyops.operator import bench_scale
 from spyops.operator.api.gateway import IBKRGatewaySpec
 from spyops.operator.api.strategy import TradingStrategySpec
 from spyops.operator.bench_process import BenchError, OperatorRun, cpu_seconds, loadavg, rss_bytes
-from spyops.operator.builders.common import Owner
+from spyops.operator.builders.common import FIELD_MANAGER, Owner
 from spyops.operator.builders.gateway import GatewayInputs, build_gateway_children
 from spyops.operator.builders.strategy import StrategyInputs, build_strategy_children
-from spyops.operator.kube import Kube
+from spyops.operator.kube import Kube, kube_config
 from spyops.operator.profile_summary import summarize_collapsed
 from spyops.operator.reconcile import apply_waves
 from spyops.operator.render import GatewayTarget, gateway_host, render_runtime_config
@@ -173,7 +176,12 @@ async def run_benchmark(kubeconfig: Path, config: BenchConfig) -> dict[str, Any]
     from spyops.cluster.audit import AuditLog, audit_log_of, audited_kubeconfig, service_account_user
 
     namespace = config.namespace
-    kube = Kube.connect(kubeconfig, "bench")
+    # The operator's client and field manager; a longer timeout than lightkube's 10 s, since a request
+    # the loaded API server answers late must not end the benchmark (the operator retries instead).
+    kube = Kube(
+        AsyncClient(config=kube_config(kubeconfig), field_manager=FIELD_MANAGER, timeout=httpx2.Timeout(120)),
+        "bench",
+    )
     # The operator adds a ServiceMonitor when the Prometheus Operator's API is served; so do we.
     service_monitor = await kube.api_available("monitoring.coreos.com/v1", "ServiceMonitor", namespace)
     per_strategy = children_per_strategy(service_monitor)

@@ -17,6 +17,7 @@ from pathlib import Path
 import yaml
 
 from spyops.cluster.kubectl import run_kubectl
+from spyops.cluster.tokens import token_kubeconfig
 
 AUDITED_NAMESPACE = "spyops-audited"
 AUDIT_LOG = "audit.log"
@@ -154,21 +155,3 @@ def audited_kubeconfig(admin_kubeconfig: Path, name: str, cluster_role: str, tar
         admin_kubeconfig, "create", "token", name, "-n", AUDITED_NAMESPACE, "--duration=4h"
     ).stdout.strip()
     return token_kubeconfig(admin_kubeconfig, name, token, target)
-
-
-def token_kubeconfig(admin_kubeconfig: Path, user: str, token: str, target: Path) -> Path:
-    """A kubeconfig for the cluster of ``admin_kubeconfig`` that authenticates with a bearer ``token``."""
-    admin = yaml.safe_load(admin_kubeconfig.read_text())
-    context = next(c for c in admin["contexts"] if c["name"] == admin["current-context"])["context"]
-    cluster_entry = next(c for c in admin["clusters"] if c["name"] == context["cluster"])
-    config = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [cluster_entry],
-        "users": [{"name": user, "user": {"token": token}}],
-        "contexts": [{"name": user, "context": {"cluster": cluster_entry["name"], "user": user}}],
-        "current-context": user,
-    }
-    target.write_text(yaml.safe_dump(config))
-    target.chmod(0o600)
-    return target
