@@ -30,9 +30,10 @@ from spyops.cluster.binaries import ControlPlaneBinaries, pinned_versions
 from spyops.cluster.pki import ClusterPKI, KeyPair
 
 KWOK_NODE_NAME = "kwok-node-0"
-# Room for 1,000 strategies (a bot and a detector each: 350m CPU, 448 MiB requested) and their
-# gateways on the one simulated node, so scale benchmarks measure the control plane, not a full node.
-KWOK_NODE_CAPACITY = {"cpu": "512", "memory": "1Ti", "pods": "2500"}
+# Room for 4,000 strategies (a bot and a detector each: 350m CPU, 448 MiB requested) and their
+# gateways on the one simulated node, so scale benchmarks measure the control plane, not a full node
+# (`spyops bench operator` runs 1,550 at once by default: the floor, the bulk and the failover phase).
+KWOK_NODE_CAPACITY = {"cpu": "2000", "memory": "4Ti", "pods": "8000"}
 CONTROLLER_CLIENT_FLAGS = ("--kube-api-qps=500", "--kube-api-burst=1000")
 SERVICE_CIDR = "10.96.0.0/16"
 _STATE_FILE = "state.json"
