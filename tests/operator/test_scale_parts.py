@@ -11,6 +11,7 @@ from spyops.cluster.audit import parse_writes, summarize
 from spyops.operator.bench_scale import deployment_available, strategy_ready
 from spyops.operator.leader import LeaderElector, LeaseSettings
 from spyops.operator.profile_summary import summarize_collapsed
+from spyops.operator.workqueue import Key
 
 USER = "system:serviceaccount:spyops-audited:op"
 
@@ -88,3 +89,29 @@ def test_a_strategy_is_ready_only_for_its_current_generation() -> None:
     assert strategy_ready(body)
     assert not strategy_ready({**body, "status": {"observedGeneration": 2, "conditions": [ready]}})
     assert not strategy_ready({**body, "status": {"observedGeneration": 3, "conditions": []}})
+
+
+def test_only_low_level_handlers_so_kopf_keeps_no_diff_base() -> None:
+    """NoDiffBase stands in for kopf's diff-base storage; a high-level handler (on.create, on.update,
+    a daemon or timer) would need the real one."""
+    import kopf
+
+    from spyops.operator import handlers
+    from spyops.operator.state import Cache
+    from spyops.operator.workqueue import WorkQueue
+
+    async def reconcile(_key: Key) -> None:
+        return None
+
+    async def forget(_namespace: str, _name: str) -> None:
+        return None
+
+    queue = WorkQueue("t-handlers", reconcile, workers=1)
+    registry = kopf.OperatorRegistry()
+    handlers.register(registry, Cache(), queue, queue, queue, forget)
+    assert registry._watching.get_all_handlers()
+    assert not registry._changing.get_all_handlers()
+    assert not registry._spawning.get_all_handlers()
+    settings = kopf.OperatorSettings()
+    handlers.configure_settings(settings, "me")
+    assert isinstance(settings.persistence.diffbase_storage, handlers.NoDiffBase)

@@ -41,7 +41,7 @@ def summarize_collapsed(lines: Iterable[str], top: int = 15) -> dict[str, Any]:
         self_time[frames[-1]] += count
         for frame in set(frames):
             total_time[frame] += count
-    everywhere = 0.95 * samples
+    everywhere = 0.9 * max(total_time.values(), default=0)  # the entry point's share, or near it
     telling = Counter({name: n for name, n in total_time.items() if n < everywhere})
 
     def share(counter: Counter[str]) -> list[dict[str, Any]]:
