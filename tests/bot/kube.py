@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from spyops.cluster.testing import KubeCluster
+from spyops.cluster.tokens import token_kubeconfig
 from spyops.operator.api.strategy import TradingStrategySpec
 from spyops.operator.builders.common import Owner
 from spyops.operator.builders.strategy import StrategyInputs, bot_name, build_strategy_children
@@ -65,21 +66,4 @@ def bot_kubeconfig(cluster: KubeCluster, namespace: str, strategy: str, path: Pa
     cluster.kubectl("apply", "--server-side", "-f", "-", input=yaml.safe_dump_all(identity))
     account = bot_name(strategy)
     token = cluster.kubectl("create", "token", account, "-n", namespace, "--duration=1h").stdout.strip()
-    admin = yaml.safe_load(cluster.kubeconfig.read_text())
-    context = next(c for c in admin["contexts"] if c["name"] == admin["current-context"])["context"]
-    server = next(c for c in admin["clusters"] if c["name"] == context["cluster"])
-    config = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [server],
-        "users": [{"name": account, "user": {"token": token}}],
-        "contexts": [
-            {
-                "name": account,
-                "context": {"cluster": server["name"], "user": account, "namespace": namespace},
-            }
-        ],
-        "current-context": account,
-    }
-    path.write_text(yaml.safe_dump(config))
-    return path
+    return token_kubeconfig(cluster.kubeconfig, account, token, path, namespace)

@@ -19,6 +19,14 @@ import httpx
 import yaml
 
 from spyops.cluster.testing import KubeCluster
+from spyops.cluster.tokens import token_kubeconfig
+from spyops.operator.api.gateway import IBKRGatewaySpec
+from spyops.operator.api.strategy import TradingStrategySpec
+from spyops.operator.builders.common import Owner
+from spyops.operator.builders.gateway import GatewayInputs, build_gateway_children
+from spyops.operator.builders.strategy import StrategyInputs, build_strategy_children
+from spyops.operator.drift import child_up_to_date
+from spyops.operator.render import GatewayTarget, gateway_host, render_runtime_config
 from spyops.toolchain.helm import ensure_helm
 
 REPO = Path(__file__).resolve().parents[2]
@@ -27,6 +35,7 @@ EXAMPLES = REPO / "examples"
 OPERATOR_NAMESPACE = "spyops-system"
 RBAC_RELEASE = "rbac-under-test"
 MANAGED = "app.kubernetes.io/managed-by=spyops-operator"
+TEST_IMAGE = "ghcr.io/spyops/spyops:test"  # what OperatorProcess passes as --workload-image
 STRATEGY_CHILD_KINDS = (
     "configmaps",
     "services",
@@ -82,23 +91,7 @@ def operator_kubeconfig(cluster: KubeCluster, workdir: Path) -> Path:
         "name"
     ]
     token = cluster.kubectl("create", "token", sa, "-n", OPERATOR_NAMESPACE, "--duration=4h").stdout.strip()
-    admin = yaml.safe_load(cluster.kubeconfig.read_text())
-    context = next(c for c in admin["contexts"] if c["name"] == admin["current-context"])["context"]
-    cluster_entry = next(c for c in admin["clusters"] if c["name"] == context["cluster"])
-    config = {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [cluster_entry],
-        "users": [{"name": "spyops-operator", "user": {"token": token}}],
-        "contexts": [
-            {"name": "operator", "context": {"cluster": cluster_entry["name"], "user": "spyops-operator"}}
-        ],
-        "current-context": "operator",
-    }
-    path = workdir / "operator.kubeconfig"
-    path.write_text(yaml.safe_dump(config))
-    path.chmod(0o600)
-    return path
+    return token_kubeconfig(cluster.kubeconfig, "spyops-operator", token, workdir / "operator.kubeconfig")
 
 
 def service_account_user() -> str:
@@ -143,7 +136,7 @@ class OperatorProcess:
                     "--identity",
                     self.identity,
                     "--workload-image",
-                    "ghcr.io/spyops/spyops:test",
+                    TEST_IMAGE,
                     *self.extra_args,
                 ],
                 stdout=sink,
@@ -221,3 +214,40 @@ def managed_objects(cluster: KubeCluster, namespace: str) -> list[tuple[str, str
 
 def secret_value(value: str) -> str:
     return base64.b64encode(value.encode()).decode()
+
+
+def expected_children(kube: KubeCluster, namespace: str, image: str = TEST_IMAGE) -> list[dict[str, Any]]:
+    """What a clean run writes, from the pure builders and the objects' real uids."""
+    gateway = get_json(kube, "ibkrgateway", "gw", "-n", namespace)
+    gw_spec = IBKRGatewaySpec.model_validate(gateway["spec"])
+    children = build_gateway_children(
+        GatewayInputs(Owner("IBKRGateway", "gw", namespace, gateway["metadata"]["uid"]), gw_spec, image)
+    )
+    target = GatewayTarget(gateway_host("gw", namespace), gw_spec.api_port, gw_spec.trading_mode.value)
+    for item in get_json(kube, "tradingstrategies", "-n", namespace)["items"]:
+        name = item["metadata"]["name"]
+        spec = TradingStrategySpec.model_validate(item["spec"])
+        config = render_runtime_config(namespace, name, spec, target, None)
+        owner = Owner("TradingStrategy", name, namespace, item["metadata"]["uid"])
+        children += build_strategy_children(StrategyInputs(owner, spec, config, image, service_monitor=False))
+    return children
+
+
+def assert_children_exactly_as_built(kube: KubeCluster, namespace: str) -> None:
+    """The children in ``namespace`` are exactly what the builders make for its objects: nothing
+    duplicated, missing or extra, each up to date and owned once; no ReplicaSet without an owner."""
+    expected = expected_children(kube, namespace)
+    live = get_json(kube, ",".join(STRATEGY_CHILD_KINDS), "-n", namespace, "-l", MANAGED)["items"]
+    live_keys = sorted((o["kind"], o["metadata"]["name"]) for o in live)
+    expected_keys = sorted((o["kind"], o["metadata"]["name"]) for o in expected)
+    assert live_keys == expected_keys  # no duplicates, nothing missing, nothing extra
+    by_key = {(o["kind"], o["metadata"]["name"]): o for o in live}
+    for desired in expected:
+        current = by_key[(desired["kind"], desired["metadata"]["name"])]
+        assert child_up_to_date(desired, current), f"{desired['kind']}/{desired['metadata']['name']} differs"
+        owners = current["metadata"]["ownerReferences"]
+        assert len(owners) == 1
+        assert owners[0]["uid"] == desired["metadata"]["ownerReferences"][0]["uid"]
+    # No ReplicaSet or pod without a live owner (orphans), and one ReplicaSet per Deployment revision in use.
+    for rs in get_json(kube, "replicasets", "-n", namespace)["items"]:
+        assert rs["metadata"].get("ownerReferences"), rs["metadata"]["name"]

@@ -13,14 +13,7 @@ from typing import Any
 import pytest
 
 from spyops.cluster.testing import KubeCluster
-from spyops.operator.api.gateway import IBKRGatewaySpec
-from spyops.operator.api.strategy import TradingStrategySpec
-from spyops.operator.builders.common import Owner
-from spyops.operator.builders.gateway import GatewayInputs, build_gateway_children
-from spyops.operator.builders.strategy import StrategyInputs, build_strategy_children
-from spyops.operator.drift import child_up_to_date
-from spyops.operator.render import GatewayTarget, gateway_host, render_runtime_config
-from tests.operator.support import MANAGED, STRATEGY_CHILD_KINDS, OperatorProcess, get_json
+from tests.operator.support import OperatorProcess, assert_children_exactly_as_built, get_json
 
 pytestmark = [
     pytest.mark.cluster,
@@ -31,7 +24,6 @@ pytestmark = [
 
 KILLS = int(os.environ.get("SPYOPS_CRASH_KILLS", "15"))
 STRATEGIES = 4
-IMAGE = "ghcr.io/spyops/spyops:test"
 
 
 def manifests(namespace: str) -> str:
@@ -57,23 +49,6 @@ def manifests(namespace: str) -> str:
             }
         )
     return "\n---\n".join(json.dumps(d) for d in docs)
-
-
-def expected_children(kube: KubeCluster, namespace: str) -> list[dict[str, Any]]:
-    """What a clean run writes, from the pure builders and the objects' real uids."""
-    gateway = get_json(kube, "ibkrgateway", "gw", "-n", namespace)
-    gw_spec = IBKRGatewaySpec.model_validate(gateway["spec"])
-    children = build_gateway_children(
-        GatewayInputs(Owner("IBKRGateway", "gw", namespace, gateway["metadata"]["uid"]), gw_spec, IMAGE)
-    )
-    target = GatewayTarget(gateway_host("gw", namespace), gw_spec.api_port, gw_spec.trading_mode.value)
-    for item in get_json(kube, "tradingstrategies", "-n", namespace)["items"]:
-        name = item["metadata"]["name"]
-        spec = TradingStrategySpec.model_validate(item["spec"])
-        config = render_runtime_config(namespace, name, spec, target, None)
-        owner = Owner("TradingStrategy", name, namespace, item["metadata"]["uid"])
-        children += build_strategy_children(StrategyInputs(owner, spec, config, IMAGE, service_monitor=False))
-    return children
 
 
 def test_random_sigkills_converge_to_the_clean_state(
@@ -139,21 +114,7 @@ def test_random_sigkills_converge_to_the_clean_state(
         ).stdout
         raise AssertionError(f"not Ready after the kills:\n{waited.stderr}\n{states}\n{conditions}")
 
-    expected = expected_children(kube, namespace)
-    live = get_json(kube, ",".join(STRATEGY_CHILD_KINDS), "-n", namespace, "-l", MANAGED)["items"]
-    live_keys = sorted((o["kind"], o["metadata"]["name"]) for o in live)
-    expected_keys = sorted((o["kind"], o["metadata"]["name"]) for o in expected)
-    assert live_keys == expected_keys  # no duplicates, nothing missing, nothing extra
-    by_key = {(o["kind"], o["metadata"]["name"]): o for o in live}
-    for desired in expected:
-        current = by_key[(desired["kind"], desired["metadata"]["name"])]
-        assert child_up_to_date(desired, current), f"{desired['kind']}/{desired['metadata']['name']} differs"
-        owners = current["metadata"]["ownerReferences"]
-        assert len(owners) == 1
-        assert owners[0]["uid"] == desired["metadata"]["ownerReferences"][0]["uid"]
-    # No ReplicaSet or pod without a live owner (orphans), and one ReplicaSet per Deployment revision in use.
-    for rs in get_json(kube, "replicasets", "-n", namespace)["items"]:
-        assert rs["metadata"].get("ownerReferences"), rs["metadata"]["name"]
+    assert_children_exactly_as_built(kube, namespace)
     for item in get_json(kube, "tradingstrategies", "-n", namespace)["items"]:
         status = item["status"]
         assert status["observedGeneration"] == item["metadata"]["generation"]

@@ -115,3 +115,24 @@ def test_error_and_result_series_exist_at_zero_before_anything_happens() -> None
     for result in ("success", "error", "requeue", "requeue_after"):
         key = ("controller_runtime_reconcile_total", (("controller", "fresh-controller"), ("result", result)))
         assert samples[key] == 0
+
+
+async def test_keys_from_events_go_before_keys_from_timers() -> None:
+    seen: list[Key] = []
+    c = Key("TradingStrategy", "ns", "c")
+
+    async def reconcile(key: Key) -> float | None:
+        seen.append(key)
+        return None
+
+    queue = WorkQueue("t-priority", reconcile, workers=1)
+    queue.add_after(A, 0.0)  # a recheck falls due first ...
+    queue.add_after(B, 0.0)
+    await asyncio.sleep(0.05)
+    queue.add(c)  # ... then a watch event
+    queue.add(B)  # an event for a key a timer queued: it moves up, and runs once
+    assert queue.depth == 3
+    queue.start()
+    await asyncio.wait_for(queue.wait_idle(), 5)
+    await queue.stop()
+    assert seen == [c, B, A]

@@ -84,6 +84,7 @@ async def run(options: OperatorOptions) -> int:
     from spyops.operator.health import HealthState, heartbeat, serve
     from spyops.operator.kube import Kube
     from spyops.operator.leader import LeaderElector, LeadershipLostError, LeaseSettings
+    from spyops.operator.prime import child_kinds, prime_cache
     from spyops.operator.reconcile import OperatorSettings, Reconciler
     from spyops.operator.state import Cache
     from spyops.operator.vpnlink.controller import VpnLinkController
@@ -158,6 +159,8 @@ async def run(options: OperatorOptions) -> int:
         settings = kopf.OperatorSettings()
         handlers.configure_settings(settings, options.identity)
         ready_flag = asyncio.Event()
+        primed = await prime_cache(kube, cache, options.namespaces, child_kinds(handlers.CHILD_RESOURCES))
+        log.info("cache primed", extra={"objects": primed})
         gateways.start()
         strategies.start()
         links.start()

@@ -87,6 +87,13 @@ CHILD_APPLIES = Counter(
     ["kind", "reason"],
     registry=REGISTRY,
 )
+RECONCILED_OBJECTS = Gauge(
+    "spyops_operator_reconciled_objects",
+    "Objects reconciled without error at least once since this replica started reconciling (after a "
+    "restart or failover it climbs to the number of objects: each has been looked at).",
+    ["controller"],
+    registry=REGISTRY,
+)
 # spyops_operator_managed_objects{kind,phase} is a collector over the watch cache (see main.py).
 LEADER = Gauge(
     "spyops_operator_leader", "1 when this replica holds the leader Lease and reconciles.", registry=REGISTRY

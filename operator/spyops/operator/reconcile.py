@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -45,6 +46,7 @@ VPNLINK = "VpnLink"
 # Look again this often while something outside our watches may change (a Secret appearing).
 RECHECK_SECONDS = 30.0
 POD_RECHECK_SECONDS = 10.0  # while a workload is not Ready, its pods are looked at this often
+POD_LOOK_INTERVAL = 5.0  # a strategy's pods are listed at most this often (and not in its first seconds)
 _WARNING_REASONS = frozenset(
     {
         "ImagePullBackOff",
@@ -90,6 +92,17 @@ def _spec_error(exc: ValidationError) -> str:
     )
 
 
+def apply_waves(children: Sequence[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """The order children are applied in: config and identity first, the workloads after; a
+    RoleBinding after its Role, since the API server judges a binding against the rules of the Role
+    it names (a binding created while its Role is not there yet is answered 404)."""
+    return [
+        [c for c in children if c["kind"] in FIRST_WAVE and c["kind"] != "RoleBinding"],
+        [c for c in children if c["kind"] == "RoleBinding"],
+        [c for c in children if c["kind"] not in FIRST_WAVE],
+    ]
+
+
 def _rollout_complete(live: dict[str, Any] | None, wanted_replicas: int) -> tuple[bool, int, int]:
     """(done, replicas, ready) of a Deployment or StatefulSet as the controllers report it."""
     if live is None:
@@ -121,6 +134,8 @@ class Reconciler:
         self.kube = kube
         self.cache = cache
         self.settings = settings
+        # (namespace, strategy) -> when its pods were last looked at, and what was wrong with them.
+        self._pod_looks: dict[tuple[str, str], tuple[float, PodProblem | None]] = {}
 
     # -- shared ---------------------------------------------------------------------------------
 
@@ -156,16 +171,8 @@ class Reconciler:
             self.cache.put_child(applied)
             return applied
 
-        # Config and identity first, the workloads after; a RoleBinding after its Role, since the API
-        # server judges a binding against the rules of the Role it names (a binding created while its
-        # Role is not there yet is answered 404).
-        waves = [
-            [c for c in children if c["kind"] in FIRST_WAVE and c["kind"] != "RoleBinding"],
-            [c for c in children if c["kind"] == "RoleBinding"],
-            [c for c in children if c["kind"] not in FIRST_WAVE],
-        ]
         results: list[dict[str, Any] | refusals.Refusal] = []
-        for wave in waves:
+        for wave in apply_waves(children):
             if any(isinstance(r, refusals.Refusal) for r in results):
                 break
             results += await asyncio.gather(*(one(c) for c in wave))
@@ -346,6 +353,7 @@ class Reconciler:
     async def reconcile_strategy(self, key: Key) -> float | None:
         body = await self._current(STRATEGY, key.namespace, key.name)
         if body is None or body["metadata"].get("deletionTimestamp"):
+            self._pod_looks.pop((key.namespace, key.name), None)
             return None
         meta = body["metadata"]
         namespace, name = meta["namespace"], meta["name"]
@@ -433,6 +441,8 @@ class Reconciler:
         detector_done, _, detector_ready = _rollout_complete(
             live.get(f"Deployment/{detector_name(name)}"), 0 if spec.suspend else 1
         )
+        if bots_done and detector_done:
+            self._pod_looks.pop((namespace, name), None)  # the next rollout starts with a fresh look
         gateway_condition = (
             cond.Wanted(cond.GATEWAY_READY, cond.TRUE, "GatewayReady", f"IBKRGateway {gateway_name} is Ready")
             if gateway_ready
@@ -514,8 +524,19 @@ class Reconciler:
         return diagnose(component, pods, claims)
 
     async def _strategy_pod_problem(self, namespace: str, name: str) -> PodProblem | None:
+        # Listing pods on every reconcile of a rollout (each Deployment status change is one) cost two
+        # LISTs each time with hundreds of strategies starting at once. Pods that just started have no
+        # problem worth naming yet, so the first look is POD_LOOK_INTERVAL after the rollout was first
+        # seen, and later looks reuse the last answer for as long.
+        key = (namespace, name)
+        now = time.monotonic()
+        last = self._pod_looks.setdefault(key, (now, None))
+        if now - last[0] < POD_LOOK_INTERVAL:
+            return last[1]
         detector = await self._pod_problem(namespace, "detector", strategy_selector(name, "detector"))
         bots = await self._pod_problem(namespace, "bot", strategy_selector(name, "bot"))
         found = [p for p in (detector, bots) if p is not None]
         found.sort(key=lambda p: not p.stalled)
-        return found[0] if found else None
+        problem = found[0] if found else None
+        self._pod_looks[key] = (now, problem)
+        return problem

@@ -2,6 +2,9 @@
 
 An object that changes while it is being reconciled is queued once more; a burst of events
 for one object collapses into one reconcile; failures retry with per-key exponential backoff.
+Keys a watch event queued go before keys a timer queued (a recheck, a retry), as in
+controller-runtime's priority queue: with hundreds of objects rolling out at once, their periodic
+rechecks wait behind new objects and changes instead of delaying them.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ _MAX_BACKOFF = 60.0
 
 
 RESULTS = ("success", "error", "requeue", "requeue_after")
+EVENT, TIMER = 0, 1  # priorities: lower goes first
 
 
 class WorkQueue:
@@ -42,11 +46,13 @@ class WorkQueue:
         self.name = name
         self._reconcile = reconcile
         self._workers = workers
-        self._queue: asyncio.Queue[Key] = asyncio.Queue()
-        self._queued: dict[Key, float] = {}
+        self._queue: asyncio.PriorityQueue[tuple[int, int, Key]] = asyncio.PriorityQueue()
+        self._queued: dict[Key, tuple[float, int]] = {}  # when queued, at which priority
+        self._sequence = 0  # first in, first out within a priority
         self._processing: set[Key] = set()
         self._dirty: set[Key] = set()
         self._failures: dict[Key, int] = {}
+        self._reconciled: set[Key] = set()
         self._timers: dict[Key, asyncio.TimerHandle] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._idle = asyncio.Event()
@@ -55,20 +61,25 @@ class WorkQueue:
         # Every series exists from the start, at 0 (as controller-runtime does): a rate() over errors
         # that never happened is 0, not "no data", for dashboards and alerts alike.
         metrics.RECONCILE_ERRORS.labels(name)
+        metrics.RECONCILED_OBJECTS.labels(name).set(0)
         for result in RESULTS:
             metrics.RECONCILE_TOTAL.labels(name, result)
 
-    def add(self, key: Key) -> None:
+    def add(self, key: Key, priority: int = EVENT) -> None:
         metrics.QUEUE_ADDS.labels(self.name).inc()
         if key in self._processing:
             self._dirty.add(key)
             return
-        if key in self._queued:
+        queued = self._queued.get(key)
+        if queued is not None and queued[1] <= priority:
             return
-        self._queued[key] = time.monotonic()
+        # New, or queued by a timer and now by an event: (re)enter at this priority; the older
+        # entry is skipped when it comes up.
+        self._queued[key] = (queued[0] if queued else time.monotonic(), priority)
+        self._sequence += 1
         self._idle.clear()
-        self._queue.put_nowait(key)
-        metrics.QUEUE_DEPTH.labels(self.name).set(self._queue.qsize())
+        self._queue.put_nowait((priority, self._sequence, key))
+        metrics.QUEUE_DEPTH.labels(self.name).set(len(self._queued))
 
     def add_after(self, key: Key, delay: float) -> None:
         loop = asyncio.get_running_loop()
@@ -82,10 +93,13 @@ class WorkQueue:
 
     def _fire(self, key: Key) -> None:
         self._timers.pop(key, None)
-        self.add(key)
+        self.add(key, TIMER)
 
     def forget(self, key: Key) -> None:
         self._failures.pop(key, None)
+        if key in self._reconciled:
+            self._reconciled.discard(key)
+            metrics.RECONCILED_OBJECTS.labels(self.name).set(len(self._reconciled))
         timer = self._timers.pop(key, None)
         if timer is not None:
             timer.cancel()
@@ -103,14 +117,18 @@ class WorkQueue:
 
     @property
     def depth(self) -> int:
-        return self._queue.qsize() + len(self._processing)
+        return len(self._queued) + len(self._processing)
 
     async def _work(self) -> None:
         active = metrics.ACTIVE_WORKERS.labels(self.name)
         while True:
-            key = await self._queue.get()
-            enqueued = self._queued.pop(key, time.monotonic())
-            metrics.QUEUE_DEPTH.labels(self.name).set(self._queue.qsize())
+            priority, _, key = await self._queue.get()
+            queued = self._queued.get(key)
+            if queued is None or queued[1] != priority:
+                continue  # superseded by an entry at a higher priority
+            del self._queued[key]
+            enqueued = queued[0]
+            metrics.QUEUE_DEPTH.labels(self.name).set(len(self._queued))
             metrics.QUEUE_LATENCY.labels(self.name).observe(time.monotonic() - enqueued)
             self._processing.add(key)
             active.inc()
@@ -137,6 +155,9 @@ class WorkQueue:
                 self.add_after(key, delay)
             else:
                 self._failures.pop(key, None)
+                if key not in self._reconciled:
+                    self._reconciled.add(key)
+                    metrics.RECONCILED_OBJECTS.labels(self.name).set(len(self._reconciled))
                 if requeue_after is None:
                     metrics.RECONCILE_TOTAL.labels(self.name, "success").inc()
                 else:

@@ -7,6 +7,7 @@ stays fast.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -120,17 +121,56 @@ def operator_benchmark(
         int, typer.Option("--latency-samples", min=5, help="Strategies applied one by one.")
     ] = 50,
     bulk: Annotated[
-        int, typer.Option("--bulk", min=1, help="Strategies applied at once to time convergence.")
+        int, typer.Option("--bulk", min=1, help="Strategies applied at once to time Ready, and the floor.")
     ] = 500,
     ready_timeout: Annotated[
-        float, typer.Option("--ready-timeout", help="Seconds to wait for all Ready.")
+        float, typer.Option("--ready-timeout", min=1.0, help="Seconds to wait for all Ready, per phase.")
     ] = 600.0,
+    failover_bulk: Annotated[
+        int,
+        typer.Option(
+            "--failover-bulk", min=2, help="Strategies applied while the leader replica is SIGKILLed."
+        ),
+    ] = 500,
+    lease_duration: Annotated[
+        float, typer.Option("--lease-duration", min=11.0, help="Lease duration of the two replicas.")
+    ] = 15.0,
+    profile: Annotated[
+        Path | None,
+        typer.Option(
+            "--profile",
+            dir_okay=False,
+            help="Write py-spy's collapsed stacks of the operator during the bulk phase here (and "
+            "summarize them in the JSON).",
+        ),
+    ] = None,
 ) -> None:
-    """Apply -> children latency (p50/p99), N strategies to converge, operator memory (embedded cluster,
-    or the cluster KUBECONFIG names with SPYOPS_TEST_USE_EXISTING_CLUSTER=1)."""
-    from spyops.operator.bench import main
+    """Apply -> children latency, N strategies to Ready next to the floor (the same children applied
+    without the operator), a restart's writes (audit log), failover under load, memory (embedded cluster)."""
+    import time
 
-    main(latency_samples=latency_samples, bulk=bulk, ready_timeout=ready_timeout)
+    from spyops.operator.bench import BenchConfig, main
+
+    if profile is not None and not profile.parent.is_dir():
+        raise typer.BadParameter(f"{profile.parent} is not a directory", param_hint="--profile")
+    if profile is not None:
+        from spyops.operator.bench_process import BenchError, py_spy
+
+        try:
+            py_spy()
+        except BenchError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--profile") from exc
+    main(
+        BenchConfig(
+            namespace=f"bench-{int(time.time())}",
+            latency_samples=latency_samples,
+            bulk=bulk,
+            ready_timeout=ready_timeout,
+            failover_bulk=failover_bulk,
+            lease_duration=lease_duration,
+            profile=profile,
+        )
+    )
 
 
 @app.command("tick-to-order")

@@ -25,10 +25,16 @@ from typing import Any
 import httpx
 import yaml
 
+from spyops.cluster.audit import apiserver_audit_flags
 from spyops.cluster.binaries import ControlPlaneBinaries, pinned_versions
 from spyops.cluster.pki import ClusterPKI, KeyPair
 
 KWOK_NODE_NAME = "kwok-node-0"
+# Room for 4,000 strategies (a bot and a detector each: 350m CPU, 448 MiB requested) and their
+# gateways on the one simulated node, so scale benchmarks measure the control plane, not a full node
+# (`spyops bench operator` runs 1,550 at once by default: the floor, the bulk and the failover phase).
+KWOK_NODE_CAPACITY = {"cpu": "2000", "memory": "4Ti", "pods": "8000"}
+CONTROLLER_CLIENT_FLAGS = ("--kube-api-qps=500", "--kube-api-burst=1000")
 SERVICE_CIDR = "10.96.0.0/16"
 _STATE_FILE = "state.json"
 _PR_SET_PDEATHSIG = 1
@@ -320,6 +326,7 @@ class ControlPlane:
                 "--max-requests-inflight=0",
                 "--max-mutating-requests-inflight=0",
                 "--watch-cache=true",
+                *apiserver_audit_flags(self.state_dir),
                 "--v=0",
                 *(self.apiserver_args(pki) if self.apiserver_args else ()),
             ],
@@ -347,6 +354,9 @@ class ControlPlane:
                 "--allocate-node-cidrs=false",
                 "--leader-elect=false",
                 "--controllers=*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-node-route-controller",
+                # client-go's default 20 requests/s would make the ReplicaSets and pods of hundreds of
+                # Deployments trickle out for minutes; the API server here has no other tenants.
+                *CONTROLLER_CLIENT_FLAGS,
                 "--v=0",
             ],
         )
@@ -360,6 +370,7 @@ class ControlPlane:
                 "--bind-address=127.0.0.1",
                 f"--secure-port={ports['scheduler']}",
                 "--leader-elect=false",
+                *CONTROLLER_CLIENT_FLAGS,  # deprecated for kube-scheduler, but honoured without --config
                 "--v=0",
             ],
         )
@@ -461,8 +472,8 @@ class ControlPlane:
                 },
             },
             "status": {
-                "allocatable": {"cpu": "32", "memory": "256Gi", "pods": "1000"},
-                "capacity": {"cpu": "32", "memory": "256Gi", "pods": "1000"},
+                "allocatable": KWOK_NODE_CAPACITY,
+                "capacity": KWOK_NODE_CAPACITY,
             },
         }
         response = client.post("/api/v1/nodes", json=node)

@@ -129,6 +129,22 @@ def register(
         )(child_event)
 
 
+class NoDiffBase(kopf.DiffBaseStorage):
+    """kopf builds a deep copy of every watched object (managedFields and status included) on every
+    watch event, as the diff-base for high-level handlers' change detection. Only low-level handlers
+    are registered here, which never read it: at 500 strategies that copy was 9 % of the operator's
+    busy time (py-spy). An empty essence, never stored, keeps kopf's bookkeeping to nothing."""
+
+    def build(self, *, body: kopf.Body, extra_fields: Any = None) -> kopf.BodyEssence:
+        return kopf.BodyEssence()
+
+    def fetch(self, *, body: kopf.Body) -> kopf.BodyEssence | None:
+        return None
+
+    def store(self, *, body: kopf.Body, patch: kopf.Patch, essence: kopf.BodyEssence) -> None:
+        return None
+
+
 def configure_settings(settings: kopf.OperatorSettings, identity: str) -> None:
     """kopf settings for hundreds of objects on a small box."""
     # Watch only what we made (server-side selector), not every Deployment in the cluster.
@@ -150,3 +166,4 @@ def configure_settings(settings: kopf.OperatorSettings, identity: str) -> None:
     settings.posting.reporting_instance = identity[:128]
     # Only low-level (on.event) handlers are registered, so kopf adds no finalizer and stores no
     # progress or diff-base on our objects: deletion never waits for the operator.
+    settings.persistence.diffbase_storage = NoDiffBase()

@@ -1,0 +1,117 @@
+"""The pure parts of the scale benchmark and tests: audit log parsing, the profile's top, the standby's
+next attempt, when a Deployment counts as available."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from spyops.cluster.audit import parse_writes, summarize
+from spyops.operator.bench_scale import deployment_available, strategy_ready
+from spyops.operator.leader import LeaderElector, LeaseSettings
+from spyops.operator.profile_summary import summarize_collapsed
+from spyops.operator.workqueue import Key
+
+USER = "system:serviceaccount:spyops-audited:op"
+
+
+def _event(verb: str, resource: str, stage: str = "ResponseComplete", user: str = USER, **ref: str) -> str:
+    return json.dumps(
+        {
+            "stage": stage,
+            "verb": verb,
+            "user": {"username": user},
+            "objectRef": {"resource": resource, "namespace": "ns", "name": "x", **ref},
+            "responseStatus": {"code": 200},
+        }
+    )
+
+
+def test_only_the_users_completed_writes_count() -> None:
+    lines = [
+        _event("patch", "configmaps"),
+        _event("patch", "tradingstrategies", subresource="status"),
+        _event("get", "configmaps"),  # a read
+        _event("patch", "configmaps", stage="ResponseStarted"),  # the same request, another stage
+        _event("create", "configmaps", user="someone-else"),
+        "",
+    ]
+    writes = parse_writes(lines, USER)
+    assert summarize(writes) == {"patch configmaps": 1, "patch tradingstrategies/status": 1}
+
+
+def test_the_profile_top_sums_lines_of_one_function() -> None:
+    stacks = [
+        "run (asyncio/runners.py:118);reconcile (spyops/operator/reconcile.py:10) 6",
+        "run (asyncio/runners.py:118);reconcile (spyops/operator/reconcile.py:12) 2",
+        "run (asyncio/runners.py:118);dumps (/x/site-packages/json/__init__.py:231) 2",
+        "run (asyncio/runners.py:118);EpollSelector.select (selectors.py:468) 30",
+    ]
+    top = summarize_collapsed(stacks)
+    assert (top["busy_samples"], top["idle_samples"]) == (10, 30)
+    assert top["top_self"][0] == {"function": "reconcile (spyops/operator/reconcile.py)", "percent": 80.0}
+    assert top["top_self"][1]["function"] == "dumps (json/__init__.py)"
+    # The entry frame on every stack says nothing; what is under it does.
+    assert top["top_total"][0] == {"function": "reconcile (spyops/operator/reconcile.py)", "percent": 80.0}
+
+
+def test_a_standby_tries_again_when_the_observed_lease_expires() -> None:
+    elector = LeaderElector(None, LeaseSettings("ns", "lease", "me", duration=15.0))  # type: ignore[arg-type]
+    assert elector.next_attempt_in() == 2.0  # nothing observed yet: the retry period
+    elector._observed = {"holderIdentity": "other", "leaseDurationSeconds": 15}
+    elector._observed_at = time.monotonic() - 14.5
+    assert 0.05 <= elector.next_attempt_in() <= 0.6  # not the full retry period past the expiry
+    elector._observed_at = time.monotonic() - 1.0
+    assert elector.next_attempt_in() == 2.0
+    elector._observed_at = time.monotonic() - 30.0
+    assert elector.next_attempt_in() == 2.0  # expired already (and the claim failed): retry period
+
+
+def _deployment(**status: Any) -> dict[str, Any]:
+    return {"metadata": {"name": "d", "generation": 2}, "spec": {"replicas": 1}, "status": status}
+
+
+def test_a_deployment_is_available_only_when_its_rollout_is_complete() -> None:
+    done = {"observedGeneration": 2, "replicas": 1, "updatedReplicas": 1, "availableReplicas": 1}
+    assert deployment_available(_deployment(**done))
+    assert not deployment_available(_deployment(**{**done, "observedGeneration": 1}))
+    assert not deployment_available(_deployment(**{**done, "availableReplicas": 0}))
+    assert not deployment_available(_deployment(**{**done, "replicas": 2}))  # an old pod still there
+
+
+def test_a_strategy_is_ready_only_for_its_current_generation() -> None:
+    ready = {"type": "Ready", "status": "True"}
+    body = {
+        "metadata": {"name": "s", "generation": 3},
+        "status": {"observedGeneration": 3, "conditions": [ready]},
+    }
+    assert strategy_ready(body)
+    assert not strategy_ready({**body, "status": {"observedGeneration": 2, "conditions": [ready]}})
+    assert not strategy_ready({**body, "status": {"observedGeneration": 3, "conditions": []}})
+
+
+def test_only_low_level_handlers_so_kopf_keeps_no_diff_base() -> None:
+    """NoDiffBase stands in for kopf's diff-base storage; a high-level handler (on.create, on.update,
+    a daemon or timer) would need the real one."""
+    import kopf
+
+    from spyops.operator import handlers
+    from spyops.operator.state import Cache
+    from spyops.operator.workqueue import WorkQueue
+
+    async def reconcile(_key: Key) -> None:
+        return None
+
+    async def forget(_namespace: str, _name: str) -> None:
+        return None
+
+    queue = WorkQueue("t-handlers", reconcile, workers=1)
+    registry = kopf.OperatorRegistry()
+    handlers.register(registry, Cache(), queue, queue, queue, forget)
+    assert registry._watching.get_all_handlers()
+    assert not registry._changing.get_all_handlers()
+    assert not registry._spawning.get_all_handlers()
+    settings = kopf.OperatorSettings()
+    handlers.configure_settings(settings, "me")
+    assert isinstance(settings.persistence.diffbase_storage, handlers.NoDiffBase)
