@@ -28,6 +28,7 @@ from spyops.cluster.node.config import user_cluster_role
 
 PROVISIONER = "spyops.io/local-path"
 STORAGE_CLASS = "local-path"
+PROVISIONER_USER = "system:spyops:local-path"  # the CN of its client certificate
 _PROVISIONED_BY = "pv.kubernetes.io/provisioned-by"
 _SELECTED_NODE = "volume.kubernetes.io/selected-node"
 _CLAIM_PROVISIONER = "volume.kubernetes.io/storage-provisioner"
@@ -52,7 +53,7 @@ def storage_class() -> dict[str, Any]:
 def rbac() -> list[dict[str, Any]]:
     """What the provisioner's identity (a client certificate, user `system:spyops:local-path`) may do."""
     return user_cluster_role(
-        "system:spyops:local-path",
+        PROVISIONER_USER,
         [
             {
                 "apiGroups": [""],
