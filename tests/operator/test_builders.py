@@ -114,7 +114,10 @@ def test_state_claims_follow_the_spec_and_outlive_pods() -> None:
     children = strategy_children({})
     for component in ("bot", "detector"):
         claim = children[f"PersistentVolumeClaim/alpha-{component}-state"]
-        assert claim["spec"] == {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}
+        assert claim["spec"] == {
+            "accessModes": ["ReadWriteOnce"],
+            "resources": {"requests": {"storage": "1Gi"}},
+        }
         assert claim["metadata"]["ownerReferences"][0]["kind"] == "TradingStrategy"
     detector = children["Deployment/alpha-detector"]["spec"]["template"]["spec"]
     (container,) = detector["containers"]
