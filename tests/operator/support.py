@@ -29,6 +29,7 @@ RBAC_RELEASE = "rbac-under-test"
 MANAGED = "app.kubernetes.io/managed-by=spyops-operator"
 STRATEGY_CHILD_KINDS = (
     "configmaps",
+    "persistentvolumeclaims",
     "services",
     "serviceaccounts",
     "roles.rbac.authorization.k8s.io",

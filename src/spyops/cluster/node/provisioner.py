@@ -140,7 +140,8 @@ def plan(
     return Plan(create, delete)
 
 
-def _client(kubeconfig: Path) -> httpx.Client:
+def client_from_kubeconfig(kubeconfig: Path) -> httpx.Client:
+    """An HTTPS client as the kubeconfig's first user (client certificate files, as ours are written)."""
     config = yaml.safe_load(kubeconfig.read_text())
     cluster = config["clusters"][0]["cluster"]
     user = config["users"][0]["user"]
@@ -151,7 +152,7 @@ def _client(kubeconfig: Path) -> httpx.Client:
 
 def run(kubeconfig: Path, root: Path, node: str, stop: threading.Event, interval: float = 0.5) -> None:
     root.mkdir(parents=True, exist_ok=True)
-    with _client(kubeconfig) as http:
+    with client_from_kubeconfig(kubeconfig) as http:
         while not stop.is_set():
             try:
                 _step(http, root, node)
