@@ -82,6 +82,7 @@ CASES = [
     case("bot --config {wrong_config}", "{wrong_config}", "invalid runtime config"),
     case("bot --config {missing}", "{missing}"),
     case("bot", "missing option", "--config"),
+    case("bot --config {missing} --state-dir {existing_file}", "--state-dir", "is a file"),
     # backend: token and store
     case("backend --token-file {missing}", "{missing}"),
     case("backend --token-file {not_utf8}", "{not_utf8}"),
@@ -134,6 +135,7 @@ CASES = [
     case("market generate", "missing option", "--out"),
     # bench
     case("bench realnode --frobnicate", UNKNOWN),
+    case("bench podlife --rounds 0", "--rounds"),
     case("bench detector --seeds one,two", "one,two"),
     case("bench backend --clients many", "--clients"),
     case("bench gateway-sim --speeds fast", "fast"),

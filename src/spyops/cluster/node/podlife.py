@@ -320,6 +320,8 @@ def strategy_manifest(namespace: str) -> dict[str, Any]:
     spec = body["spec"]
     spec.pop("cloudLinkRef", None)
     spec["leaseDurationSeconds"] = LEASE_SECONDS
+    # The example's limits stop new orders after a few minutes of trading; chaos needs trading throughout.
+    spec["risk"].update({"maxOpenPositions": 1000, "maxDailyLoss": 1_000_000, "maxOrdersPerMinute": 60})
     spec["outbound"] = {
         "backendUrl": f"http://{BACKEND}.{namespace}.svc.cluster.local:{BACKEND_PORT}",
         "tokenSecretRef": {"name": "backend-token", "key": "token"},
