@@ -14,7 +14,7 @@ import pytest
 
 from spyops.cluster.node.deploy import helm_install, orders_at_gateway, pod_start_seconds, wait_for
 from spyops.cluster.node.podlife import LEASE_SECONDS, Trading, start_trading
-from spyops.cluster.node.podlife_checks import longest_gap
+from spyops.cluster.node.podlife_checks import longest_gap, undecided_between
 from spyops.cluster.testing import RealNodeKube
 from spyops.toolchain.helm import ensure_helm
 
@@ -29,7 +29,8 @@ TAKEOVER_BOUND = LEASE_SECONDS + LEASE_SECONDS / 10 + 2
 def trading(real_node: RealNodeKube) -> Trading:
     helm_install(real_node.kubeconfig, ensure_helm())
     assert real_node.node is not None
-    return start_trading(real_node.kubeconfig, dict(real_node.node), "podlife", print)
+    assert real_node.state_dir is not None
+    return start_trading(real_node.kubeconfig, dict(real_node.node), real_node.state_dir, "podlife", print)
 
 
 def assert_nothing_lost(trading: Trading, with_backend: bool = True) -> None:
@@ -116,7 +117,32 @@ def test_rolling_update_keeps_a_leader(trading: Trading) -> None:
         stop.set()
         sampler.join(timeout=10)
     gap, start, end = longest_gap(samples)
-    print(json.dumps({"rolling_update_longest_leaderless_seconds": round(gap, 2), "samples": len(samples)}))
+    assert_nothing_lost(trading)
+    undecided = undecided_between(trading.backend_items("signals") or [], trading.journals(), start, end)
+    print(
+        json.dumps(
+            {
+                "rolling_update_longest_leaderless_seconds": round(gap, 2),
+                "signals_without_a_decision_in_it": len(undecided),
+                "samples": len(samples),
+            }
+        )
+    )
     assert len(samples) > 20
     assert gap <= TAKEOVER_BOUND, (gap, start, end)
+
+
+@pytest.mark.parametrize("daemon", ["kubelet", "containerd"])
+def test_node_daemon_restart_while_trading(trading: Trading, daemon: str) -> None:
+    trading.steady()
+    before = len(orders_at_gateway(trading.kubeconfig, trading.namespace))
+    trading.restart_node_daemon(daemon)
+    trading.node_ready()
+    trading.steady()
+    wait_for(
+        f"trading to go on after the {daemon} restart",
+        lambda: len(orders_at_gateway(trading.kubeconfig, trading.namespace)) > before,
+        180,
+        3,
+    )
     assert_nothing_lost(trading)

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from spyops.cluster.node.podlife_checks import JournalView, judge, longest_gap, merge_journals, percentile
+from spyops.cluster.node.podlife_checks import (
+    JournalView,
+    judge,
+    longest_gap,
+    merge_journals,
+    percentile,
+    undecided_between,
+)
 
 
 def _orders(*refs: str) -> list[dict[str, object]]:
@@ -46,3 +53,14 @@ def test_percentile_is_nearest_rank() -> None:
     assert percentile([3.0, 1.0, 2.0], 50) == 2.0
     assert percentile([float(i) for i in range(1, 101)], 99) == 99.0
     assert percentile([1.0, 9.0], 99) == 9.0
+
+
+def test_undecided_signals_in_a_window() -> None:
+    signals = [
+        {"id": "a", "detected_at": "2026-12-06T12:00:01Z"},
+        {"id": "b", "detected_at": "2026-12-06T12:00:02+00:00"},
+        {"id": "c", "detected_at": "2026-12-06T12:00:09Z"},
+    ]
+    start = 1796558400.0  # 2026-12-06T12:00:00Z
+    journal = JournalView({}, {"a": {"TRADED"}})
+    assert undecided_between(signals, journal, start, start + 5) == ["b"]

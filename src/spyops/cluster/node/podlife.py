@@ -6,12 +6,14 @@ The checks themselves are pure (spyops.cluster.node.podlife_checks)."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
 import secrets
 import signal
 import sqlite3
+import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,6 +22,7 @@ from typing import Any
 
 import yaml
 
+from spyops.cluster.controlplane import ClusterState
 from spyops.cluster.kubectl import run_kubectl
 from spyops.cluster.node.config import NodePaths
 from spyops.cluster.node.deploy import (
@@ -52,6 +55,7 @@ class Trading:
     namespace: str
     holder_pid: int  # the node's namespace holder (nsenter target for `ctr`)
     containerd_socket: Path
+    cluster_state_dir: Path
     token: str = field(repr=False, default="")
 
     # -- reading -------------------------------------------------------------------------
@@ -90,24 +94,28 @@ class Trading:
     def gateway_executions(self) -> list[dict[str, Any]]:
         return list(self.exec_get(f"{GATEWAY}-0", "gateway", CONTROL_PORT, "/executions") or [])
 
-    def backend_ids(self, kind: str) -> set[str] | None:
-        """Ids of every signal or execution the backend holds; None when it does not answer."""
+    def backend_items(self, kind: str) -> list[dict[str, Any]] | None:
+        """Every signal or execution the backend holds; None when it does not answer."""
         pods = get_json(self.kubeconfig, "pods", "-n", self.namespace, "-l", f"app={BACKEND}")["items"]
         running = [p for p in pods if (p.get("status") or {}).get("phase") == "Running"]
         if not running:
             return None
         pod = running[0]["metadata"]["name"]
-        found: set[str] = set()
+        found: list[dict[str, Any]] = []
         cursor = ""
         for _ in range(200):
             page = self.exec_get(pod, BACKEND, BACKEND_PORT, f"/v1/{kind}?limit=500{cursor}")
             if page is None:
                 return None
-            found.update(str(item["id"]) for item in page["items"])
+            found.extend(page["items"])
             if not page.get("next_cursor"):
                 return found
             cursor = f"&cursor={page['next_cursor']}"
         raise DeployError(f"the backend's /v1/{kind} did not end after 200 pages")
+
+    def backend_ids(self, kind: str) -> set[str] | None:
+        items = self.backend_items(kind)
+        return None if items is None else {str(item["id"]) for item in items}
 
     def journals(self) -> JournalView:
         """Every slot's journal on the bots' claim, read on the host where the provisioner made the volume."""
@@ -201,6 +209,46 @@ class Trading:
         os.kill(pid, signal.SIGKILL)
         return sent
 
+    def restart_node_daemon(self, name: str, timeout: float = 30) -> float:
+        """Stop the node's ``name`` (kubelet, containerd) with SIGTERM and start it again with the same
+        command line in the node's namespaces, as systemd would; returns the wall time it was stopped.
+        Containers keep running meanwhile (containerd's shims outlive it)."""
+        state = ClusterState.load(self.cluster_state_dir)
+        if state is None:
+            raise DeployError(f"no cluster state in {self.cluster_state_dir}")
+        component = next((c for c in state.components if c.name == name), None)
+        if component is None:
+            raise DeployError(f"the node runs no {name} (it has {[c.name for c in state.components]})")
+        argv = [
+            part.decode() for part in Path(f"/proc/{component.pid}/cmdline").read_bytes().split(b"\0")[:-1]
+        ]
+        sent = time.time()
+        os.kill(component.pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while Path(f"/proc/{component.pid}").exists() and time.monotonic() < deadline:
+            _reap(component.pid)
+            time.sleep(0.1)
+        if Path(f"/proc/{component.pid}").exists():
+            os.kill(component.pid, signal.SIGKILL)
+        with Path(component.log).open("ab") as log:
+            process = subprocess.Popen(
+                [*nsenter(self.holder_pid), *argv], stdin=subprocess.DEVNULL, stdout=log,
+                stderr=subprocess.STDOUT, start_new_session=True,
+            )  # fmt: skip
+        component.pid = process.pid  # nsenter execs the daemon: same pid; `cluster down` stops it
+        state.save()
+        return sent
+
+    def node_ready(self, timeout: float = 120) -> None:
+        def ready() -> bool:
+            nodes = get_json(self.kubeconfig, "nodes")["items"]
+            return bool(nodes) and all(
+                any(c["type"] == "Ready" and c["status"] == "True" for c in n["status"]["conditions"])
+                for n in nodes
+            )
+
+        wait_for("the node to be Ready", ready, timeout, 1)
+
     def delete_pods(self, *names: str) -> float:
         sent = time.time()
         run_kubectl(self.kubeconfig, "delete", "pod", "-n", self.namespace, "--wait=false", *names)
@@ -248,6 +296,12 @@ class Trading:
             self.kubeconfig, "rollout", "status", "deployment", f"{STRATEGY}-bot", "-n", self.namespace,
             f"--timeout={int(timeout)}s", timeout=timeout + 30,
         )  # fmt: skip
+
+
+def _reap(pid: int) -> None:
+    """Collect a daemon this process started (a restarted one) once it exits, so it leaves no zombie."""
+    with contextlib.suppress(ChildProcessError, OSError):
+        os.waitpid(pid, os.WNOHANG)
 
 
 def _pod_ready(pod: dict[str, Any]) -> bool:
@@ -330,14 +384,23 @@ def strategy_manifest(namespace: str) -> dict[str, Any]:
 
 
 def start_trading(
-    kubeconfig: Path, node: dict[str, Any], namespace: str, say: Callable[[str], None] = lambda _: None
+    kubeconfig: Path,
+    node: dict[str, Any],
+    cluster_state_dir: Path,
+    namespace: str,
+    say: Callable[[str], None] = lambda _: None,
 ) -> Trading:
     """Create ``namespace`` with the backend, the example gateway and the strategy; return once an order
     reached the gateway and the three bots are steady."""
     token = secrets.token_hex(24)
     sandbox = node["sandbox"]
     trading = Trading(
-        kubeconfig, namespace, int(sandbox["holder_pid"]), NodePaths(Path()).containerd_socket, token
+        kubeconfig,
+        namespace,
+        int(sandbox["holder_pid"]),
+        NodePaths(Path()).containerd_socket,
+        cluster_state_dir,
+        token,
     )
     run_kubectl(kubeconfig, "create", "namespace", namespace)
     docs = [*backend_manifests(namespace, token), strategy_manifest(namespace)]

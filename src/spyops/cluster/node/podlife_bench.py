@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from spyops.cluster.node.podlife import LEASE_SECONDS, Trading, start_trading
-from spyops.cluster.node.podlife_checks import longest_gap, percentile
+from spyops.cluster.node.podlife_checks import longest_gap, percentile, undecided_between
 
 SEEDS = {
     "pod_startup_seconds": "quoted from the seed design: 18 s on average, under 30 s",
@@ -57,7 +57,7 @@ def renew_interval(trading: Trading, seconds: float = 8.0) -> float | None:
     return statistics.median(deltas) if deltas else None
 
 
-def _rolling_gap(trading: Trading, marker: str) -> float:
+def _rolling_gap(trading: Trading, marker: str) -> tuple[float, float, float]:
     trading.steady()
     samples: list[tuple[float, bool]] = []
     stop = threading.Event()
@@ -76,7 +76,7 @@ def _rolling_gap(trading: Trading, marker: str) -> float:
     finally:
         stop.set()
         thread.join(timeout=10)
-    return longest_gap(samples)[0]
+    return longest_gap(samples)
 
 
 def run_rounds(trading: Trading, rounds: int, say: Callable[[str], None]) -> dict[str, Any]:
@@ -87,6 +87,7 @@ def run_rounds(trading: Trading, rounds: int, say: Callable[[str], None]) -> dic
     kill: list[float] = []
     delete: list[float] = []
     gaps: list[float] = []
+    windows: list[tuple[float, float]] = []
     for i in range(rounds):
         say(f"round {i + 1}/{rounds}: SIGKILL of the leader's process ...")
         leader = trading.steady()
@@ -95,7 +96,9 @@ def run_rounds(trading: Trading, rounds: int, say: Callable[[str], None]) -> dic
         leader = trading.steady()
         delete.append(trading.wait_renewal_after(trading.delete_pods(leader), leader, 3 * LEASE_SECONDS)[0])
         say(f"round {i + 1}/{rounds}: rolling update ...")
-        gaps.append(_rolling_gap(trading, f"{102 + i}m"))
+        gap, start, end = _rolling_gap(trading, f"{102 + i}m")
+        gaps.append(gap)
+        windows.append((start, end))
     say("backend down, every bot pod deleted ...")
     trading.steady()
     trading.set_backend(up=False)
@@ -108,6 +111,9 @@ def run_rounds(trading: Trading, rounds: int, say: Callable[[str], None]) -> dic
     finally:
         trading.set_backend(up=True)
     verdict = trading.verdict()
+    signals = trading.backend_items("signals") or []
+    journal = trading.journals()
+    undecided = sum(len(undecided_between(signals, journal, a, b)) for a, b in windows)
     return {
         "load_average": _load(),
         "lease_duration_seconds": LEASE_SECONDS,
@@ -117,6 +123,7 @@ def run_rounds(trading: Trading, rounds: int, say: Callable[[str], None]) -> dic
         "rolling_update_longest_leaderless_seconds": {
             **_summary(gaps),
             "baseline_renew_interval_seconds": _round(cadence),
+            "signals_without_a_decision_in_the_gaps": undecided,
             "seed": SEEDS["rolling_update_downtime_seconds"],
         },
         "pod_startup_seconds": {
@@ -141,6 +148,7 @@ def run_podlife_benchmark(rounds: int, say: Callable[[str], None]) -> dict[str, 
 
     with tempfile.TemporaryDirectory(prefix="bench-podlife-") as tmp, real_node_cluster(Path(tmp)) as kube:
         assert kube.node is not None
+        assert kube.state_dir is not None
         helm_install(kube.kubeconfig, ensure_helm())
-        trading = start_trading(kube.kubeconfig, dict(kube.node), "bench-podlife", say)
+        trading = start_trading(kube.kubeconfig, dict(kube.node), kube.state_dir, "bench-podlife", say)
         return run_rounds(trading, rounds, say)

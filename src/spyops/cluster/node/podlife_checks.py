@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -87,6 +88,18 @@ def judge(
             [] if backend_signal_ids is None else sorted(set(journal.decisions) - backend_signal_ids)
         ),
     )
+
+
+def undecided_between(
+    signals: Iterable[dict[str, Any]], journal: JournalView, start: float, end: float
+) -> list[str]:
+    """Ids of the signals detected in [start, end] (unix seconds) that no bot decided on."""
+    out = []
+    for signal in signals:
+        detected = dt.datetime.fromisoformat(str(signal["detected_at"]).replace("Z", "+00:00")).timestamp()
+        if start <= detected <= end and str(signal["id"]) not in journal.decisions:
+            out.append(str(signal["id"]))
+    return sorted(out)
 
 
 def longest_gap(samples: Sequence[tuple[float, bool]]) -> tuple[float, float, float]:
