@@ -766,7 +766,9 @@ class Demo:
             self.supervisor.stop_all()
         if self.plane is not None:
             self.say("  stopping the control plane")
-            self.plane.stop()
+            left = self.plane.stop()  # the real node returns what it could not remove
+            if left:
+                self.say(f"  left behind: {', '.join(left)}")
         if self.supervisor is not None:
             self.supervisor.info["up"] = False
             self.supervisor.info["stopped"] = True
