@@ -121,6 +121,7 @@ CASES = [
     case("demo --scenario {not_utf8}", "{not_utf8}"),
     case("demo --scenario {bad_yaml}", "{bad_yaml}"),
     case("demo --port-base many", "--port-base"),
+    case("demo --node bogus", "--node", "auto, real or kwok"),
     # version
     case("version extra", "unexpected extra argument"),
     # cluster

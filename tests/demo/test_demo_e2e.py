@@ -78,6 +78,9 @@ def running_demo(state_dir: Path, ports: DemoPorts, scenario: Path) -> Iterator[
                 "--state-dir", str(state_dir),
                 "--scenario", str(scenario),
                 "--anomalies-per-minute", "6",
+                # The local-process path, whatever this machine can run (tests/realnode/test_demo_realnode.py
+                # runs the demo's pods on the real node).
+                "--node", "kwok",
             ],
             stdout=sink,
             stderr=subprocess.STDOUT,
