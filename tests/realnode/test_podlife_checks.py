@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from spyops.cluster.node.podlife_checks import (
     JournalView,
+    journal_status,
     judge,
     longest_gap,
     merge_journals,
@@ -29,11 +30,16 @@ def test_a_clean_window_has_no_problems() -> None:
 
 
 def test_each_broken_invariant_is_named() -> None:
-    journal = JournalView({"a": "FILLED", "c": "SUBMITTED", "d": "INTENDED"}, {"s1": {"TRADED"}})
+    never_sent = journal_status("CANCELLED", "never sent: the process stopped before sending")
+    assert journal_status("CANCELLED", "") == "CANCELLED"
+    journal = JournalView(
+        {"a": "FILLED", "c": "SUBMITTED", "d": "INTENDED", "e": never_sent, "f": "REJECTED"},
+        {"s1": {"TRADED"}},
+    )
     verdict = judge(_orders("a", "a", "b"), [{"execId": "e1"}, {"execId": "e2"}], journal, {"e1"}, set())
     assert verdict.duplicated_orders == {"a": 2}
     assert verdict.not_journaled == ["b"]
-    assert verdict.journaled_not_at_gateway == ["c"]  # INTENDED and never sent is allowed
+    assert verdict.journaled_not_at_gateway == ["c", "f"]  # intents never sent are allowed
     assert verdict.executions_missing_at_backend == ["e2"]
     assert verdict.signals_missing_at_backend == ["s1"]
     assert len(verdict.problems) == 5

@@ -36,7 +36,7 @@ from spyops.cluster.node.deploy import (
     wait_for,
 )
 from spyops.cluster.node.images import ctr
-from spyops.cluster.node.podlife_checks import JournalView, Verdict, judge, merge_journals
+from spyops.cluster.node.podlife_checks import JournalView, Verdict, journal_status, judge, merge_journals
 from spyops.cluster.node.provisioner import client_from_kubeconfig
 from spyops.cluster.node.sandbox import nsenter
 from spyops.operator.main import DEFAULT_WORKLOAD_IMAGE
@@ -319,7 +319,10 @@ def _micro_time(value: object) -> float | None:
 
 def _read_journal(path: Path) -> JournalView:
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10) as db:
-        orders = {str(ref): str(status) for ref, status in db.execute("SELECT order_ref, status FROM orders")}
+        orders = {
+            str(ref): journal_status(str(status), str(reason))
+            for ref, status, reason in db.execute("SELECT order_ref, status, reason FROM orders")
+        }
         decisions: dict[str, set[str]] = {}
         for signal_id, decision in db.execute("SELECT signal_id, decision FROM signals"):
             decisions.setdefault(str(signal_id), set()).add(str(decision))

@@ -2,7 +2,8 @@
 
 - no order twice: the gateway holds at most one order per orderRef (orderRef = strategy, signal, leg);
 - journal and gateway agree: every order at the gateway is in some replica's journal (written before
-  it is sent), and every journaled order past INTENDED is at the gateway;
+  it is sent), and every journaled order that left a replica is at the gateway (not an intent, nor an
+  intent closed as never sent);
 - nothing missing at the backend: every execution at the gateway and every signal a bot decided on
   reached the backend (through the outboxes), once it is reachable.
 """
@@ -15,6 +16,15 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+# Journal statuses of orders that never left the replica: an intent written before a crash or a SIGTERM,
+# which the replica that adopts the journal closes as CANCELLED "never sent" at reconciliation.
+UNSENT = frozenset({"INTENDED", "NEVER_SENT"})
+
+
+def journal_status(status: str, reason: str) -> str:
+    """The journal's status, with a closed-but-never-sent intent told apart from a cancelled order."""
+    return "NEVER_SENT" if status == "CANCELLED" and reason.startswith("never sent") else status
 
 
 @dataclass(frozen=True)
@@ -56,7 +66,7 @@ def merge_journals(views: Iterable[JournalView]) -> JournalView:
     for view in views:
         for ref, status in view.orders.items():
             # Any replica's view past INTENDED wins: the order was sent by the one that wrote it.
-            if orders.get(ref) in (None, "INTENDED"):
+            if orders.get(ref) is None or orders[ref] in UNSENT:
                 orders[ref] = status
         for signal, found in view.decisions.items():
             decisions.setdefault(signal, set()).update(found)
@@ -77,7 +87,7 @@ def judge(
         duplicated_orders={ref: n for ref, n in refs.items() if n > 1},
         not_journaled=sorted(at_gateway - set(journal.orders)),
         journaled_not_at_gateway=sorted(
-            ref for ref, status in journal.orders.items() if status != "INTENDED" and ref not in at_gateway
+            ref for ref, status in journal.orders.items() if status not in UNSENT and ref not in at_gateway
         ),
         executions_missing_at_backend=(
             []
