@@ -4,7 +4,6 @@ the local backend, and Ctrl-C leaves nothing behind."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
@@ -16,7 +15,7 @@ import httpx
 import pytest
 
 from spyops.cluster.kubectl import run_kubectl
-from tests.demo.test_demo_e2e import demo_state, free_port_base, recorded_processes, wait_for
+from tests.demo.test_demo_e2e import demo_state, free_port_base, recorded_processes, stop_demo, wait_for
 
 pytestmark = [
     pytest.mark.realnode,
@@ -79,13 +78,4 @@ def test_demo_runs_the_pods_on_the_real_node(tmp_path: Path) -> None:
         assert "nothing it started is left running" in text
         assert "left behind" not in text, text[-2000:]
     finally:
-        if demo.poll() is None:
-            demo.send_signal(signal.SIGINT)
-            try:
-                demo.wait(timeout=180)
-            except subprocess.TimeoutExpired:
-                demo.kill()
-                demo.wait(timeout=30)
-        for record in recorded_processes(state_dir):
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(record["pid"], signal.SIGKILL)
+        stop_demo(demo, state_dir, timeout=180)

@@ -14,6 +14,7 @@ import secrets
 import signal
 import sqlite3
 import subprocess
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,7 +37,14 @@ from spyops.cluster.node.deploy import (
     wait_for,
 )
 from spyops.cluster.node.images import ctr
-from spyops.cluster.node.podlife_checks import JournalView, Verdict, journal_status, judge, merge_journals
+from spyops.cluster.node.podlife_checks import (
+    JournalView,
+    Verdict,
+    journal_status,
+    judge,
+    longest_gap,
+    merge_journals,
+)
 from spyops.cluster.node.provisioner import client_from_kubeconfig
 from spyops.cluster.node.sandbox import nsenter
 from spyops.operator.main import DEFAULT_WORKLOAD_IMAGE
@@ -290,6 +298,31 @@ class Trading:
             "-p", json.dumps(patch),
         )  # fmt: skip
         return sent
+
+    def roll_and_watch(self, marker: str) -> tuple[float, float, float]:
+        """A rolling update (:meth:`roll`) watched on the Lease every 0.2 s until the bots are steady again;
+        returns the longest time without a live leader as (seconds, start, end)."""
+        self.steady()
+        samples: list[tuple[float, bool]] = []
+        stop = threading.Event()
+
+        def sample() -> None:
+            while not stop.is_set():
+                samples.append((time.time(), self.live_holder() is not None))
+                time.sleep(0.2)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        try:
+            self.roll(marker)
+            self.rollout_done()
+            self.steady()
+        finally:
+            stop.set()
+            sampler.join(timeout=10)
+        if len(samples) < 20:
+            raise DeployError(f"only {len(samples)} Lease samples during the rolling update")
+        return longest_gap(samples)
 
     def rollout_done(self, timeout: float = 300) -> None:
         run_kubectl(

@@ -10,14 +10,13 @@ from __future__ import annotations
 import itertools
 import statistics
 import tempfile
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from spyops.cluster.node.podlife import LEASE_SECONDS, Trading, start_trading
-from spyops.cluster.node.podlife_checks import longest_gap, percentile, undecided_between
+from spyops.cluster.node.podlife_checks import percentile, undecided_between
 
 SEEDS = {
     "pod_startup_seconds": "quoted from the seed design: 18 s on average, under 30 s",
@@ -57,28 +56,6 @@ def renew_interval(trading: Trading, seconds: float = 8.0) -> float | None:
     return statistics.median(deltas) if deltas else None
 
 
-def _rolling_gap(trading: Trading, marker: str) -> tuple[float, float, float]:
-    trading.steady()
-    samples: list[tuple[float, bool]] = []
-    stop = threading.Event()
-
-    def sample() -> None:
-        while not stop.is_set():
-            samples.append((time.time(), trading.live_holder() is not None))
-            time.sleep(0.2)
-
-    thread = threading.Thread(target=sample, daemon=True)
-    thread.start()
-    try:
-        trading.roll(marker)
-        trading.rollout_done()
-        trading.steady()
-    finally:
-        stop.set()
-        thread.join(timeout=10)
-    return longest_gap(samples)
-
-
 def run_rounds(trading: Trading, rounds: int, say: Callable[[str], None]) -> dict[str, Any]:
     from spyops.cluster.node.deploy import pod_start_seconds
 
@@ -96,7 +73,7 @@ def run_rounds(trading: Trading, rounds: int, say: Callable[[str], None]) -> dic
         leader = trading.steady()
         delete.append(trading.wait_renewal_after(trading.delete_pods(leader), leader, 3 * LEASE_SECONDS)[0])
         say(f"round {i + 1}/{rounds}: rolling update ...")
-        gap, start, end = _rolling_gap(trading, f"{102 + i}m")
+        gap, start, end = trading.roll_and_watch(f"{102 + i}m")
         gaps.append(gap)
         windows.append((start, end))
     say("backend down, every bot pod deleted ...")
