@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from spyops.cluster.controlplane import ClusterState
+from spyops.cluster.controlplane import ClusterState, _die_with_parent
 from spyops.cluster.kubectl import run_kubectl
 from spyops.cluster.node.config import NodePaths
 from spyops.cluster.node.deploy import (
@@ -242,6 +242,8 @@ class Trading:
             process = subprocess.Popen(
                 [*nsenter(self.holder_pid), *argv], stdin=subprocess.DEVNULL, stdout=log,
                 stderr=subprocess.STDOUT, start_new_session=True,
+                # As the node's own daemons: killed with the test run, and by `down` (the node's namespace).
+                preexec_fn=_die_with_parent,
             )  # fmt: skip
         component.pid = process.pid  # nsenter execs the daemon: same pid; `cluster down` stops it
         state.save()
