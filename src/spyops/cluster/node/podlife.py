@@ -151,15 +151,18 @@ class Trading:
                 return found
             time.sleep(3)
 
-    def outbox_pending(self) -> int:
-        """Items waiting in every bot slot's outbox (read on the host)."""
+    def outbox_items(self) -> set[tuple[str, str]]:
+        """(kind, id) of every item waiting in a bot slot's outbox (read on the host)."""
         claim = get_json(self.kubeconfig, "pvc", f"{STRATEGY}-bot-state", "-n", self.namespace)
         volume = get_json(self.kubeconfig, "pv", claim["spec"]["volumeName"])
-        total = 0
+        found: set[tuple[str, str]] = set()
         for path in Path(volume["spec"]["local"]["path"]).glob("slot-*/outbox.sqlite3"):
             with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10) as db:
-                total += int(db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0])
-        return total
+                found.update((str(k), str(i)) for k, i in db.execute("SELECT kind, item_id FROM outbox"))
+        return found
+
+    def outbox_pending(self) -> int:
+        return len(self.outbox_items())
 
     # -- waiting -------------------------------------------------------------------------
 
