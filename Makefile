@@ -35,7 +35,9 @@ system-packages:
 # dashboard, workloads as local processes) until Ctrl-C. Options: make demo DEMO_ARGS="--port-base 9000
 # --scenario examples/demo-scenario.yaml"; see `spyops demo --help`.
 DEMO_ARGS ?=
-demo: setup binaries helm monitoring-tools
+# Where this machine can run containers (root and containerd), the demo's pods run on the real node.
+DEMO_NODE := $(shell [ "$$(id -u)" = 0 ] && command -v containerd >/dev/null 2>&1 && echo node-binaries images)
+demo: setup binaries helm monitoring-tools $(DEMO_NODE)
 	$(BIN)/spyops demo $(DEMO_ARGS)
 
 $(STAMP): pyproject.toml

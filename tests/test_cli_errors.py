@@ -82,6 +82,7 @@ CASES = [
     case("bot --config {wrong_config}", "{wrong_config}", "invalid runtime config"),
     case("bot --config {missing}", "{missing}"),
     case("bot", "missing option", "--config"),
+    case("bot --config {missing} --state-dir {existing_file}", "--state-dir", "is a file"),
     # backend: token and store
     case("backend --token-file {missing}", "{missing}"),
     case("backend --token-file {not_utf8}", "{not_utf8}"),
@@ -120,6 +121,7 @@ CASES = [
     case("demo --scenario {not_utf8}", "{not_utf8}"),
     case("demo --scenario {bad_yaml}", "{bad_yaml}"),
     case("demo --port-base many", "--port-base"),
+    case("demo --node bogus", "--node", "auto, real or kwok"),
     # version
     case("version extra", "unexpected extra argument"),
     # cluster
@@ -134,6 +136,7 @@ CASES = [
     case("market generate", "missing option", "--out"),
     # bench
     case("bench realnode --frobnicate", UNKNOWN),
+    case("bench podlife --rounds 0", "--rounds"),
     case("bench detector --seeds one,two", "one,two"),
     case("bench backend --clients many", "--clients"),
     case("bench gateway-sim --speeds fast", "fast"),

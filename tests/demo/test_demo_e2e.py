@@ -78,6 +78,9 @@ def running_demo(state_dir: Path, ports: DemoPorts, scenario: Path) -> Iterator[
                 "--state-dir", str(state_dir),
                 "--scenario", str(scenario),
                 "--anomalies-per-minute", "6",
+                # The local-process path, whatever this machine can run (tests/realnode/test_demo_realnode.py
+                # runs the demo's pods on the real node).
+                "--node", "kwok",
             ],
             stdout=sink,
             stderr=subprocess.STDOUT,
@@ -86,17 +89,21 @@ def running_demo(state_dir: Path, ports: DemoPorts, scenario: Path) -> Iterator[
     try:
         yield demo
     finally:
-        if demo.poll() is None:
-            demo.send_signal(signal.SIGINT)
-            try:
-                demo.wait(timeout=120)
-            except subprocess.TimeoutExpired:
-                demo.kill()
-                demo.wait(timeout=30)
-        # Whatever happened, leave nothing behind for the next test.
-        for record in recorded_processes(state_dir):
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(record["pid"], signal.SIGKILL)
+        stop_demo(demo, state_dir)
+
+
+def stop_demo(demo: subprocess.Popen[bytes], state_dir: Path, timeout: float = 120) -> None:
+    """Ctrl-C, then SIGKILL; and whatever happened, leave nothing behind for the next test."""
+    if demo.poll() is None:
+        demo.send_signal(signal.SIGINT)
+        try:
+            demo.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            demo.kill()
+            demo.wait(timeout=30)
+    for record in recorded_processes(state_dir):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(record["pid"], signal.SIGKILL)
 
 
 def recorded_processes(state_dir: Path) -> list[dict[str, Any]]:

@@ -38,6 +38,7 @@ MANAGED = "app.kubernetes.io/managed-by=spyops-operator"
 TEST_IMAGE = "ghcr.io/spyops/spyops:test"  # what OperatorProcess passes as --workload-image
 STRATEGY_CHILD_KINDS = (
     "configmaps",
+    "persistentvolumeclaims",
     "services",
     "serviceaccounts",
     "roles.rbac.authorization.k8s.io",

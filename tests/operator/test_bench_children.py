@@ -7,7 +7,7 @@ import pytest
 from spyops.operator import bench
 
 
-@pytest.mark.parametrize(("service_monitor", "count"), [(False, 11), (True, 12)])
+@pytest.mark.parametrize(("service_monitor", "count"), [(False, 13), (True, 14)])
 def test_children_per_strategy_come_from_the_builders(service_monitor: bool, count: int) -> None:
     children = bench.strategy_children("ns", "s", "uid", service_monitor)
     assert bench.children_per_strategy(service_monitor) == len(children) == count

@@ -39,6 +39,8 @@ def test_strategy_children_are_complete_and_owned() -> None:
         "Deployment/alpha-detector",
         "NetworkPolicy/alpha-bot",
         "NetworkPolicy/alpha-detector",
+        "PersistentVolumeClaim/alpha-bot-state",
+        "PersistentVolumeClaim/alpha-detector-state",
         "PodDisruptionBudget/alpha-bot",
         "Role/alpha-bot",
         "RoleBinding/alpha-bot",
@@ -93,14 +95,42 @@ def test_bot_deployment_is_hardened_and_rolls_safely() -> None:
     assert container["livenessProbe"]["httpGet"]["path"] == "/health"
     assert container["readinessProbe"]["httpGet"]["path"] == "/ready"
     assert container["resources"]["requests"]["cpu"]
-    assert container["command"] == ["spyops", "bot", "--config", "/etc/spyops/config.json"]
+    assert container["command"] == [
+        "spyops", "bot", "--config", "/etc/spyops/config.json", "--state-dir", "/var/lib/spyops",
+    ]  # fmt: skip
     env = {e["name"]: e["valueFrom"]["fieldRef"]["fieldPath"] for e in container["env"]}
     assert env == {"POD_NAME": "metadata.name", "POD_NAMESPACE": "metadata.namespace"}
     mounts = {m["name"]: m for m in container["volumeMounts"]}
     assert mounts["config"]["mountPath"] == "/etc/spyops"
     assert "subPath" not in mounts["config"]
-    assert mounts["journal"]["mountPath"] == "/var/lib/spyops"
+    assert mounts["state"]["mountPath"] == "/var/lib/spyops"
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert volumes["state"] == {"name": "state", "persistentVolumeClaim": {"claimName": "alpha-bot-state"}}
     assert pod["serviceAccountName"] == "alpha-bot"
+
+
+def test_state_claims_follow_the_spec_and_outlive_pods() -> None:
+    """Journal and outboxes live on claims the strategy owns (not emptyDir): a pod's deletion loses nothing."""
+    children = strategy_children({})
+    for component in ("bot", "detector"):
+        claim = children[f"PersistentVolumeClaim/alpha-{component}-state"]
+        assert claim["spec"] == {
+            "accessModes": ["ReadWriteOnce"],
+            "resources": {"requests": {"storage": "1Gi"}},
+        }
+        assert claim["metadata"]["ownerReferences"][0]["kind"] == "TradingStrategy"
+    detector = children["Deployment/alpha-detector"]["spec"]["template"]["spec"]
+    (container,) = detector["containers"]
+    assert container["command"][-2:] == ["--outbox", "/var/lib/spyops/outbox.sqlite3"]
+    assert {"name": "state", "mountPath": "/var/lib/spyops"} in container["volumeMounts"]
+    assert not [v for v in detector["volumes"] if v["name"] == "state" and "emptyDir" in v]
+    sized = strategy_children({"storage": {"size": "10Gi", "storageClassName": "fast"}})
+    claim = sized["PersistentVolumeClaim/alpha-bot-state"]
+    assert claim["spec"]["resources"]["requests"]["storage"] == "10Gi"
+    assert claim["spec"]["storageClassName"] == "fast"
+    # Claims come before the workloads that mount them.
+    kinds = [key.split("/")[0] for key in children]
+    assert kinds.index("PersistentVolumeClaim") < kinds.index("Deployment")
 
 
 def test_risk_and_trading_state_change_only_the_config_map() -> None:

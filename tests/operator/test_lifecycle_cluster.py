@@ -29,6 +29,8 @@ STRATEGY_CHILDREN = [
     ("Deployment", "spy-0dte-detector"),
     ("NetworkPolicy", "spy-0dte-bot"),
     ("NetworkPolicy", "spy-0dte-detector"),
+    ("PersistentVolumeClaim", "spy-0dte-bot-state"),
+    ("PersistentVolumeClaim", "spy-0dte-detector-state"),
     ("PodDisruptionBudget", "spy-0dte-bot"),
     ("Role", "spy-0dte-bot"),
     ("RoleBinding", "spy-0dte-bot"),

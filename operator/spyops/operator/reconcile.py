@@ -67,7 +67,10 @@ _WARNING_REASONS = frozenset(
     }
 )
 # Config and identity before the workloads that use them (a pod needs its ServiceAccount).
-FIRST_WAVE = frozenset({"ConfigMap", "ServiceAccount", "Role", "RoleBinding", "Service"})
+# Claims too: a pod created before its claim waits for the scheduler's next retry.
+FIRST_WAVE = frozenset(
+    {"ConfigMap", "ServiceAccount", "Role", "RoleBinding", "Service", "PersistentVolumeClaim"}
+)
 GATEWAY_STATUS_FIELDS = (
     "observedGeneration",
     "conditions",

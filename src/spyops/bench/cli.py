@@ -223,3 +223,14 @@ def realnode(
             run_realnode_benchmark(cold_build=cold_build, say=lambda m: typer.echo(m, err=True)), indent=2
         )
     )
+
+
+@app.command("podlife")
+def podlife(
+    rounds: Annotated[int, typer.Option(min=1, max=200, help="Rounds of each chaos step.")] = 10,
+) -> None:
+    """Real node: leader takeover after SIGKILL and pod deletion, rolling-update gap, outbox across pod
+    deletion, duplicates and losses (needs root and `make node-runtime node-binaries images`)."""
+    from spyops.cluster.node.podlife_bench import run_podlife_benchmark
+
+    typer.echo(json.dumps(run_podlife_benchmark(rounds, say=lambda m: typer.echo(m, err=True)), indent=2))

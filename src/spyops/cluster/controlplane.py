@@ -16,6 +16,7 @@ import signal
 import socket
 import ssl
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -395,7 +396,34 @@ class ControlPlane:
         )
         with self.admin_client() as client:
             self._register_node(client, deadline)
+            self._start_local_path(client, pki, server)
             self._wait_default_service_account(client, deadline)
+
+    def _start_local_path(self, client: httpx.Client, pki: ClusterPKI, server: str) -> None:
+        """The local-path provisioner and its default StorageClass, as k3s ships them: the operator claims
+        volumes for every strategy, and a claim without a class that can bind keeps its pods Pending."""
+        from spyops.cluster.node import provisioner
+
+        for doc in [*provisioner.rbac(), provisioner.storage_class()]:
+            group = doc["apiVersion"].rpartition("/")[0]
+            plural = {"ClusterRole": "clusterroles", "ClusterRoleBinding": "clusterrolebindings"}.get(
+                doc["kind"], "storageclasses"
+            )
+            response = client.post(f"/apis/{group}/{doc['apiVersion'].rpartition('/')[2]}/{plural}", json=doc)
+            if response.status_code not in (201, 409):
+                raise ClusterError(
+                    f"could not create {doc['kind']} {doc['metadata']['name']}: {response.text}"
+                )
+        pair = pki.issue("local-path", provisioner.PROVISIONER_USER, client=True)
+        kubeconfig = self.state_dir / "local-path.kubeconfig"
+        kubeconfig.write_text(yaml.safe_dump(_kubeconfig(server, pki.ca.cert, pair, "local-path")))
+        kubeconfig.chmod(0o600)
+        self._spawn(
+            "local-path-provisioner",
+            Path(sys.executable),
+            ["-m", "spyops.cluster.node.provisioner", f"--kubeconfig={kubeconfig}",
+             f"--root={self.state_dir / 'volumes'}", f"--node={KWOK_NODE_NAME}"],
+        )  # fmt: skip
 
     def _spawn(self, name: str, binary: Path, args: list[str], *, wrapper: Sequence[str] = ()) -> None:
         """Start ``binary`` (through ``wrapper``, a command that execs it, such as nsenter) and record it."""

@@ -46,6 +46,13 @@ def demo(
             help="Cluster state, kubeconfigs, config files and logs (default ~/.local/state/spyops/demo)."
         ),
     ] = None,
+    node: Annotated[
+        str,
+        typer.Option(
+            help="real: pods run as containers on the real node (root, `make node-runtime images`); kwok: "
+            "local processes stand in for kwok's pods; auto: real where this machine can."
+        ),
+    ] = "auto",
 ) -> None:
     """Run the whole platform on one machine: Kubernetes, operator, example resources, backend and dashboard, workloads."""
     import sys
@@ -64,6 +71,17 @@ def demo(
         # Plain text, not a box: the message carries a path and a line number to copy.
         typer.echo(f"spyops demo: --scenario: {exc}", err=True)
         raise typer.Exit(2) from exc
+    from spyops.demo.realnode import NodeMode, choose
+
+    try:
+        mode = NodeMode(node)
+    except ValueError as exc:
+        raise typer.BadParameter(f"expected auto, real or kwok, got {node!r}", param_hint="--node") from exc
+    try:
+        real, which = choose(mode)
+    except RuntimeError as exc:
+        typer.echo(f"spyops demo: {exc}", err=True)
+        raise typer.Exit(2) from exc
     ports = DemoPorts(port_base)
     try:
         check_ports_free(ports, bot_replicas=10)
@@ -81,5 +99,7 @@ def demo(
         headless=headless or not sys.stdout.isatty(),
         scenario=parsed,
         anomalies_per_minute=anomalies_per_minute,
+        real_node=real,
     )
+    say(which)
     raise typer.Exit(Demo(options, say).run())

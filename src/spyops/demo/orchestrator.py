@@ -69,6 +69,7 @@ class DemoOptions:
     headless: bool
     scenario: Scenario | None
     anomalies_per_minute: float
+    real_node: bool = False  # pods run as containers (spyops.demo.realnode), not as local processes
 
 
 class _StopRequestedError(Exception):
@@ -118,6 +119,7 @@ class Demo:
         self._exits = contextlib.ExitStack()
         self.monitoring = DemoMonitoring(options.state_dir, options.ports, say)
         self.scrape_targets: list[Any] = []
+        self.host_ip = "127.0.0.1"
 
     # -- entry point -------------------------------------------------------
     def run(self) -> int:
@@ -199,14 +201,31 @@ class Demo:
         from spyops.cluster.controlplane import ControlPlane
 
         assert self.supervisor is not None
-        self.say(
-            "[1/8] control plane: etcd, kube-apiserver, controller-manager, scheduler, kwok (real Kubernetes)"
-        )
         binaries = ensure_binaries()
-        self.plane = ControlPlane(
-            self.state_dir / "cluster", binaries, name="demo", apiserver_port=self.ports.apiserver
-        )
+        if self.options.real_node:
+            from spyops.cluster.node.binaries import ensure_node_binaries
+            from spyops.cluster.node.realnode import RealNodeCluster
+            from spyops.images.build import all_tags
+
+            self.say(
+                "[1/8] control plane and a real node: etcd, kube-apiserver, controller-manager, scheduler, "
+                "kubelet + containerd, kube-proxy, CoreDNS, local-path volumes (real Kubernetes, real containers)"
+            )
+            self.plane = RealNodeCluster(
+                self.state_dir / "cluster", binaries, ensure_node_binaries(), images=all_tags(), name="demo",
+                apiserver_port=self.ports.apiserver, progress=lambda m: self.say(f"  {m}"),
+            )  # fmt: skip
+        else:
+            self.say(
+                "[1/8] control plane: etcd, kube-apiserver, controller-manager, scheduler, kwok (real Kubernetes)"
+            )
+            self.plane = ControlPlane(
+                self.state_dir / "cluster", binaries, name="demo", apiserver_port=self.ports.apiserver
+            )
         state = self.plane.start()
+        if self.options.real_node:
+            # Pods reach host processes (the backend) at the host end of the node's link.
+            self.host_ip = str(state.node["sandbox"]["host_ip"]) if state.node else "127.0.0.1"
         self.supervisor.extra_pids = [
             {"name": f"cluster/{c.name}", "pid": c.pid, "log": c.log, "standsInFor": ""}
             for c in state.components
@@ -270,7 +289,8 @@ class Demo:
                 name="backend",
                 argv=(
                     sys.executable, "-m", "spyops", "backend",
-                    "--host", "127.0.0.1",
+                    # On the real node its pods post to it across the node's link (the host end's address).
+                    "--host", "0.0.0.0" if self.options.real_node else "127.0.0.1",
                     "--port", str(port),
                     "--store", f"sqlite:{self.state_dir / 'backend.sqlite3'}",
                     "--token-file", str(token),
@@ -390,7 +410,7 @@ class Demo:
                 {
                     "spec": {
                         "outbound": {
-                            "backendUrl": self.backend_url,
+                            "backendUrl": f"http://{self.host_ip}:{self.ports.backend}",
                             "tokenSecretRef": {"name": BACKEND_TOKEN_SECRET, "key": "token"},
                         }
                     }
@@ -421,6 +441,9 @@ class Demo:
             timeout=90,
         )
         container = sts["spec"]["template"]["spec"]["containers"][0]
+        if self.options.real_node:
+            self._forward_gateway(sts, container)
+            return
         argv, notes = gateway_sim_argv(
             sys.executable,
             pod_command_args(container),
@@ -437,6 +460,43 @@ class Demo:
                 stands_in_for=f"Pod {NAMESPACE}/{pod} (StatefulSet {self.gateway})",
             )
         )
+
+    def _forward_gateway(self, sts: dict[str, Any], container: dict[str, Any]) -> None:
+        """The simulator runs in its pod; `kubectl port-forward` puts its TWS and control ports on the
+        demo's loopback ports, for the scenario steps, Prometheus and a client of your own."""
+        assert self.kube is not None
+        assert self.supervisor is not None
+        pod = self._pods_of(sts["spec"]["selector"]["matchLabels"], 1)[0]
+        ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+        self.kube.run("wait", "-n", NAMESPACE, "--for=condition=Ready", f"pod/{pod}", "--timeout=110s")
+        self.say(f"  gateway simulator: pod {pod} (a container); kubectl port-forward for its ports")
+        self.supervisor.start(
+            ProcessSpec(
+                name="gateway-forward",
+                argv=(
+                    str(Path(sys.executable).parent / "kubectl"), f"--kubeconfig={self.plane.kubeconfig}",
+                    "port-forward", "-n", NAMESPACE, f"pod/{pod}",
+                    f"{self.ports.gateway_api}:{ports['api']}", f"{self.ports.gateway_control}:{ports['control']}",
+                ),
+                ready_url=f"http://127.0.0.1:{self.ports.gateway_control}/ready",
+                stands_in_for=f"nothing: forwards 127.0.0.1 to Pod {NAMESPACE}/{pod}",
+            )
+        )  # fmt: skip
+
+    def _wait_workload_pods(self) -> None:
+        assert self.kube is not None
+        self.say("[8/8] workloads: the operator's Deployments, as containers on the real node")
+        for component in ("detector", "bot"):
+            name = f"{self.strategy}-{component}"
+            wait_for(
+                f"Deployment {name}",
+                lambda n=name: self.kube.try_get("deployment", n, "-n", NAMESPACE) if self.kube else None,  # type: ignore[misc]
+                timeout=90,
+            )
+            self.kube.run("rollout", "status", "-n", NAMESPACE, f"deployment/{name}", "--timeout=110s")
+        pods = self.kube.get("pods", "-n", NAMESPACE)["items"]
+        for pod in pods:
+            self.say(f"  pod {pod['metadata']['name']}: {pod.get('status', {}).get('phase')}")
 
     def _pods_of(self, match_labels: dict[str, str], count: int) -> list[str]:
         """Names of ``count`` Running pods (kwok-simulated) matching the labels, oldest first."""
@@ -460,6 +520,9 @@ class Demo:
         assert self.kube is not None
         assert self.supervisor is not None
         kube = self.kube
+        if self.options.real_node:
+            self._wait_workload_pods()
+            return
         present, self.missing = available_workloads(installed_commands())
         self.say("[8/8] workloads: the operator's Deployments, run as local processes")
         for component in self.missing:
@@ -562,12 +625,23 @@ class Demo:
             "",
             "spyops demo is up.",
             "",
-            "Real Kubernetes objects (embedded kube-apiserver + etcd; kwok simulates the node, so no container runs):",
+            (
+                "Real Kubernetes objects and real containers (embedded kube-apiserver + etcd, a real node: "
+                "`kubectl get pods -o wide` and `kubectl logs` show the workloads):"
+                if self.options.real_node
+                else "Real Kubernetes objects (embedded kube-apiserver + etcd; kwok simulates the node, so no "
+                "container runs):"
+            ),
             f"  CRDs, the operator's RBAC, IBKRGateway/{self.gateway}, TradingStrategy/{self.strategy}, "
             f"VpnLink/{self.link}, and everything the operator made (StatefulSet, Deployments, ConfigMap, Services, "
-            "Roles, Leases, pods on kwok-node-0)",
+            "Roles, Leases, pods)",
             "",
-            "Local processes (no container runtime here; each one is configured from what the operator rendered):",
+            (
+                "Local processes (the platform around the node):"
+                if self.options.real_node
+                else "Local processes (no container runtime here; each one is configured from what the operator "
+                "rendered):"
+            ),
         ]
         for running in self.supervisor.running:
             lines.append(
@@ -692,7 +766,9 @@ class Demo:
             self.supervisor.stop_all()
         if self.plane is not None:
             self.say("  stopping the control plane")
-            self.plane.stop()
+            left = self.plane.stop()  # the real node returns what it could not remove
+            if left:
+                self.say(f"  left behind: {', '.join(left)}")
         if self.supervisor is not None:
             self.supervisor.info["up"] = False
             self.supervisor.info["stopped"] = True

@@ -52,8 +52,9 @@ def _detector_flags(ctx: ReplicaContext) -> list[str]:
 
 def _bot_flags(ctx: ReplicaContext) -> list[str]:
     flags = [
-        "--journal",
-        str(ctx.work_dir / "journal.sqlite"),
+        # The pod's state volume (journal and outbox in a slot); here a directory of the replica's own.
+        "--state-dir",
+        str(ctx.work_dir / "state"),
         "--probe-host",
         "127.0.0.1",
         "--probe-port",

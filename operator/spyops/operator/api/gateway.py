@@ -100,7 +100,8 @@ class RestartWindow(ApiModel):
 
 
 class StorageSettings(ApiModel):
-    """The gateway's settings volume (a PersistentVolumeClaim of the StatefulSet)."""
+    """Size and StorageClass of a PersistentVolumeClaim (the gateway's settings volume; a strategy's
+    journal and outbox volumes)."""
 
     model_config = ConfigDict(
         alias_generator=to_camel,

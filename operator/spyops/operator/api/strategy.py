@@ -26,6 +26,7 @@ from spyops.operator.api.common import (
     tz_database_name,
     validations,
 )
+from spyops.operator.api.gateway import StorageSettings
 from spyops.schemas.runtime_config import TradingState
 from spyops.schemas.signals import AnomalyKind
 
@@ -333,6 +334,14 @@ class TradingStrategySpec(ApiModel):
     )
     resources: WorkloadResources = Field(
         default_factory=WorkloadResources, description="Container resources."
+    )
+    storage: StorageSettings = Field(
+        default_factory=StorageSettings,
+        description=(
+            "Persistent volumes the operator claims for the strategy: one for the bots (each replica's "
+            "order journal and outbox, in a slot a replacement pod adopts) and one for the detector's "
+            "outbox. A claim that cannot bind shows on the status (VolumePending)."
+        ),
     )
 
 

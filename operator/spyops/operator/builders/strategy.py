@@ -29,7 +29,8 @@ from spyops.operator.render import BACKEND_TOKEN_DIR, DETECTOR_SIGNAL_PORT, leas
 from spyops.schemas.runtime_config import CONFIG_FILE_NAME, RuntimeConfig
 
 CONFIG_DIR = "/etc/spyops"
-JOURNAL_DIR = "/var/lib/spyops"
+STATE_DIR = "/var/lib/spyops"  # the claim's mount: journal and outboxes
+DETECTOR_OUTBOX = f"{STATE_DIR}/outbox.sqlite3"
 METRICS_PORT = 8080
 _DETECTOR_RESOURCES = Resources(
     requests=ResourceList(cpu="250m", memory="256Mi"), limits=ResourceList(memory="512Mi")
@@ -58,6 +59,10 @@ def detector_name(strategy: str) -> str:
 
 def bot_name(strategy: str) -> str:
     return f"{strategy}-bot"
+
+
+def state_claim_name(strategy: str, component: str) -> str:
+    return f"{strategy}-{component}-state"
 
 
 def selector(strategy: str, component: str) -> dict[str, str]:
@@ -94,6 +99,31 @@ def build_config_map(inputs: StrategyInputs) -> dict[str, Any]:
     }
 
 
+def build_state_claim(inputs: StrategyInputs, component: str) -> dict[str, Any]:
+    """The component's durable state, claimed by the operator and owned by the strategy, so it outlives
+    every pod (deleted, rescheduled, rolled) and goes with the strategy. Not a StatefulSet's
+    volumeClaimTemplates: the bots stay a Deployment, whose rolling update can surge (maxUnavailable
+    0) where a StatefulSet's cannot; each bot replica takes a slot of the shared claim (spyops.bot.slots)."""
+    owner, storage = inputs.owner, inputs.spec.storage
+    spec: dict[str, Any] = {
+        # ReadWriteOnce is per node: every bot replica on the edge node mounts the same claim.
+        "accessModes": ["ReadWriteOnce"],
+        "resources": {"requests": {"storage": storage.size}},
+    }
+    if storage.storage_class_name:
+        spec["storageClassName"] = storage.storage_class_name
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": metadata(owner, state_claim_name(owner.name, component), _labels(owner, component)),
+        "spec": spec,
+    }
+
+
+def _state_volume(owner: Owner, component: str) -> dict[str, Any]:
+    return {"name": "state", "persistentVolumeClaim": {"claimName": state_claim_name(owner.name, component)}}
+
+
 def _config_volume(owner: Owner) -> dict[str, Any]:
     # A directory mount (not subPath) so the kubelet swaps the file in place when the ConfigMap changes.
     return {"name": "config", "configMap": {"name": config_map_name(owner.name), "defaultMode": 0o444}}
@@ -112,7 +142,7 @@ def build_detector_deployment(inputs: StrategyInputs) -> dict[str, Any]:
         "imagePullPolicy": "IfNotPresent",
         # A container that dies at start leaves its last log lines in its status (shown on the CR).
         "terminationMessagePolicy": "FallbackToLogsOnError",
-        "command": _workload_command("detector"),
+        "command": [*_workload_command("detector"), "--outbox", DETECTOR_OUTBOX],
         "env": [
             env_from_field("POD_NAME", "metadata.name"),
             env_from_field("POD_NAMESPACE", "metadata.namespace"),
@@ -128,6 +158,7 @@ def build_detector_deployment(inputs: StrategyInputs) -> dict[str, Any]:
         "securityContext": container_security_context(),
         "volumeMounts": [
             {"name": "config", "mountPath": CONFIG_DIR, "readOnly": True},
+            {"name": "state", "mountPath": STATE_DIR},
             {"name": "tmp", "mountPath": "/tmp"},  # noqa: S108 - an emptyDir
             *token_mounts,
         ],
@@ -150,7 +181,12 @@ def build_detector_deployment(inputs: StrategyInputs) -> dict[str, Any]:
                     "enableServiceLinks": False,
                     "terminationGracePeriodSeconds": 20,
                     "containers": [container],
-                    "volumes": [_config_volume(owner), {"name": "tmp", "emptyDir": {}}, *token_volumes],
+                    "volumes": [
+                        _config_volume(owner),
+                        _state_volume(owner, "detector"),
+                        {"name": "tmp", "emptyDir": {}},
+                        *token_volumes,
+                    ],
                 },
             },
         },
@@ -207,12 +243,12 @@ def build_bot_deployment(inputs: StrategyInputs) -> dict[str, Any]:
     owner, spec = inputs.owner, inputs.spec
     mounts: list[dict[str, Any]] = [
         {"name": "config", "mountPath": CONFIG_DIR, "readOnly": True},
-        {"name": "journal", "mountPath": JOURNAL_DIR},
+        {"name": "state", "mountPath": STATE_DIR},
         {"name": "tmp", "mountPath": "/tmp"},  # noqa: S108 - an emptyDir
     ]
     volumes: list[dict[str, Any]] = [
         _config_volume(owner),
-        {"name": "journal", "emptyDir": {}},
+        _state_volume(owner, "bot"),
         {"name": "tmp", "emptyDir": {}},
     ]
     token_mounts, token_volumes = _backend_token(spec)
@@ -224,7 +260,7 @@ def build_bot_deployment(inputs: StrategyInputs) -> dict[str, Any]:
         "imagePullPolicy": "IfNotPresent",
         # A container that dies at start leaves its last log lines in its status (shown on the CR).
         "terminationMessagePolicy": "FallbackToLogsOnError",
-        "command": _workload_command("bot"),
+        "command": [*_workload_command("bot"), "--state-dir", STATE_DIR],
         "env": [
             env_from_field("POD_NAME", "metadata.name"),
             env_from_field("POD_NAMESPACE", "metadata.namespace"),
@@ -448,6 +484,8 @@ def build_strategy_children(inputs: StrategyInputs) -> list[dict[str, Any]]:
         build_role_binding(inputs),
         build_detector_service(inputs),
         build_bot_service(inputs),
+        build_state_claim(inputs, "detector"),
+        build_state_claim(inputs, "bot"),
         build_detector_deployment(inputs),
         build_bot_deployment(inputs),
         build_pdb(inputs),

@@ -19,6 +19,7 @@ CHILD_RESOURCES: tuple[tuple[str, str, str], ...] = (
     ("", "v1", "configmaps"),
     ("", "v1", "services"),
     ("", "v1", "serviceaccounts"),
+    ("", "v1", "persistentvolumeclaims"),
     ("apps", "v1", "deployments"),
     ("apps", "v1", "statefulsets"),
     ("rbac.authorization.k8s.io", "v1", "roles"),

@@ -93,9 +93,11 @@ def cgroup_pids(cgroup_root: str) -> set[int]:
     namespaces, so only the cgroups they were placed in find them all)."""
     pids: set[int] = set()
     for top in cgroup_dirs(cgroup_root):
-        for procs in top.rglob("cgroup.procs"):
-            with contextlib.suppress(OSError):
-                pids.update(int(line) for line in procs.read_text().split())
+        # os.walk, not rglob: the kubelet removes a container's cgroup while we walk (rglob then raises).
+        for directory, _dirs, files in os.walk(top, onerror=lambda _exc: None):
+            if "cgroup.procs" in files:
+                with contextlib.suppress(OSError, ValueError):
+                    pids.update(int(line) for line in (Path(directory) / "cgroup.procs").read_text().split())
     return pids
 
 

@@ -28,6 +28,7 @@ from spyops.cluster.node.config import user_cluster_role
 
 PROVISIONER = "spyops.io/local-path"
 STORAGE_CLASS = "local-path"
+PROVISIONER_USER = "system:spyops:local-path"  # the CN of its client certificate
 _PROVISIONED_BY = "pv.kubernetes.io/provisioned-by"
 _SELECTED_NODE = "volume.kubernetes.io/selected-node"
 _CLAIM_PROVISIONER = "volume.kubernetes.io/storage-provisioner"
@@ -52,7 +53,7 @@ def storage_class() -> dict[str, Any]:
 def rbac() -> list[dict[str, Any]]:
     """What the provisioner's identity (a client certificate, user `system:spyops:local-path`) may do."""
     return user_cluster_role(
-        "system:spyops:local-path",
+        PROVISIONER_USER,
         [
             {
                 "apiGroups": [""],
@@ -139,7 +140,8 @@ def plan(
     return Plan(create, delete)
 
 
-def _client(kubeconfig: Path) -> httpx.Client:
+def client_from_kubeconfig(kubeconfig: Path) -> httpx.Client:
+    """An HTTPS client as the kubeconfig's first user (client certificate files, as ours are written)."""
     config = yaml.safe_load(kubeconfig.read_text())
     cluster = config["clusters"][0]["cluster"]
     user = config["users"][0]["user"]
@@ -150,7 +152,7 @@ def _client(kubeconfig: Path) -> httpx.Client:
 
 def run(kubeconfig: Path, root: Path, node: str, stop: threading.Event, interval: float = 0.5) -> None:
     root.mkdir(parents=True, exist_ok=True)
-    with _client(kubeconfig) as http:
+    with client_from_kubeconfig(kubeconfig) as http:
         while not stop.is_set():
             try:
                 _step(http, root, node)

@@ -24,15 +24,14 @@ from spyops.cluster.node import config as cfg
 from spyops.cluster.node.binaries import NodeBinaries
 from spyops.cluster.node.host import NodeError, kill_cgroups, make_cgroups, remove_cgroups, require_host
 from spyops.cluster.node.images import load_images, wait_containerd
+from spyops.cluster.node.provisioner import PROVISIONER_USER, storage_class
 from spyops.cluster.node.provisioner import rbac as provisioner_rbac
-from spyops.cluster.node.provisioner import storage_class
 from spyops.cluster.node.sandbox import SandboxState, create_sandbox, destroy_sandbox, nsenter
 from spyops.cluster.pki import ClusterPKI
 from spyops.images.pause import ensure_pause_image
 
 NODE_NAME = "spyops-node"
 COREDNS_USER = "system:spyops:coredns"
-PROVISIONER_USER = "system:spyops:local-path"
 
 
 @dataclass(frozen=True)

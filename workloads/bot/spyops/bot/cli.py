@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
+
+ADOPT_INTERVAL_SECONDS = 5.0
 
 
 def bot(
@@ -16,6 +19,14 @@ def bot(
     journal: Annotated[
         Path, typer.Option(help="SQLite order journal on the pod's volume.", dir_okay=False)
     ] = Path("/var/lib/spyops/journal.sqlite"),
+    state_dir: Annotated[
+        Path | None,
+        typer.Option(
+            help="The strategy's state volume: take a free slot there for the journal and the outbox "
+            "(a replacement pod adopts a deleted one's); overrides --journal.",
+            file_okay=False,
+        ),
+    ] = None,
     probe_host: Annotated[str, typer.Option(help="Address for /health, /ready, /metrics.")] = "0.0.0.0",
     probe_port: Annotated[
         int, typer.Option(help="Port for /health, /ready, /metrics (0 = any free port).")
@@ -38,6 +49,7 @@ def bot(
     import signal
 
     from spyops.bot.service import CRASH_ENV, BotOptions, BotService, CrashHook
+    from spyops.bot.slots import SlotError, acquire_slot, adopt_orphans
     from spyops.common.jsonlog import configure_json_logging
     from spyops.common.tracing import TracingConfigError, configure_tracing, shutdown_tracing
     from spyops.schemas import RuntimeConfigError, load_runtime_config
@@ -68,9 +80,22 @@ def bot(
         ordinal = int(ordinal_env) if ordinal_env else None
     except ValueError as exc:
         raise typer.BadParameter(f"SPYOPS_BOT_ORDINAL must be an integer, got {ordinal_env!r}") from exc
+    slot = None
+    if state_dir is not None:
+        try:
+            slot = acquire_slot(state_dir)
+        except SlotError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--state-dir") from exc
+        journal = slot.journal
+        # The slot is this replica's identity among the live ones: a stable, unique TWS client id.
+        ordinal = slot.index if ordinal is None else ordinal
+        logging.getLogger("spyops.bot").info(
+            "state slot taken", extra={"slot": slot.index, "path": str(slot.path)}
+        )
     options = BotOptions(
         config_path=config,
         journal_path=journal,
+        outbox_path=slot.outbox if slot is not None else None,
         pod_name=pod_name,
         namespace=namespace,
         probe_host=probe_host,
@@ -86,7 +111,24 @@ def bot(
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         service = BotService(options, runtime)
-        await service.run(stop)
+        if slot is None or state_dir is None:
+            await service.run(stop)
+            return
+
+        async def adopt() -> None:
+            # Slots whose replica is gone for good (scaled down, replaced by a pod that took another slot).
+            while not stop.is_set():
+                if await asyncio.to_thread(adopt_orphans, state_dir, slot, service.outbox.store):
+                    service.outbox.wake()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), ADOPT_INTERVAL_SECONDS)
+
+        adopter = asyncio.create_task(adopt(), name="adopt-orphan-slots")
+        try:
+            await service.run(stop)
+        finally:
+            adopter.cancel()
+            slot.release()
 
     try:
         asyncio.run(run())
