@@ -13,17 +13,32 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: test demo setup tools system-packages binaries node-binaries helm kstatus terraform-tools lint typecheck \
 	pytest pytest-existing-cluster clean node-tools chromium ib-insync strongswan monitoring-tools node-runtime images
-.PHONY: otelcol
+.PHONY: otelcol test-lane-main test-lane-terraform
 .PHONY: actionlint ci-lint dashboard deploy-edge images-archive images-scan images-push terraform-check terraform-plan terraform-apply
 
-test: setup tools lint typecheck pytest
+# Two lanes side by side: the tests start as soon as the tools they need are built, while OpenTofu and
+# the azurerm provider (a third of a cold build's CPU, needed only by tests/terraform) build at low
+# priority beside them; tests/terraform (which also needs Azurite from node-tools) runs once those are
+# ready. Warm, both lanes start at once.
+test: setup system-packages node-tools lint typecheck
+	$(MAKE) -j2 -Oline test-lane-main test-lane-terraform
+
+test-lane-main: setup
+	$(MAKE) -j3 -Oline $(TOOLS_FOR_TESTS)
+	$(BIN)/pytest -m "not ($(PORTABLE))" --ignore=tests/terraform $(PYTEST_ARGS)
+	$(MAKE) pytest-existing-cluster
+
+test-lane-terraform: setup node-tools
+	nice -n 15 $(MAKE) terraform-tools
+	$(BIN)/pytest -m "not ($(PORTABLE))" tests/terraform $(PYTEST_ARGS)
 
 # Everything the tests need, each built or installed once and cached outside the checkout. Debian
 # packages first and one at a time (apt holds one lock); then the builds, three at a time: a Go build
 # keeps both cores busy only while it compiles, so running them side by side also fills the time
 # spent downloading modules, linking and installing (measured cold: see the README, "Tests").
-TOOLS := binaries node-binaries helm kstatus actionlint monitoring-tools terraform-tools node-tools \
-	ib-insync images otelcol
+TOOLS_FOR_TESTS := binaries node-binaries helm kstatus actionlint monitoring-tools node-tools ib-insync \
+	images otelcol
+TOOLS := $(TOOLS_FOR_TESTS) terraform-tools
 tools: setup system-packages
 	$(MAKE) -j3 -Oline $(TOOLS)
 
