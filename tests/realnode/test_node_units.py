@@ -7,7 +7,7 @@ from typing import Any
 
 from spyops.cluster.node import config as cfg
 from spyops.cluster.node.provisioner import PROVISIONER, plan
-from spyops.operator.podhealth import diagnose
+from spyops.operator.podhealth import claims_to_check, diagnose
 
 PATHS = cfg.NodePaths(Path("/state/node"))
 
@@ -151,6 +151,28 @@ def test_pending_claim_is_named() -> None:
     assert problem.reason == "VolumePending"
     assert not problem.stalled
     assert "settings-gw-0 (Pending)" in problem.message
+
+
+def test_only_the_claims_of_pending_pods_are_fetched() -> None:
+    # The operator GETs these by name on each pod look: a Running pod's claim, or one of a pod being
+    # deleted, tells `diagnose` nothing, and listing the namespace's claims cost O(strategies) per look.
+    def with_claim(name: str, phase: str, claim: str, deleting: bool = False) -> dict[str, Any]:
+        pod = _pod(name, {"name": "bot", "state": {"waiting": {"reason": "ContainerCreating"}}}, phase,
+                   volumes=[{"name": "state", "persistentVolumeClaim": {"claimName": claim}}, {"name": "tmp", "emptyDir": {}}])  # fmt: skip
+        if deleting:
+            pod["metadata"]["deletionTimestamp"] = "2026-12-06T00:00:00Z"
+        return pod
+
+    pods = [
+        with_claim("bot-0", "Pending", "s-bot-state"),
+        with_claim("bot-1", "Pending", "s-bot-state"),
+        with_claim("bot-2", "Running", "s-other-state"),
+        with_claim("bot-3", "Pending", "s-gone-state", deleting=True),
+    ]
+    assert claims_to_check(pods) == ["s-bot-state"]
+    problem = diagnose("bot", pods, {})
+    assert problem is not None
+    assert "s-bot-state (missing)" in problem.message
 
 
 def test_the_operator_can_list_what_it_diagnoses() -> None:

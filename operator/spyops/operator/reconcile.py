@@ -29,7 +29,7 @@ from spyops.operator.builders.strategy import StrategyInputs, bot_name, build_st
 from spyops.operator.builders.strategy import selector as strategy_selector
 from spyops.operator.drift import child_up_to_date
 from spyops.operator.kube import Kube
-from spyops.operator.podhealth import PodProblem, diagnose
+from spyops.operator.podhealth import PodProblem, claims_to_check, diagnose
 from spyops.operator.render import GatewayTarget, LinkState, gateway_host, render_runtime_config
 from spyops.operator.state import Cache
 from spyops.operator.vpnlink.conditions import ConditionValue, cloud_link_ready
@@ -518,12 +518,13 @@ class Reconciler:
 
     async def _pod_problem(self, namespace: str, component: str, labels: dict[str, str]) -> PodProblem | None:
         pods = await self.kube.list("v1", "Pod", namespace, labels)
+        # Only the claims of Pending pods, each by name: listing the namespace's claims instead made
+        # every pod look decode every strategy's claims (44% of the operator's CPU at 500 strategies).
         claims: dict[str, dict[str, Any]] = {}
-        if any(
-            v.get("persistentVolumeClaim") for p in pods for v in (p.get("spec") or {}).get("volumes") or []
-        ):
-            listed = await self.kube.list("v1", "PersistentVolumeClaim", namespace, {})
-            claims = {c["metadata"]["name"]: c for c in listed}
+        for claim_name in claims_to_check(pods):
+            claim = await self.kube.get("v1", "PersistentVolumeClaim", namespace, claim_name)
+            if claim is not None:
+                claims[claim_name] = claim
         return diagnose(component, pods, claims)
 
     async def _strategy_pod_problem(self, namespace: str, name: str) -> PodProblem | None:
