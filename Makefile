@@ -21,16 +21,18 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 # priority beside them; tests/terraform (which also needs Azurite from node-tools) runs once those are
 # ready. Warm, both lanes start at once.
 test: setup system-packages node-tools lint typecheck
-	$(MAKE) -j2 -Oline test-lane-main test-lane-terraform
+	$(MAKE) -j2 test-lane-main test-lane-terraform
 
 test-lane-main: setup
 	$(MAKE) -j3 -Oline $(TOOLS_FOR_TESTS)
 	$(BIN)/pytest -m "not ($(PORTABLE))" --ignore=tests/terraform $(PYTEST_ARGS)
 	$(MAKE) pytest-existing-cluster
 
+# Its pytest output is printed in one piece when it ends, so the main lane's progress stays readable.
 test-lane-terraform: setup node-tools
 	nice -n 15 $(MAKE) terraform-tools
-	$(BIN)/pytest -m "not ($(PORTABLE))" tests/terraform $(PYTEST_ARGS)
+	@log=$$(mktemp); $(BIN)/pytest -m "not ($(PORTABLE))" tests/terraform $(PYTEST_ARGS) >$$log 2>&1; rc=$$?; \
+	  echo "---- tests/terraform (lane beside the main tests) ----"; cat $$log; rm -f $$log; exit $$rc
 
 # Everything the tests need, each built or installed once and cached outside the checkout. Debian
 # packages first and one at a time (apt holds one lock); then the builds, three at a time: a Go build
