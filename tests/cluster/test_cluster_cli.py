@@ -50,7 +50,15 @@ def test_up_status_env_down_lifecycle(state_root: Path) -> None:
 
     status = _spyops(state_root, "status", "--name", "cli")
     assert status.returncode == 0, status.stdout + status.stderr
-    for component in ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"):
+    components = (
+        "etcd",
+        "kube-apiserver",
+        "kube-controller-manager",
+        "kube-scheduler",
+        "kwok",
+        "local-path-provisioner",
+    )
+    for component in components:
         assert component in status.stdout
     assert "NOT RUNNING" not in status.stdout
 
@@ -63,7 +71,7 @@ def test_up_status_env_down_lifecycle(state_root: Path) -> None:
     assert "Traceback" not in twice.stderr
 
     pids = [int(line.split("pid")[1].split()[0]) for line in status.stdout.splitlines() if " pid " in line]
-    assert len(pids) == 5
+    assert len(pids) == len(components)
     down = _spyops(state_root, "down", "--name", "cli")
     assert down.returncode == 0, down.stderr
     assert "stopped" in down.stdout
