@@ -81,14 +81,14 @@ def test_deploy_installs_waits_and_rolls_back_a_failed_upgrade(
         assert first.returncode == 0, first.stdout + first.stderr
         assert operator_field(spyops_crds, namespace, "{.status.availableReplicas}") == "1"
 
-        # An upgrade whose pod can never be scheduled (1000 CPUs): the wait times out, Helm rolls back.
+        # An upgrade whose pod can never be scheduled (100,000 CPUs; the kwok node offers 2,000): the wait times out, Helm rolls back.
         failed = deploy(
             spyops_crds,
             namespace,
             "DEPLOY_ENV=dev",
             "DEPLOY_TIMEOUT=20s",
             "DEPLOY_ARGS=--set crds.install=false "
-            f"--set watchNamespaces={{{namespace}}} --set resources.requests.cpu=1000",
+            f"--set watchNamespaces={{{namespace}}} --set resources.requests.cpu=100000",
         )
         assert failed.returncode != 0
         assert "rollback" in (failed.stdout + failed.stderr).lower()
