@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import aiohttp
 import pytest
@@ -129,4 +130,36 @@ async def test_a_record_carries_the_trace_context_it_was_published_in() -> None:
         assert untraced.traceparent is None
         await stream.aclose()  # type: ignore[attr-defined]
     finally:
+        await runner.cleanup()
+
+
+async def test_a_busy_detector_is_retried_after_its_retry_after() -> None:
+    """A 503 with Retry-After: 1 makes the subscriber wait a second, not its 0..0.1 s first backoff."""
+    log = SignalLog()
+    arrivals: list[float] = []
+
+    @web.middleware
+    async def busy_once(
+        request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    ) -> web.StreamResponse:
+        arrivals.append(time.monotonic())
+        if len(arrivals) == 1:
+            return web.Response(status=503, headers={"Retry-After": "1"}, text="busy")
+        return await handler(request)
+
+    app = web.Application(middlewares=[busy_once])
+    add_signal_stream(app, log)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    stream = subscribe(f"http://127.0.0.1:{port}")
+    try:
+        await log.append(make_signal(0))
+        assert [e.seq for e in await _take(stream, 1)] == [1]
+        assert len(arrivals) == 2
+        assert arrivals[1] - arrivals[0] >= 0.95
+    finally:
+        await stream.aclose()  # type: ignore[attr-defined]
         await runner.cleanup()

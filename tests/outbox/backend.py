@@ -7,6 +7,7 @@ list to /v1/{signals,executions,orders} with a bearer token; 2xx means stored.
 from __future__ import annotations
 
 import socket
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +27,8 @@ class RecordingBackend:
     duplicates: int = 0
     fail_after_store: int = 0  # answer 500 after storing the next N batches (a lost acknowledgement)
     reject_bad: bool = True  # 422 for items with "bad": true
+    throttle: list[str] = field(default_factory=list)  # answer 429 with these Retry-After values first
+    post_times: list[float] = field(default_factory=list)  # time.monotonic() of every POST
     _runner: web.AppRunner | None = None
 
     @property
@@ -54,6 +57,11 @@ class RecordingBackend:
 
     async def _ingest(self, request: web.Request) -> web.Response:
         self.posts += 1
+        self.post_times.append(time.monotonic())
+        if self.throttle:
+            return web.json_response(
+                {"error": "slow down"}, status=429, headers={"Retry-After": self.throttle.pop(0)}
+            )
         kind = request.match_info["kind"]
         if kind not in PATHS:
             return web.json_response({"error": "unknown kind"}, status=404)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import email.utils
 import logging
 import os
 import subprocess
@@ -259,6 +260,42 @@ async def test_wrong_token_keeps_items_and_retries(
         await until(lambda: backend.total() == 1)
     finally:
         await running.stop()
+
+
+@pytest.mark.parametrize("form", ["delta-seconds", "HTTP-date"])
+async def test_a_throttled_send_waits_for_retry_after(
+    store: OutboxStore, backend: RecordingBackend, token_file: Path, form: str
+) -> None:
+    """A 429's Retry-After (either form) stretches the wait past the 0..0.05 s first backoff."""
+    if form == "delta-seconds":
+        backend.throttle = ["1"]
+    else:  # a whole second later than now+1 s at the latest, as HTTP-dates have 1 s resolution
+        backend.throttle = [
+            email.utils.format_datetime(dt.datetime.now(dt.UTC) + dt.timedelta(seconds=2), usegmt=True)
+        ]
+    registry = CollectorRegistry()
+    settings = SenderSettings(backoff_initial_seconds=0.05, backoff_max_seconds=5.0, idle_poll_seconds=0.2)
+    sender = OutboxSender(
+        store,
+        outbound(OutboundMode.DIRECT, backend.url, token_file),
+        settings,
+        OutboxMetrics(registry, "bot"),
+    )
+    expected = produce(store, 3)
+    running = Running(sender)
+    try:
+        await until(lambda: backend.total() == 3)
+    finally:
+        await running.stop()
+    assert backend.arrival == expected
+    assert len(backend.post_times) == 2
+    assert backend.post_times[1] - backend.post_times[0] >= 0.95
+    assert (
+        registry.get_sample_value(
+            "spyops_outbox_send_failures_total", {"component": "bot", "reason": "http_429"}
+        )
+        == 1
+    )
 
 
 def test_enqueue_validates_and_dedupes(store: OutboxStore) -> None:

@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import ssl
 import time
 from collections.abc import Mapping
@@ -39,6 +38,7 @@ from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge
 from pydantic import BaseModel
 
 from spyops.common import tracing
+from spyops.common.retry import Backoff, retry_after_from
 from spyops.outbox.store import ITEM_KINDS, OutboxItem, OutboxStore
 from spyops.schemas import OutboundMode, OutboundSettings
 
@@ -119,16 +119,6 @@ class _SendFailedError(Exception):
         self.invalid = invalid
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    raw = response.headers.get("Retry-After")
-    if raw is None:
-        return None
-    try:
-        return max(0.0, float(raw))
-    except ValueError:
-        return None
-
-
 def _item_attributes(kind: str, item: BaseModel | Mapping[str, Any], item_id: str | None) -> dict[str, str]:
     """Span attributes that find the item: its id, and the signal id / orderRef / strategy it carries."""
 
@@ -196,7 +186,7 @@ class OutboxSender:
         self._wake = asyncio.Event()
         self._stopping = False
         self._transport = transport
-        self._backoff = 0.0
+        self._failures = 0  # consecutive failed steps: the backoff's attempt number
         # An outage (buffering, or sends failing) began at _outage_since; when the link comes back,
         # every item enqueued before that moment waited through it, and its send is a replay.
         self._outage_since: float | None = None
@@ -218,7 +208,7 @@ class OutboxSender:
                 extra={"from": self._outbound.mode.value, "to": outbound.mode.value},
             )
         self._outbound = outbound
-        self._backoff = 0.0
+        self._failures = 0
         self.metrics.set_mode(outbound.mode)
         self._wake.set()
 
@@ -305,15 +295,14 @@ class OutboxSender:
             await self._sleep_or_wake(self.settings.idle_poll_seconds)
             return
         await self._deliver(client, target, batch)
-        self._backoff = 0.0
+        self._failures = 0
         self.last_error = ""
 
     async def _after_failure(self, exc: _SendFailedError) -> None:
         s = self.settings
-        self._backoff = min(s.backoff_max_seconds, max(s.backoff_initial_seconds, self._backoff * 2))
-        delay = self._backoff * random.uniform(0.8, 1.2)  # noqa: S311 - jitter, not security
-        if exc.retry_after is not None:
-            delay = max(delay, min(exc.retry_after, s.backoff_max_seconds))
+        backoff = Backoff(base=s.backoff_initial_seconds, cap=s.backoff_max_seconds)
+        delay = backoff.delay(self._failures, exc.retry_after)
+        self._failures += 1
         self.last_error = exc.reason
         self.metrics.failures.labels(self.metrics.component, exc.reason.split(":")[0]).inc()
         log.warning("outbox send failed", extra={"reason": exc.reason, "retry_in_s": round(delay, 2)})
@@ -398,7 +387,7 @@ class OutboxSender:
             raise _SendFailedError(f"rejected: HTTP {status} {response.text[:200]}", invalid=True)
         if status in _RETRYABLE or status >= 500:
             raise _SendFailedError(
-                f"http_{status}: backend answered {status}", retry_after=_retry_after(response)
+                f"http_{status}: backend answered {status}", retry_after=retry_after_from(response.headers)
             )
         raise _SendFailedError(f"http_{status}: unexpected status {status}")
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import random
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-import aiohttp
+import httpx
 from pydantic import ValidationError
 
+from spyops.common.retry import Backoff, retry_after_from
 from spyops.schemas import Signal
 
 log = logging.getLogger(__name__)
@@ -30,26 +30,32 @@ async def subscribe(
     *,
     heartbeat_timeout: float = 5.0,
     max_backoff: float = 5.0,
-    session: aiohttp.ClientSession | None = None,
+    client: httpx.AsyncClient | None = None,
 ) -> AsyncIterator[SignalEnvelope]:
     """Yield signals from ``url`` (the detector's base URL) forever, across disconnects.
 
-    A malformed line is logged and skipped (it cannot be acted on); the stream goes on.
+    A malformed line is logged and skipped (it cannot be acted on); the stream goes on. A read
+    that waits longer than ``heartbeat_timeout`` (the server sends a heartbeat every second or so)
+    counts as a disconnect.
     """
     epoch, seq = "", 0
     failures = 0
-    own_session = session is None
-    http = session or aiohttp.ClientSession(
-        timeout=aiohttp.ClientTimeout(total=None, sock_read=heartbeat_timeout)
-    )
+    backoff = Backoff(base=0.1, cap=max_backoff)
+    own_client = client is None
+    http = client or httpx.AsyncClient(timeout=httpx.Timeout(None, read=heartbeat_timeout))
     try:
         while True:
+            retry_after: float | None = None
             try:
                 params = {"epoch": epoch, "after": str(seq)}
-                async with http.get(f"{url.rstrip('/')}/v1/signals/stream", params=params) as response:
+                async with http.stream(
+                    "GET", f"{url.rstrip('/')}/v1/signals/stream", params=params
+                ) as response:
+                    if response.is_error:
+                        retry_after = retry_after_from(response.headers)
                     response.raise_for_status()
                     failures = 0
-                    async for raw in response.content:
+                    async for raw in response.aiter_lines():
                         line = raw.strip()
                         if not line:
                             continue
@@ -82,14 +88,14 @@ async def subscribe(
                             signal=signal,
                             traceparent=raw_parent if isinstance(raw_parent, str) else None,
                         )
-            except (aiohttp.ClientError, TimeoutError) as exc:
+            except (httpx.HTTPError, TimeoutError) as exc:
+                delay = backoff.delay(failures, retry_after)
                 failures += 1
-                delay = min(max_backoff, 0.1 * 2 ** min(failures, 6)) * (0.5 + random.random() / 2)  # noqa: S311
                 log.info(
                     "signal stream disconnected; reconnecting",
                     extra={"error": str(exc) or type(exc).__name__, "retry_in_s": round(delay, 2)},
                 )
                 await asyncio.sleep(delay)
     finally:
-        if own_session:
-            await http.close()
+        if own_client:
+            await http.aclose()
