@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from spyops.bot import order_refs
-from spyops.bot.gateway import client_id_for
+from spyops.bot.gateway import RECONNECT_BACKOFF_BASE, client_id_for
+from spyops.common.retry import Backoff
 from spyops.gatewaysim.server import GatewayServer
 from spyops.schemas import LegAction, OptionRight, RuntimeConfig, TradingState
 from spyops.signalstream import SignalLog
@@ -220,6 +221,9 @@ async def test_gateway_restart_is_ridden_out_with_backoff(rig: Rig) -> None:
         if line.get("msg") == "gateway connect or reconcile failed; retrying"
     ]
     assert failures, "the bot should have retried while the gateway was down"
+    # Each wait is within the shared policy's window for its attempt (logged after counting it).
+    policy = Backoff(base=RECONNECT_BACKOFF_BASE, cap=30.0)
+    assert all(0.0 <= line["retry_in_s"] <= policy.ceiling(line["attempt"] - 1) + 0.005 for line in failures)
     # The order from before the restart is still the bot's to cancel at its timeout.
     await until(lambda: journal_status(rig.bot, before_ref) == "CANCELLED", 20, what="cancel after restart")
     after = make_signal(rig.server, 12, [(contract(strike), LegAction.BUY)])

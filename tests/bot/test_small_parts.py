@@ -6,11 +6,13 @@ import datetime as dt
 import random
 
 import pytest
+from ib_async import IB
 
-from spyops.bot.gateway import backoff_delay, client_id_for
+from spyops.bot.gateway import RECONNECT_BACKOFF_BASE, GatewayConnection, client_id_for
 from spyops.bot.ratelimit import SlidingWindow
 from spyops.bot.service import CrashHook
 from spyops.bot.status_reporter import BotStatus
+from spyops.common.retry import Backoff
 from spyops.schemas import TradingState
 
 
@@ -23,11 +25,18 @@ def test_sliding_window_forgets_old_events() -> None:
     assert window.count(11.6) == 0
 
 
-def test_backoff_grows_is_capped_and_jittered() -> None:
+async def test_reconnect_backoff_is_the_shared_policy_capped_at_max_backoff() -> None:
+    # How the policy grows, caps and jitters is tested in tests/common/test_retry.py.
+    async def reconcile(_ib: IB, _lost: bool) -> None:
+        return None
+
+    connection = GatewayConnection(
+        IB(), host="127.0.0.1", port=1, client_id=1, reconcile=reconcile, max_backoff=8.0
+    )
+    assert connection.backoff == Backoff(base=RECONNECT_BACKOFF_BASE, cap=8.0)
     rng = random.Random(1)
-    delays = [backoff_delay(a, base=0.25, cap=8.0, rng=rng) for a in range(10)]
-    assert all(0.125 <= d <= 8.0 for d in delays)
-    assert delays[-1] >= 4.0  # capped at 8, jitter keeps it in [4, 8]
+    delays = [connection.backoff.delay(a, rng=rng) for a in range(10)]
+    assert all(0.0 <= d <= 8.0 for d in delays)
     assert len({round(d, 6) for d in delays}) == len(delays)
 
 

@@ -19,13 +19,14 @@ import contextlib
 import datetime as dt
 import hashlib
 import logging
-import random
 import time
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
 
 from ib_async import IB
 from ib_async.ib import StartupFetch
+
+from spyops.common.retry import Backoff
 
 log = logging.getLogger(__name__)
 
@@ -55,13 +56,7 @@ def client_id_for(base: int, pod_name: str, ordinal: int | None) -> int:
     return base + 1 + ordinal
 
 
-def backoff_delay(
-    attempt: int, *, base: float = 0.25, cap: float = 30.0, rng: random.Random | None = None
-) -> float:
-    """Exponential backoff with jitter: uniform in [0.5, 1] x min(cap, base x 2^attempt)."""
-    ceiling = min(cap, base * float(2 ** min(attempt, 20)))
-    draw: float = (rng or random).random()
-    return ceiling * (0.5 + draw / 2)
+RECONNECT_BACKOFF_BASE = 0.25  # seconds: the first retry waits up to this
 
 
 Reconcile = Callable[[IB, bool], Awaitable[None]]  # (ib, market data lost) -> None; raises on failure
@@ -87,7 +82,7 @@ class GatewayConnection:
         self._reconcile = reconcile
         self._on_state = on_state
         self.connect_timeout = connect_timeout
-        self.max_backoff = max_backoff
+        self.backoff = Backoff(base=RECONNECT_BACKOFF_BASE, cap=max_backoff)
         self.state = ConnectionState.DISCONNECTED
         self.state_since = time.monotonic()
         self.clock_offset = 0.0  # gateway clock - local clock, seconds
@@ -171,7 +166,7 @@ class GatewayConnection:
                         with contextlib.suppress(Exception):
                             self.ib.disconnect()
                         self._set(ConnectionState.DISCONNECTED)
-                        delay = backoff_delay(attempt, cap=self.max_backoff)
+                        delay = self.backoff.delay(attempt)
                         attempt += 1
                         if self._client_id_refusals >= CLIENT_ID_RETRIES:
                             # Another live session holds our id (a hash collision between two pods,

@@ -20,7 +20,6 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-import random
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from zoneinfo import ZoneInfo
 
 from ib_async import IB, Contract, Option, StartupFetchNONE, Stock, Ticker
 
+from spyops.common.retry import Backoff
 from spyops.detector.chain_book import ChainBook
 from spyops.detector.metrics import DetectorMetrics
 from spyops.detector.pacing import TokenBucket
@@ -245,7 +245,8 @@ class MarketFeed:
     # -- connection loop ------------------------------------------------------------------
 
     async def run(self) -> None:
-        backoff = self._backoff_initial
+        backoff = Backoff(base=self._backoff_initial, cap=self._backoff_max)
+        attempt = 0
         while True:
             started = time.monotonic()
             try:
@@ -261,11 +262,11 @@ class MarketFeed:
                 )
             self._teardown()
             if time.monotonic() - started > 60:
-                backoff = self._backoff_initial  # it ran a while: start over quickly
-            delay = backoff * random.uniform(0.8, 1.2)  # noqa: S311 - jitter, not security
+                attempt = 0  # it ran a while: start over quickly
+            delay = backoff.delay(attempt)
+            attempt += 1
             log.info("reconnecting to the gateway", extra={"retry_in_s": round(delay, 2)})
             await asyncio.sleep(delay)
-            backoff = min(self._backoff_max, backoff * 2)
 
     def _teardown(self) -> None:
         ib, self.ib = self.ib, None
