@@ -4,7 +4,14 @@ are not lost, failures retry with backoff."""
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 
+import httpx
+import pytest
+from lightkube import ApiError
+
+from spyops.common.retry import Backoff
 from spyops.operator.workqueue import Key, WorkQueue
 
 A = Key("TradingStrategy", "ns", "a")
@@ -77,6 +84,63 @@ async def test_failures_retry_until_success() -> None:
             break
     await queue.stop()
     assert attempts == 3
+
+
+def _too_many_requests(retry_after: str) -> ApiError:
+    """What lightkube raises for the API server's 429 (the Status body and header it sends)."""
+    request = httpx.Request("GET", "https://127.0.0.1:6443/apis/spyops.io/v1alpha1/tradingstrategies")
+    response = httpx.Response(
+        429,
+        headers={"Retry-After": retry_after},
+        json={
+            "kind": "Status",
+            "apiVersion": "v1",
+            "status": "Failure",
+            "reason": "TooManyRequests",
+            "code": 429,
+        },
+        request=request,
+    )
+    return ApiError(request=request, response=response)
+
+
+async def _fail_then_succeed(
+    queue_name: str, error: Exception, failures: int, backoff: Backoff
+) -> list[float]:
+    """Reconcile A, failing ``failures`` times with ``error``; the times of the calls."""
+    calls: list[float] = []
+
+    async def reconcile(key: Key) -> float | None:
+        calls.append(time.monotonic())
+        if len(calls) <= failures:
+            raise error
+        return None
+
+    queue = WorkQueue(queue_name, reconcile, workers=1, backoff=backoff)
+    queue.start()
+    queue.add(A)
+    for _ in range(200):
+        await asyncio.sleep(0.05)
+        if len(calls) > failures:
+            break
+    await queue.stop()
+    return calls
+
+
+async def test_an_api_servers_retry_after_stretches_the_retry() -> None:
+    calls = await _fail_then_succeed("t-429", _too_many_requests("1"), 1, Backoff(base=0.01, cap=60.0))
+    assert len(calls) == 2
+    assert calls[1] - calls[0] >= 0.95, "the 429's Retry-After: 1, not the 0..0.01 s backoff"
+
+
+async def test_failure_retries_wait_within_the_policy_window(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="spyops.operator.workqueue")
+    policy = Backoff(base=0.01, cap=0.08)
+    calls = await _fail_then_succeed("t-window", RuntimeError("API server said no"), 6, policy)
+    assert len(calls) == 7
+    waits = [r.__dict__["retry_in"] for r in caplog.records if r.getMessage() == "reconcile failed, retrying"]
+    assert len(waits) == 6
+    assert all(0.0 <= w <= policy.ceiling(n) + 0.0005 for n, w in enumerate(waits)), waits
 
 
 async def test_requeue_after() -> None:

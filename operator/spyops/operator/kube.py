@@ -22,6 +22,7 @@ from lightkube.core.exceptions import ConfigError
 from lightkube.generic_resource import GenericGlobalResource, GenericNamespacedResource, create_api_info
 from lightkube.types import PatchType
 
+from spyops.common.retry import retry_after_from
 from spyops.operator.builders.common import FIELD_MANAGER
 
 
@@ -124,6 +125,15 @@ def _status_code(exc: BaseException) -> int | None:
     response = getattr(exc, "response", None)
     code = getattr(response, "status_code", None)
     return int(code) if isinstance(code, int) else None
+
+
+def api_retry_after(exc: BaseException) -> float | None:
+    """The Retry-After of an API server's 429 (too many requests, e.g. a watch cache still
+    initializing) or 503, in seconds; None for other errors."""
+    if _status_code(exc) not in (429, 503):
+        return None
+    headers = getattr(getattr(exc, "response", None), "headers", None)
+    return retry_after_from(headers) if headers is not None else None
 
 
 def is_not_found(exc: BaseException) -> bool:

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Sequence
 from typing import Any
 
+from spyops.common.retry import Backoff, retry_async
 from spyops.operator.api.common import API_VERSION
 from spyops.operator.builders.common import MANAGED_BY
-from spyops.operator.kube import KINDS, Kube, is_not_found
+from spyops.operator.kube import KINDS, Kube, api_retry_after, is_not_found
 from spyops.operator.state import Cache
 
 log = logging.getLogger(__name__)
@@ -24,27 +24,38 @@ ALL_NAMESPACES = "*"  # lightkube's spelling of a cluster-wide list
 CUSTOM_KINDS = ("TradingStrategy", "IBKRGateway", "VpnLink")
 
 
+_LIST_BACKOFF = Backoff(base=0.2, cap=5.0)
+
+
 async def _list(
     kube: Kube, api_version: str, kind: str, namespace: str, labels: dict[str, Any], patience: float = 60.0
 ) -> list[dict[str, Any]]:
-    # The API server answers 429 while a kind's watch cache (re)initializes, e.g. just after its CRD
-    # was installed; that and a dropped connection pass, so retry them for a while.
-    deadline = time.monotonic() + patience
-    delay = 0.2
-    while True:
+    # The API server answers 429 (with a Retry-After) while a kind's watch cache (re)initializes,
+    # e.g. just after its CRD was installed; that and a dropped connection pass, so retry them for a while.
+    async def attempt() -> list[dict[str, Any]] | None:
         try:
-            items = await kube.list(api_version, kind, namespace, labels)
-            break
+            return await kube.list(api_version, kind, namespace, labels)
         except Exception as exc:
             if is_not_found(exc):
-                return []  # an optional API (ServiceMonitor) that this cluster does not serve
-            if time.monotonic() + delay > deadline:
-                raise
-            log.warning("listing failed, retrying", extra={"kind": kind, "error": str(exc)[:200]})
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)
+                return None  # an optional API (ServiceMonitor) that this cluster does not serve
+            raise
+
+    def retrying(exc: BaseException, delay: float) -> None:
+        log.warning(
+            "listing failed, retrying",
+            extra={"kind": kind, "error": str(exc)[:200], "retry_in_s": round(delay, 2)},
+        )
+
+    items = await retry_async(
+        attempt,
+        _LIST_BACKOFF,
+        retryable=lambda _exc: True,
+        patience=patience,
+        retry_after=api_retry_after,
+        on_retry=retrying,
+    )
     # List items carry no apiVersion/kind; the cache keys children by both.
-    return [{**item, "apiVersion": api_version, "kind": kind} for item in items]
+    return [{**item, "apiVersion": api_version, "kind": kind} for item in items or []]
 
 
 async def prime_cache(

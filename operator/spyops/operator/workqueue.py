@@ -15,7 +15,9 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from spyops.common.retry import Backoff
 from spyops.operator import metrics
+from spyops.operator.kube import api_retry_after
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +35,7 @@ class Key:
 # A reconcile returns None (done) or seconds after which to look again.
 Reconcile = Callable[[Key], Awaitable[float | None]]
 
-_BASE_BACKOFF = 0.05
-_MAX_BACKOFF = 60.0
+FAILURE_BACKOFF = Backoff(base=0.05, cap=60.0)  # per key; an API server's Retry-After stretches it
 
 
 RESULTS = ("success", "error", "requeue", "requeue_after")
@@ -42,8 +43,11 @@ EVENT, TIMER = 0, 1  # priorities: lower goes first
 
 
 class WorkQueue:
-    def __init__(self, name: str, reconcile: Reconcile, workers: int) -> None:
+    def __init__(
+        self, name: str, reconcile: Reconcile, workers: int, backoff: Backoff = FAILURE_BACKOFF
+    ) -> None:
         self.name = name
+        self._backoff = backoff
         self._reconcile = reconcile
         self._workers = workers
         self._queue: asyncio.PriorityQueue[tuple[int, int, Key]] = asyncio.PriorityQueue()
@@ -140,7 +144,7 @@ class WorkQueue:
             except Exception as exc:
                 failures = self._failures.get(key, 0) + 1
                 self._failures[key] = failures
-                delay = min(_BASE_BACKOFF * 2 ** (failures - 1), _MAX_BACKOFF)
+                delay = self._backoff.delay(failures - 1, api_retry_after(exc))
                 metrics.RECONCILE_TOTAL.labels(self.name, "error").inc()
                 metrics.RECONCILE_ERRORS.labels(self.name).inc()
                 metrics.QUEUE_RETRIES.labels(self.name).inc()

@@ -31,6 +31,7 @@ from azure.core.exceptions import (
 )
 from azure.mgmt.network.aio import NetworkManagementClient
 
+from spyops.common.retry import retry_after_from
 from spyops.operator.vpnlink.model import AzureRef, SecretRef
 
 log = logging.getLogger("spyops.operator.vpnlink.azure")
@@ -235,15 +236,15 @@ def _retry_after(exc: HttpResponseError) -> float | None:
     if response is None:
         return None
     headers = getattr(response, "headers", None) or {}
-    for name, scale in (("retry-after-ms", 0.001), ("x-ms-retry-after-ms", 0.001), ("Retry-After", 1.0)):
+    for name in ("retry-after-ms", "x-ms-retry-after-ms"):  # Azure's millisecond variants go first
         raw = headers.get(name)
         if raw is None:
             continue
         try:
-            return max(0.0, float(raw) * scale)
+            return max(0.0, float(raw) / 1000)
         except ValueError:
-            continue  # an HTTP-date Retry-After; treat as unknown
-    return None
+            continue
+    return retry_after_from(headers)  # seconds or an HTTP-date
 
 
 def _server_detail(exc: HttpResponseError) -> tuple[str, str]:
