@@ -7,7 +7,7 @@ import asyncio
 import logging
 import time
 
-import httpx
+import httpx2
 import pytest
 from lightkube import ApiError
 
@@ -88,8 +88,8 @@ async def test_failures_retry_until_success() -> None:
 
 def _too_many_requests(retry_after: str) -> ApiError:
     """What lightkube raises for the API server's 429 (the Status body and header it sends)."""
-    request = httpx.Request("GET", "https://127.0.0.1:6443/apis/spyops.io/v1alpha1/tradingstrategies")
-    response = httpx.Response(
+    request = httpx2.Request("GET", "https://127.0.0.1:6443/apis/spyops.io/v1alpha1/tradingstrategies")
+    response = httpx2.Response(
         429,
         headers={"Retry-After": retry_after},
         json={
