@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import random
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import pytest
 
@@ -141,6 +143,17 @@ async def test_retry_async_retries_until_it_works_and_honours_retry_after() -> N
     assert retried[1] == 2.0  # the server's Retry-After, above the 0..0.4 window
 
 
+async def _retry_timeouts(call: Callable[[], Awaitable[None]], clock: _FakeClock, **options: Any) -> None:
+    await retry.retry_async(
+        call,
+        options.pop("policy", Backoff(base=0.2, cap=5.0)),
+        retryable=lambda exc: isinstance(exc, TimeoutError),
+        sleep=clock.sleep,
+        clock=clock,
+        **options,
+    )
+
+
 async def test_retry_async_raises_what_it_must_not_retry_and_what_outlasts_its_patience() -> None:
     clock = _FakeClock()
 
@@ -148,14 +161,7 @@ async def test_retry_async_raises_what_it_must_not_retry_and_what_outlasts_its_p
         raise PermissionError("forbidden")
 
     with pytest.raises(PermissionError):
-        await retry.retry_async(
-            refused,
-            Backoff(base=0.2, cap=5.0),
-            retryable=lambda exc: isinstance(exc, TimeoutError),
-            patience=60.0,
-            sleep=clock.sleep,
-            clock=clock,
-        )
+        await _retry_timeouts(refused, clock, patience=60.0)
     assert clock.sleeps == []
 
     calls = 0
@@ -166,13 +172,8 @@ async def test_retry_async_raises_what_it_must_not_retry_and_what_outlasts_its_p
         raise TimeoutError("down")
 
     with pytest.raises(TimeoutError):
-        await retry.retry_async(
-            down,
-            Backoff(base=1.0, cap=1.0),
-            retryable=lambda exc: isinstance(exc, TimeoutError),
-            patience=3.5,
-            retry_after=lambda _exc: 1.0,  # every wait is exactly 1 s
-            sleep=clock.sleep,
-            clock=clock,
+        # Every wait is exactly 1 s: the policy draws in 0..1 s and the server's Retry-After is 1 s.
+        await _retry_timeouts(
+            down, clock, policy=Backoff(base=1.0, cap=1.0), patience=3.5, retry_after=lambda _exc: 1.0
         )
     assert calls == 4  # tries at 0, 1, 2, 3 s; the next wait would end after 3.5 s
