@@ -3,7 +3,8 @@
 Order: items go out in enqueue order across all kinds; a batch is a run of
 consecutive items of one kind, and the next batch is sent only after the previous
 one was acknowledged with a 2xx. On errors (network, timeout, 401/403, 408, 429,
-5xx) the same batch is retried with exponential backoff (Retry-After honoured).
+5xx) the same batch is retried with the shared backoff (``spyops.common.retry``: full jitter;
+a Retry-After in seconds or as an HTTP-date is honoured, capped at ``backoff_max_seconds``).
 A 400/413/422 for a batch is retried item by item; an item the backend still
 refuses alone is moved to the dead-letter table (kept, counted, logged) so it does
 not block everything behind it.
