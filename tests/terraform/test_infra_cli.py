@@ -145,3 +145,41 @@ def test_missing_tools_give_a_clear_error(tmp_path: Path, monkeypatch: pytest.Mo
     result = CliRunner().invoke(app, ["infra", "output", "--env", "dev"])
     assert result.exit_code == 2
     assert "spyops infra build-tools" in result.output
+
+
+def _stack_with_local_state(root: Path) -> None:
+    """A terraform/ tree shaped like ours whose stack needs no provider and keeps local state."""
+    (root / "stack").mkdir(parents=True)
+    (root / "stack" / "main.tf").write_text(
+        'terraform {\n  backend "local" {}\n}\n\n'
+        'variable "environment" {\n  type = string\n}\n\n'
+        'output "environment" {\n  value = var.environment\n}\n'
+    )
+    for name in runner.ENVIRONMENTS:
+        (root / "envs" / name).mkdir(parents=True)
+        (root / "envs" / name / "terraform.tfvars").write_text(f'environment = "{name}"\n')
+        (root / "envs" / name / "backend.hcl").write_text(f'path = "../state/{name}.tfstate"\n')
+
+
+def test_environments_keep_separate_state(
+    infra_tools: InfraTools,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """`spyops infra` with the real tofu on one stack: dev and prod each plan, apply and read back
+    their own state, in either order (one shared .terraform would point both at the last init)."""
+    _stack_with_local_state(tmp_path / "terraform")
+    monkeypatch.setenv("SPYOPS_TERRAFORM_DIR", str(tmp_path / "terraform"))
+    cli = CliRunner()
+    for name in runner.ENVIRONMENTS:
+        for step in ("plan", "apply"):
+            result = cli.invoke(app, ["infra", step, "--env", name, "--local-mirror"])
+            assert result.exit_code == 0, f"{step} {name}: {result.output}{capfd.readouterr()}"
+    capfd.readouterr()
+    for name in (*runner.ENVIRONMENTS, "dev"):
+        result = cli.invoke(app, ["infra", "output", "--env", name, "--local-mirror", "environment"])
+        assert result.exit_code == 0, result.output
+        assert capfd.readouterr().out.strip() == f'"{name}"'
+    state = tmp_path / "terraform" / "state"
+    assert sorted(path.name for path in state.glob("*.tfstate")) == ["dev.tfstate", "prod.tfstate"]
