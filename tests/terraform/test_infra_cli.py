@@ -42,8 +42,15 @@ def test_argv_per_step() -> None:
         f"-var-file={values}/terraform.tfvars",
         f"-out={values}/tfplan",
     ]
+
+
+def test_output_needs_an_initialised_backend(tmp_path: Path) -> None:
+    target = runner.Environment(name="prod", stack=tmp_path / "stack", values=tmp_path / "prod")
+    with pytest.raises(InfraToolError, match=r"run `spyops infra plan --env prod` first"):
+        runner.output_argv(TOFU, target)
+    target.data_dir.mkdir(parents=True)
     assert runner.output_argv(TOFU, target, "vpn_link")[1:] == [
-        f"-chdir={stack}",
+        f"-chdir={tmp_path / 'stack'}",
         "output",
         "-json",
         "vpn_link",

@@ -111,6 +111,12 @@ def apply_argv(tofu: Path, target: Environment) -> list[str]:
 
 
 def output_argv(tofu: Path, target: Environment, name: str | None = None) -> list[str]:
+    """Outputs come from the environment's state, which only an initialised data dir can reach."""
+    if not target.data_dir.is_dir():
+        raise InfraToolError(
+            f"{target.name}'s backend is not initialised on this machine ({target.data_dir}); "
+            f"run `spyops infra plan --env {target.name}` first"
+        )
     argv = [str(tofu), f"-chdir={target.stack}", "output", "-json"]
     if name:
         argv.append(name)
