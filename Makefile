@@ -196,7 +196,7 @@ ci-lint: actionlint
 	$(BIN)/shellcheck .ci/run .ci/*.sh
 
 # The dashboard as a static site for Azure Static Web Apps, talking to BACKEND_URL (the
-# backend_url output of terraform/envs/<env>).
+# backend_url output of `spyops infra output --env <env>`).
 BACKEND_URL ?=
 dashboard: setup
 	$(BIN)/spyops dashboard build --backend-url "$(BACKEND_URL)" --out build/dashboard
@@ -226,8 +226,9 @@ deploy-edge: helm
 	  $(if $(IMAGE_REPOSITORY),--set image.repository=$(IMAGE_REPOSITORY)) $(if $(IMAGE_TAG),--set image.tag=$(IMAGE_TAG)) \
 	  --rollback-on-failure --wait=watcher --timeout $(DEPLOY_TIMEOUT) $(DEPLOY_ARGS)
 
-# OpenTofu: fmt, validate, mocked-provider plans, checkov (tests/terraform); then plan and apply one
-# environment (TF_ENV, plus TF_VAR_FILE on top of terraform.tfvars, e.g. budget.tfvars for dev).
+# OpenTofu: fmt, validate, mocked-provider plans, checkov (tests/terraform); then plan and apply the one
+# root module terraform/stack for one environment (TF_ENV: terraform/envs/$(TF_ENV)'s backend.hcl and
+# terraform.tfvars, plus TF_VAR_FILE from that folder on top, e.g. budget.tfvars for dev).
 TF_ENV ?= dev
 TF_VAR_FILE ?=
 terraform-check: terraform-tools node-tools

@@ -8,11 +8,12 @@ from typing import Any
 import hcl2
 import pytest
 
+from spyops.infra import runner
 from spyops.infra.toolchain import InfraTools, find_tools
 
 TERRAFORM_ROOT = Path(__file__).resolve().parents[2] / "terraform"
 MODULES = sorted(path.name for path in (TERRAFORM_ROOT / "modules").iterdir() if path.is_dir())
-ENVIRONMENTS = ["dev", "prod"]
+ENVIRONMENTS = list(runner.ENVIRONMENTS)
 
 _OPTIONS = hcl2.SerializationOptions(
     with_comments=False, explicit_blocks=False, strip_string_quotes=True, preserve_heredocs=False

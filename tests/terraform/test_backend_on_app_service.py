@@ -1,8 +1,8 @@
-"""The backend as App Service runs it: the app settings envs/dev renders, and the backend started with
-exactly those settings against Azurite (Table Storage) with a managed identity.
+"""The backend as App Service runs it: the app settings the stack renders with dev's values, and the
+backend started with exactly those settings against Azurite (Table Storage) with a managed identity.
 
-`tofu test -json -verbose` plans envs/dev against the mocked azurerm provider and prints the plan;
-the web app's ``app_settings`` come out of it. Then the backend starts as the image's default
+`tofu test -json -verbose` plans terraform/stack with envs/dev/terraform.tfvars against the mocked
+azurerm provider and prints the plan; the web app's ``app_settings`` come out of it. Then the backend starts as the image's default
 command does (``spyops backend --host ...``, everything else from the environment) with:
 
 - the rendered settings, Key Vault references resolved as App Service resolves them;
@@ -47,7 +47,7 @@ from tests.backend.records import make_signal
 from tests.backend.test_signalr import conn_string, fake_signalr
 from tests.terraform.conftest import TERRAFORM_ROOT
 from tests.terraform.rendered import log_messages, resolve_key_vault_references, resources_of_run
-from tests.terraform.tofu_run import make_workspace, run_tofu
+from tests.terraform.tofu_run import make_workspace, plan_stack
 
 REPO = TERRAFORM_ROOT.parent
 WEB_APP = "module.app_service.azurerm_linux_web_app.this"
@@ -56,11 +56,9 @@ DASHBOARD_ORIGIN = "https://test.azurestaticapps.net"  # the mocked Static Web A
 
 @pytest.fixture(scope="module")
 def rendered(infra_tools: InfraTools, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
-    """Every resource envs/dev plans (terraform.tfvars, mocked provider), by address."""
+    """Every resource the stack plans with dev's terraform.tfvars (mocked provider), by address."""
     workspace = make_workspace(tmp_path_factory)
-    init = run_tofu(infra_tools, workspace, "envs/dev", "init", "-backend=false", "-input=false", "-no-color")
-    assert init.returncode == 0, init.stdout + init.stderr
-    result = run_tofu(infra_tools, workspace, "envs/dev", "test", "-json", "-verbose", "-no-color")
+    result = plan_stack(infra_tools, workspace, "dev")
     assert result.returncode == 0, f"tofu test failed:\n{result.stdout[-6000:]}\n{result.stderr}"
     return resources_of_run(log_messages(result.stdout), "plan")
 

@@ -1,4 +1,4 @@
-"""The dev budget profile (envs/dev/budget.tfvars on top of terraform.tfvars) plans with the mocked
+"""The dev budget profile (envs/dev/budget.tfvars on top of terraform.tfvars) plans the stack with the mocked
 provider and is what it says (Basic gateway on Azure's default proposals, cheapest tiers); dev without
 it stays secure; prod refuses it; the README prices each profile."""
 
@@ -12,25 +12,19 @@ import pytest
 from spyops.infra.toolchain import InfraTools
 from tests.terraform.conftest import TERRAFORM_ROOT, load_hcl
 from tests.terraform.rendered import log_messages, resources_of_run
-from tests.terraform.tofu_run import make_workspace, run_tofu
+from tests.terraform.tofu_run import make_workspace, plan_stack
 
 GATEWAY = "module.vpn.azurerm_virtual_network_gateway.this"
 CONNECTION = "module.vpn.azurerm_virtual_network_gateway_connection.onprem"
 
 
 @pytest.fixture(scope="module")
-def workspace(infra_tools: InfraTools, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = make_workspace(tmp_path_factory)
-    for environment in ("dev", "prod"):
-        init = run_tofu(infra_tools, root, f"envs/{environment}", "init", "-backend=false", "-input=false")
-        assert init.returncode == 0, init.stdout + init.stderr
-    return root
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_workspace(tmp_path_factory)
 
 
 def plan(infra_tools: InfraTools, workspace: Path, environment: str, *args: str) -> dict[str, dict[str, Any]]:
-    result = run_tofu(
-        infra_tools, workspace, f"envs/{environment}", "test", "-json", "-verbose", "-no-color", *args
-    )
+    result = plan_stack(infra_tools, workspace, environment, *args)
     assert result.returncode == 0, (
         f"tofu test {' '.join(args)} failed:\n{result.stdout[-6000:]}{result.stderr}"
     )
@@ -38,7 +32,7 @@ def plan(infra_tools: InfraTools, workspace: Path, environment: str, *args: str)
 
 
 def test_budget_profile_plans_with_the_mocked_provider(infra_tools: InfraTools, workspace: Path) -> None:
-    resources = plan(infra_tools, workspace, "dev", "-var-file=budget.tfvars")
+    resources = plan(infra_tools, workspace, "dev", "-var-file=../envs/dev/budget.tfvars")
     gateway = resources[GATEWAY]
     assert (gateway["sku"], gateway["active_active"], gateway["generation"]) == (
         "Basic",
@@ -70,12 +64,10 @@ def test_dev_without_the_profile_stays_secure(infra_tools: InfraTools, workspace
 
 
 def test_prod_refuses_the_budget_gateway(infra_tools: InfraTools, workspace: Path) -> None:
-    result = run_tofu(
+    result = plan_stack(
         infra_tools,
         workspace,
-        "envs/prod",
-        "test",
-        "-no-color",
+        "prod",
         "-var=vpn_gateway_sku=Basic",
         "-var=vpn_azure_default_ipsec_policy=true",
     )

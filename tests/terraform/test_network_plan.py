@@ -187,14 +187,10 @@ def test_vpn_is_route_based_ikev2_with_the_policy() -> None:
 
 
 def test_environments_keep_the_plan() -> None:
-    dev_main = (TERRAFORM_ROOT / "envs" / "dev" / "main.tf").read_text()
-    assert dev_main == (TERRAFORM_ROOT / "envs" / "prod" / "main.tf").read_text(), (
-        "envs/dev/main.tf and envs/prod/main.tf must stay identical; environments differ in tfvars only"
-    )
-    parsed = load_dir(TERRAFORM_ROOT / "envs" / "dev")
+    parsed = load_dir(TERRAFORM_ROOT / "stack")
     modules = {name: body for block in parsed["module"] for name, body in block.items()}
     networking_args = set(modules["networking"]) - {"source"}
-    # The env may only choose names, region, tags and the on-prem prefix; the
+    # The stack may only choose names, region, tags and the on-prem prefix; the
     # VNet and subnet prefixes come from the module's seeded defaults.
     assert networking_args == {"name_prefix", "location", "onprem_address_space", "tags"}
     assert "ipsec_policy" not in modules["vpn"], "the environments use the seeds' policy unchanged"

@@ -54,3 +54,24 @@ def run_tofu(
         timeout=240,
         check=False,
     )
+
+
+def plan_stack(
+    tools: InfraTools, workspace: Path, environment: str, *args: str
+) -> subprocess.CompletedProcess[str]:
+    """`tofu test -json -verbose` of terraform/stack with the environment's terraform.tfvars (then
+    `args`, e.g. another -var-file on top): the mocked plan of stack/tests/, as `spyops infra plan`
+    would give the values."""
+    init = run_tofu(tools, workspace, "stack", "init", "-backend=false", "-input=false", "-no-color")
+    assert init.returncode == 0, f"tofu init in stack failed:\n{init.stdout}\n{init.stderr}"
+    return run_tofu(
+        tools,
+        workspace,
+        "stack",
+        "test",
+        "-json",
+        "-verbose",
+        "-no-color",
+        f"-var-file=../envs/{environment}/terraform.tfvars",
+        *args,
+    )

@@ -56,19 +56,19 @@ def _run(
     from spyops.infra.toolchain import InfraToolError, find_tools
 
     try:
-        env_dir = runner.environment_dir(runner.terraform_root(), environment)  # user input first
-        runner.check_var_files(env_dir, var_files)
+        target = runner.environment(runner.terraform_root(), environment)  # user input first
+        runner.check_var_files(target, var_files)
         tools = find_tools(require_mirror=local_mirror)
         for step in steps:
             if step == "init":
-                argv = runner.init_argv(tools.tofu, env_dir)
+                argv = runner.init_argv(tools.tofu, target)
             elif step == "plan":
-                argv = runner.plan_argv(tools.tofu, env_dir, var_files)
+                argv = runner.plan_argv(tools.tofu, target, var_files)
             elif step == "apply":
-                argv = runner.apply_argv(tools.tofu, env_dir)
+                argv = runner.apply_argv(tools.tofu, target)
             else:
-                argv = runner.output_argv(tools.tofu, env_dir, output_name)
-            status = runner.run(tools, argv, local_mirror=local_mirror)
+                argv = runner.output_argv(tools.tofu, target, output_name)
+            status = runner.run(tools, target, argv, local_mirror=local_mirror)
             if status != 0:
                 typer.echo(f"error: `tofu {step}` for {environment} exited with {status}", err=True)
                 raise typer.Exit(status)
@@ -87,7 +87,7 @@ def plan(
         ),
     ] = None,
 ) -> None:
-    """Initialise the environment's state backend and save a plan (envs/<env>/tfplan)."""
+    """Initialise the environment's state backend for terraform/stack and save a plan (envs/<env>/tfplan)."""
     _run(environment, "init", "plan", local_mirror=local_mirror, var_files=var_file or [])
 
 

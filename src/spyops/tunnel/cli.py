@@ -33,7 +33,11 @@ def _read_outputs(outputs: Path) -> str:
 
 
 OutputsOption = Annotated[
-    Path, typer.Option("--outputs", help="`tofu output -json` of terraform/envs/<env> ('-' reads stdin).")
+    Path,
+    typer.Option(
+        "--outputs",
+        help="The Terraform outputs as JSON (`spyops infra output --env <env>`; '-' reads stdin).",
+    ),
 ]
 
 

@@ -1,4 +1,4 @@
-"""The tunnel's inputs, read from the Terraform outputs (``tofu output -json`` of terraform/envs/<env>)."""
+"""The tunnel's inputs, read from the Terraform outputs (``spyops infra output --env <env>``)."""
 
 from __future__ import annotations
 
@@ -71,8 +71,8 @@ def parse_outputs(document: object) -> TunnelOutputs:
     for name in REQUIRED:
         if name not in values:
             raise TunnelConfigError(
-                f"{name} is missing from the Terraform outputs (apply terraform/envs/<env> at this version, "
-                "then `tofu output -json`)"
+                f"{name} is missing from the Terraform outputs (apply terraform/stack for the environment at "
+                "this version, then `spyops infra output --env <env>`)"
             )
     raw_ips = values[GATEWAY_IPS]
     if not isinstance(raw_ips, list) or not 1 <= len(raw_ips) <= 2:

@@ -2,7 +2,7 @@
 # terraform/README.md). Use it ON TOP of terraform.tfvars:
 #
 #   spyops infra plan --env dev --var-file budget.tfvars
-#   (or: tofu plan -var-file=terraform.tfvars -var-file=budget.tfvars)
+#   (or, in terraform/stack: tofu plan -var-file=../envs/dev/terraform.tfvars -var-file=../envs/dev/budget.tfvars)
 #
 # SECURITY TRADE-OFF, read before using it. The only big saving is the VPN gateway: Basic
 # (~$26/month) instead of VpnGw1AZ (~$139). Basic cannot carry a custom IPsec/IKE policy, so the

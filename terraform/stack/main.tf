@@ -1,6 +1,6 @@
-# One environment of the Azure side, composed from the modules. This file is
-# the same in envs/dev and envs/prod (a test keeps them identical); the
-# environments differ only in terraform.tfvars and backend.hcl.
+# The Azure side, composed from the modules: the one root module every
+# environment applies. An environment is only values and a state location
+# (envs/<env>/terraform.tfvars and backend.hcl; see terraform/README.md).
 
 locals {
   name_prefix = "spyops-${var.environment}"
@@ -31,7 +31,7 @@ locals {
 }
 
 module "networking" {
-  source = "../../modules/networking"
+  source = "../modules/networking"
 
   name_prefix          = local.name_prefix
   location             = var.location
@@ -40,7 +40,7 @@ module "networking" {
 }
 
 module "monitoring" {
-  source = "../../modules/monitoring"
+  source = "../modules/monitoring"
 
   name_prefix         = local.name_prefix
   location            = module.networking.location
@@ -58,7 +58,7 @@ module "monitoring" {
 }
 
 module "key_vault" {
-  source = "../../modules/key-vault"
+  source = "../modules/key-vault"
 
   name                       = "kv-spyops-${var.environment}-${var.global_name_suffix}"
   location                   = module.networking.location
@@ -88,7 +88,7 @@ module "key_vault" {
 }
 
 module "vpn" {
-  source = "../../modules/vpn"
+  source = "../modules/vpn"
 
   name_prefix                = local.name_prefix
   location                   = module.networking.location
@@ -106,7 +106,7 @@ module "vpn" {
 }
 
 module "acr" {
-  source = "../../modules/acr"
+  source = "../modules/acr"
 
   name                = "acr${local.compact_name}"
   location            = module.networking.location
@@ -120,7 +120,7 @@ module "acr" {
 }
 
 module "storage" {
-  source = "../../modules/storage"
+  source = "../modules/storage"
 
   name                       = "st${local.compact_name}"
   location                   = module.networking.location
@@ -138,7 +138,7 @@ module "storage" {
 }
 
 module "signalr" {
-  source = "../../modules/signalr"
+  source = "../modules/signalr"
 
   name                       = "sigr-spyops-${var.environment}-${var.global_name_suffix}"
   location                   = module.networking.location
@@ -151,7 +151,7 @@ module "signalr" {
 }
 
 module "static_web" {
-  source = "../../modules/static-web"
+  source = "../modules/static-web"
 
   name                = "stapp-${local.name_prefix}"
   location            = var.static_web_location
@@ -162,7 +162,7 @@ module "static_web" {
 }
 
 module "app_service" {
-  source = "../../modules/app-service"
+  source = "../modules/app-service"
 
   name_prefix                     = local.name_prefix
   location                        = module.networking.location
@@ -198,7 +198,7 @@ module "app_service" {
 }
 
 module "container_instances" {
-  source = "../../modules/container-instances"
+  source = "../modules/container-instances"
 
   enabled                         = var.container_instances_enabled
   name_prefix                     = local.name_prefix

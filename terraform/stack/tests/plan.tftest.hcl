@@ -1,7 +1,10 @@
-# A full plan of the environment with terraform.tfvars against a mocked azurerm
-# provider (real schema, no Azure calls, no credentials): catches what
+# A full plan of the stack with one environment's values against a mocked
+# azurerm provider (real schema, no Azure calls, no credentials): catches what
 # `validate` cannot, such as variable validations on the real values,
-# preconditions, and for_each keys unknown at plan time.
+# preconditions, and for_each keys unknown at plan time. Run it once per
+# environment, from terraform/stack:
+#   tofu test -var-file=../envs/dev/terraform.tfvars
+#   tofu test -var-file=../envs/prod/terraform.tfvars
 
 mock_provider "azurerm" {
   # Mocked IDs must look like ARM IDs: the provider still validates them.

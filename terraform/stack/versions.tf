@@ -8,8 +8,8 @@ terraform {
     }
   }
 
-  # Remote state in Azure Storage, configured per environment by backend.hcl
-  # (`tofu init -backend-config=backend.hcl`); bootstrap in terraform/README.md.
+  # Remote state in Azure Storage, one key per environment, set by its backend.hcl
+  # (`tofu init -backend-config=../envs/<env>/backend.hcl`); bootstrap in terraform/README.md.
   backend "azurerm" {}
 }
 
