@@ -26,6 +26,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from spyops.common import metrics_text
 from spyops.gatewaysim.gateway import GatewayConfig
 from spyops.gatewaysim.model_source import build_model_source
 from spyops.gatewaysim.server import GatewayServer, ServerSettings
@@ -318,13 +319,7 @@ class BotProcess:
         status, body = await self.get("/metrics")
         if status != 200:
             return None
-        wanted = name + (
-            "{" + ",".join(f'{k}="{v}"' for k, v in sorted((labels or {}).items())) + "}" if labels else ""
-        )
-        for line in body.splitlines():
-            if line.startswith(wanted + " "):
-                return float(line.split()[-1])
-        return None
+        return metrics_text.value(body, name, labels)
 
     async def wait_metric(
         self,

@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import datetime as dt
 import json
-import math
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +22,7 @@ import pytest
 
 from spyops.backend.app import create_app
 from spyops.backend.store.sqlite import SqliteStore
+from spyops.common import metrics_text
 from spyops.detector.service import DetectorService, ServiceOptions
 from spyops.gatewaysim.gateway import GatewayConfig
 from spyops.gatewaysim.model_source import build_model_source
@@ -89,19 +89,14 @@ class Rig:
 
 def histogram_quantile(rig: Rig, name: str, q: float) -> float:
     """The Prometheus way: the upper bound of the bucket holding the q-th observation."""
-    buckets = []
-    for metric in rig.service.registry.collect():
-        if metric.name != name:
-            continue
-        for sample in metric.samples:
-            if sample.name == f"{name}_bucket":
-                buckets.append((float(sample.labels["le"]), sample.value))
-    buckets.sort()
-    total = buckets[-1][1]
-    for bound, count in buckets:
-        if count >= q * total:
-            return bound
-    return math.inf
+    buckets = [
+        (float(sample.labels["le"]), sample.value)
+        for metric in rig.service.registry.collect()
+        if metric.name == name
+        for sample in metric.samples
+        if sample.name == f"{name}_bucket"
+    ]
+    return metrics_text.bucket_quantile(buckets, q)
 
 
 @contextlib.asynccontextmanager
@@ -247,10 +242,12 @@ async def _one_signal_per_episode(rig: Rig) -> Signal:
         assert quote.bid > quote.ask
 
         metrics = (await probes.get("/metrics")).text
-        assert 'spyops_detector_anomalies_total{rule="crossed_quote"} 1.0' in metrics
-        assert "spyops_detector_scan_seconds_bucket" in metrics
-        assert f"spyops_detector_subscribed_lines {float(BUDGET)}" in metrics
-        assert "spyops_detector_connected 1.0" in metrics
+        assert (
+            metrics_text.value(metrics, "spyops_detector_anomalies_total", {"rule": "crossed_quote"}) == 1.0
+        )
+        assert metrics_text.histogram(metrics, "spyops_detector_scan_seconds") is not None
+        assert metrics_text.value(metrics, "spyops_detector_subscribed_lines") == float(BUDGET)
+        assert metrics_text.value(metrics, "spyops_detector_connected") == 1.0
     return signal
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from spyops.cluster.testing import KubeCluster
+from spyops.common import metrics_text
 from tests.operator.support import OperatorProcess, condition, get_json, wait_for
 from tests.vpnlink.cluster_support import (
     LINK,
@@ -172,13 +173,16 @@ def test_failover_story_down_reset_buffer_recover(
 
     # Metrics on the operator's /metrics.
     text = proc.get("/metrics").text
-    assert 'spyops_vpnlink_failovers_total{action="ResetConnection",namespace="' + namespace in text
-    assert f'spyops_vpnlink_up{{namespace="{namespace}",vpnlink="azure-edge"}} 1.0' in text
-    assert "spyops_vpnlink_probe_latency_seconds" in text
-    assert (
-        f'spyops_vpnlink_azure_connection_status{{namespace="{namespace}",status="Connected",vpnlink="azure-edge"}} 1.0'
-        in text
-    )
+    failovers = [s for s in metrics_text.samples(text) if s.name == "spyops_vpnlink_failovers_total"]
+    assert any(
+        s.labels.get("action") == "ResetConnection" and s.labels.get("namespace") == namespace
+        for s in failovers
+    ), failovers
+    series = {"namespace": namespace, "vpnlink": "azure-edge"}
+    assert metrics_text.value(text, "spyops_vpnlink_up", series) == 1.0
+    assert any(s.name.startswith("spyops_vpnlink_probe_latency_seconds") for s in metrics_text.samples(text))
+    connected = {**series, "status": "Connected"}
+    assert metrics_text.value(text, "spyops_vpnlink_azure_connection_status", connected) == 1.0
 
     _assert_secret_nowhere(kube, namespace, sim, operator_factory)
 

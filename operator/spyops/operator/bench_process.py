@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 from spyops.cluster.controlplane import free_port
+from spyops.common import metrics_text
 
 
 class BenchError(RuntimeError):
@@ -120,13 +121,11 @@ class OperatorRun:
             return None
         return answer
 
-    def metric(self, name: str, labels: str) -> float:
+    def metric(self, name: str, labels: dict[str, str]) -> float:
+        """The sample ``name{labels}`` on /metrics (0 while the series does not exist yet)."""
         self._check()
         text = httpx.get(f"http://127.0.0.1:{self.port}/metrics", timeout=5).text
-        for line in text.splitlines():
-            if line.startswith(f"{name}{{{labels}}}"):
-                return float(line.split()[-1])
-        return 0.0
+        return metrics_text.value(text, name, labels) or 0.0
 
     def profile(self, out: Path) -> None:
         """Sample this process with py-spy (collapsed stacks) until stop_profile()."""
