@@ -27,6 +27,7 @@ import aiohttp
 from aiohttp import web
 
 from spyops.common import metrics_text
+from spyops.common.polling import until
 from spyops.gatewaysim.gateway import GatewayConfig
 from spyops.gatewaysim.model_source import build_model_source
 from spyops.gatewaysim.server import GatewayServer, ServerSettings
@@ -350,28 +351,6 @@ class BotProcess:
             raise AssertionError(f"{self.name} exited: {self.log_path.read_text()[-3000:]}")
         status, _ = await self.get("/ready")
         self._ready_cache = status == 200
-
-
-async def until(
-    condition: Callable[[], bool],
-    within: float,
-    *,
-    poll: Callable[[], Any] | None = None,
-    what: str = "condition",
-    interval: float = 0.05,
-) -> float:
-    """Wait for ``condition`` (after awaiting ``poll`` each round); returns the seconds it took."""
-    started = time.monotonic()
-    while True:
-        if poll is not None:
-            result = poll()
-            if asyncio.iscoroutine(result):
-                await result
-        if condition():
-            return time.monotonic() - started
-        if time.monotonic() - started > within:
-            raise AssertionError(f"timed out after {within}s waiting for {what}")
-        await asyncio.sleep(interval)
 
 
 def gateway_orders(server: GatewayServer, order_ref: str | None = None) -> list[dict[str, Any]]:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from spyops.cluster.testing import KubeCluster
+from spyops.common.polling import wait_for
 from tests.operator.support import (
     EXAMPLES,
     MANAGED,
@@ -17,7 +18,6 @@ from tests.operator.support import (
     get_json,
     managed_objects,
     secret_value,
-    wait_for,
 )
 
 pytestmark = pytest.mark.cluster

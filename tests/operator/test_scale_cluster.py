@@ -14,6 +14,7 @@ import pytest
 from spyops.cluster.audit import AuditLog, audit_log_of, audited_kubeconfig, service_account_user, summarize
 from spyops.cluster.testing import KubeCluster
 from spyops.common import metrics_text
+from spyops.common.polling import wait_for
 from spyops.operator.leader import LeaseSettings
 from tests.operator.support import (
     MANAGED,
@@ -22,7 +23,6 @@ from tests.operator.support import (
     OperatorProcess,
     assert_children_exactly_as_built,
     get_json,
-    wait_for,
 )
 
 pytestmark = [

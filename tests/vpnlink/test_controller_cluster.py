@@ -14,7 +14,8 @@ import pytest
 
 from spyops.cluster.testing import KubeCluster
 from spyops.common import metrics_text
-from tests.operator.support import OperatorProcess, condition, get_json, wait_for
+from spyops.common.polling import wait_for
+from tests.operator.support import OperatorProcess, condition, get_json
 from tests.vpnlink.cluster_support import (
     LINK,
     STRATEGY,

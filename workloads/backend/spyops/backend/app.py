@@ -384,6 +384,17 @@ def create_app(
                 out[record.id] = record
         return list(out.values())
 
+    async def ingest(
+        request: Request, kind: str, model: type[M], put: Callable[[Sequence[M]], Awaitable[WriteResult]]
+    ) -> IngestResult:
+        """One write endpoint: parse one record or a batch, store, broadcast what was new, count."""
+        with ingest_span(request, kind) as span:
+            records = parse_records(await read_body(request), model)
+            record_ingest(span, records)
+            result = await put(records)
+            broadcast(kind, stored_only(records, result))
+            return result_of(kind, result)
+
     writer = [Depends(require_writer)]
     write_responses: dict[int | str, dict[str, Any]] = {
         401: {"model": Problem, "description": "Missing or wrong bearer token."},
@@ -424,12 +435,7 @@ def create_app(
         summary="Store signals (one or a batch); idempotent by id",
     )
     async def post_signals(request: Request) -> IngestResult:
-        with ingest_span(request, "signal") as span:
-            signals = parse_records(await read_body(request), Signal)
-            record_ingest(span, signals)
-            result = await store.put_signals(signals)
-            broadcast("signal", stored_only(signals, result))
-            return result_of("signal", result)
+        return await ingest(request, "signal", Signal, store.put_signals)
 
     @app.post(
         "/v1/executions",
@@ -440,12 +446,7 @@ def create_app(
         summary="Store executions (fills), one or a batch; idempotent by id",
     )
     async def post_executions(request: Request) -> IngestResult:
-        with ingest_span(request, "execution") as span:
-            executions = parse_records(await read_body(request), Execution)
-            record_ingest(span, executions)
-            result = await store.put_executions(executions)
-            broadcast("execution", stored_only(executions, result))
-            return result_of("execution", result)
+        return await ingest(request, "execution", Execution, store.put_executions)
 
     @app.post(
         "/v1/orders",
@@ -456,12 +457,7 @@ def create_app(
         summary="Store order status updates, one or a batch; idempotent by id",
     )
     async def post_orders(request: Request) -> IngestResult:
-        with ingest_span(request, "order") as span:
-            updates = parse_records(await read_body(request), OrderUpdate)
-            record_ingest(span, updates)
-            result = await store.put_order_updates(updates)
-            broadcast("order", stored_only(updates, result))
-            return result_of("order", result)
+        return await ingest(request, "order", OrderUpdate, store.put_order_updates)
 
     @app.post(
         "/v1/chain",
