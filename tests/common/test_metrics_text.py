@@ -31,6 +31,10 @@ def test_value_matches_name_and_exact_labels_with_escaped_quotes() -> None:
     # A subset of the labels is not the series: callers name the series exactly.
     assert metrics_text.value(text, "demo_requests_total", {"outcome": "ok"}) is None
     assert metrics_text.value(text, "demo_absent") is None
+    assert {"demo_requests_total", "demo_up", "demo_seconds_bucket"} <= metrics_text.names(text)
+    assert "demo_requests" not in metrics_text.names(text)  # a family's name is not a sample's
+    assert {"demo_requests", "demo_up", "demo_seconds"} <= metrics_text.families(text)
+    assert metrics_text.families("# HELP idle_total Nothing yet.\n# TYPE idle_total counter\n") == {"idle"}
 
 
 def test_histogram_buckets_sum_count_and_quantile_bound() -> None:

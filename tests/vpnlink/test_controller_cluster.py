@@ -181,7 +181,7 @@ def test_failover_story_down_reset_buffer_recover(
     ), failovers
     series = {"namespace": namespace, "vpnlink": "azure-edge"}
     assert metrics_text.value(text, "spyops_vpnlink_up", series) == 1.0
-    assert any(s.name.startswith("spyops_vpnlink_probe_latency_seconds") for s in metrics_text.samples(text))
+    assert "spyops_vpnlink_probe_latency_seconds_count" in metrics_text.names(text)
     connected = {**series, "status": "Connected"}
     assert metrics_text.value(text, "spyops_vpnlink_azure_connection_status", connected) == 1.0
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
@@ -17,12 +18,21 @@ class MetricsTextError(ValueError):
     """The text is not Prometheus exposition; the message names the first bad line."""
 
 
-def samples(text: str) -> list[Sample]:
-    """Every sample in ``text``, in order."""
+def _families(text: str) -> list[Metric]:
     try:
-        return [sample for family in text_string_to_metric_families(text) for sample in family.samples]
+        return list(text_string_to_metric_families(text))
     except ValueError as exc:
         raise MetricsTextError(_bad_line(text) or f"not Prometheus text exposition: {exc}") from None
+
+
+def samples(text: str) -> list[Sample]:
+    """Every sample in ``text``, in order."""
+    return [sample for family in _families(text) for sample in family.samples]
+
+
+def families(text: str) -> set[str]:
+    """The metric families ``text`` declares (``x`` of ``x_total``), with samples or none yet."""
+    return {family.name for family in _families(text)}
 
 
 def _bad_line(text: str) -> str | None:
@@ -33,6 +43,11 @@ def _bad_line(text: str) -> str | None:
         except ValueError as exc:
             return f"not Prometheus text exposition, line {number}: {line[:200]!r}: {exc}"
     return None
+
+
+def names(text: str) -> set[str]:
+    """The names of the samples in ``text`` (``x_total``, ``x_bucket``, ...): what series exist."""
+    return {sample.name for sample in samples(text)}
 
 
 def value(text: str, name: str, labels: Mapping[str, str] | None = None) -> float | None:
