@@ -14,6 +14,7 @@ from azure.identity.aio import ClientSecretCredential, ManagedIdentityCredential
 from azure.mgmt.network.aio import NetworkManagementClient
 
 from spyops.azuresim import AzureSim
+from spyops.common import metrics_text
 from tests.azuresim.fixtures import control
 
 
@@ -286,4 +287,4 @@ async def test_control_api_names_the_bad_field(azure_sim: AzureSim) -> None:
     assert not_json.status_code == 400
     assert "line 1" in not_json.text
     assert health.status_code == 200
-    assert "azuresim_requests_total" in metrics.text
+    assert "azuresim_requests" in metrics_text.families(metrics.text)

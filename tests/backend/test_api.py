@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from spyops.backend.app import create_app
 from spyops.backend.store.sqlite import SqliteStore
+from spyops.common import metrics_text
 from spyops.schemas import OrderSide
 from tests.backend.conftest import AUTH, TOKEN
 from tests.backend.records import BASE_TIME, make_chain, make_execution, make_order_update, make_signal
@@ -72,7 +73,8 @@ def test_outbox_replay_is_stored_once(client: TestClient) -> None:
     ids = [s["id"] for s in client.get("/v1/signals").json()["items"]]
     assert sorted(ids) == sorted(make_signal(n).id for n in range(6))
     metrics = client.get("/metrics").text
-    assert 'spyops_backend_ingested_records_total{kind="signal",outcome="duplicate"} 5.0' in metrics
+    labels = {"kind": "signal", "outcome": "duplicate"}
+    assert metrics_text.value(metrics, "spyops_backend_ingested_records_total", labels) == 5.0
 
 
 def test_pagination_over_http(client: TestClient) -> None:
@@ -159,7 +161,7 @@ def test_positions_and_daily_pnl(client: TestClient) -> None:
 def test_probes_and_docs(client: TestClient) -> None:
     assert client.get("/health").json() == {"status": "ok", "detail": ""}
     assert client.get("/ready").json()["status"] == "ready"
-    assert "spyops_backend_http_requests_total" in client.get("/metrics").text
+    assert "spyops_backend_http_requests_total" in metrics_text.names(client.get("/metrics").text)
     assert client.get("/docs").status_code == 200
     schema = client.get("/openapi.json").json()
     assert schema["paths"]["/v1/signals"]["post"]["security"] == [{"bearer": []}]

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
 from typing import Any
 
 from spyops.backend.hub import CLOSE_TOO_SLOW, Hub
 from spyops.backend.metrics import BackendMetrics
+from spyops.common.polling import until
 
 
 class StubSocket:
@@ -35,18 +35,12 @@ class StubSocket:
         self._incoming.put_nowait({"type": "websocket.disconnect", "code": 1000})
 
 
-async def wait_until(condition: Callable[[], bool]) -> None:
-    async with asyncio.timeout(5):
-        while not condition():  # noqa: ASYNC110 (polling state owned by the code under test)
-            await asyncio.sleep(0.01)
-
-
 async def test_slow_client_is_dropped_and_others_get_everything() -> None:
     metrics = BackendMetrics()
     hub = Hub(metrics, queue_size=4)
     fast, slow = StubSocket(), StubSocket(stalled=True)
     tasks = [asyncio.create_task(hub.serve(ws, {"n": 0})) for ws in (fast, slow)]  # type: ignore[arg-type]
-    await wait_until(lambda: hub.client_count == 2)
+    await until(lambda: hub.client_count == 2, 5)
     for n in range(20):
         hub.publish("signal", {"n": n})
         await asyncio.sleep(0)  # let the fast client's sender run, as the event loop would between requests
@@ -54,7 +48,7 @@ async def test_slow_client_is_dropped_and_others_get_everything() -> None:
     assert slow.closed_with == CLOSE_TOO_SLOW
     assert hub.client_count == 1
     assert metrics.ws_dropped._value.get() == 1
-    await wait_until(lambda: len(fast.sent) == 21)
+    await until(lambda: len(fast.sent) == 21, 5)
     assert [m["data"]["n"] for m in fast.sent[1:]] == list(range(20))
     fast.disconnect()
     await asyncio.wait_for(tasks[0], timeout=5)

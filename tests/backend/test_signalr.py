@@ -25,6 +25,7 @@ from spyops.backend.signalr import (
     parse_connection_string,
 )
 from spyops.backend.store.sqlite import SqliteStore
+from spyops.common import metrics_text
 from tests.backend.conftest import AUTH, TOKEN
 from tests.backend.records import make_signal
 from tests.backend.server import serving
@@ -140,7 +141,9 @@ async def test_ingested_signals_are_published_to_signalr(tmp_path: Path) -> None
         assert message["target"] == "spyops"
         assert message["arguments"][0]["type"] == "signal"
         assert message["arguments"][0]["data"]["id"] == make_signal(1).id
-        assert 'spyops_backend_signalr_publishes_total{outcome="sent"} 1.0' in metrics
+        assert (
+            metrics_text.value(metrics, "spyops_backend_signalr_publishes_total", {"outcome": "sent"}) == 1.0
+        )
 
 
 async def test_wrong_key_is_refused_and_counted() -> None:

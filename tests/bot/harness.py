@@ -26,6 +26,8 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from spyops.common import metrics_text
+from spyops.common.polling import until
 from spyops.gatewaysim.gateway import GatewayConfig
 from spyops.gatewaysim.model_source import build_model_source
 from spyops.gatewaysim.server import GatewayServer, ServerSettings
@@ -318,13 +320,7 @@ class BotProcess:
         status, body = await self.get("/metrics")
         if status != 200:
             return None
-        wanted = name + (
-            "{" + ",".join(f'{k}="{v}"' for k, v in sorted((labels or {}).items())) + "}" if labels else ""
-        )
-        for line in body.splitlines():
-            if line.startswith(wanted + " "):
-                return float(line.split()[-1])
-        return None
+        return metrics_text.value(body, name, labels)
 
     async def wait_metric(
         self,
@@ -355,28 +351,6 @@ class BotProcess:
             raise AssertionError(f"{self.name} exited: {self.log_path.read_text()[-3000:]}")
         status, _ = await self.get("/ready")
         self._ready_cache = status == 200
-
-
-async def until(
-    condition: Callable[[], bool],
-    within: float,
-    *,
-    poll: Callable[[], Any] | None = None,
-    what: str = "condition",
-    interval: float = 0.05,
-) -> float:
-    """Wait for ``condition`` (after awaiting ``poll`` each round); returns the seconds it took."""
-    started = time.monotonic()
-    while True:
-        if poll is not None:
-            result = poll()
-            if asyncio.iscoroutine(result):
-                await result
-        if condition():
-            return time.monotonic() - started
-        if time.monotonic() - started > within:
-            raise AssertionError(f"timed out after {within}s waiting for {what}")
-        await asyncio.sleep(interval)
 
 
 def gateway_orders(server: GatewayServer, order_ref: str | None = None) -> list[dict[str, Any]]:

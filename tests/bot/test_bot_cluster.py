@@ -16,6 +16,7 @@ import pytest
 
 from spyops.bot import order_refs
 from spyops.cluster.testing import KubeCluster
+from spyops.common.polling import until
 from spyops.schemas import LegAction
 from tests.bot.harness import (
     BotProcess,
@@ -27,7 +28,6 @@ from tests.bot.harness import (
     runtime_config,
     signal_server,
     simulator,
-    until,
     write_config,
 )
 from tests.bot.kube import bot_kubeconfig, create_strategy, ensure_crd, strategy_status

@@ -17,6 +17,7 @@ import pytest
 
 from spyops.bot import order_refs
 from spyops.bot.gateway import RECONNECT_BACKOFF_BASE, client_id_for
+from spyops.common.polling import until
 from spyops.common.retry import Backoff
 from spyops.gatewaysim.server import GatewayServer
 from spyops.schemas import LegAction, OptionRight, RuntimeConfig, TradingState
@@ -32,7 +33,6 @@ from tests.bot.harness import (
     runtime_config,
     signal_server,
     simulator,
-    until,
     write_config,
 )
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from spyops.bot import order_refs
 from spyops.bot.service import CRASH_ENV, CRASH_POINTS
+from spyops.common.polling import until
 from spyops.schemas import LegAction, Signal
 from tests.bot.harness import (
     BotProcess,
@@ -31,7 +32,6 @@ from tests.bot.harness import (
     runtime_config,
     signal_server,
     simulator,
-    until,
     write_config,
 )
 

@@ -19,6 +19,7 @@ import pytest
 
 from spyops.bot import order_refs
 from spyops.cluster.testing import KubeCluster
+from spyops.common.polling import until
 from spyops.schemas import AnomalyKind, RuntimeConfig, Signal
 from spyops.signalstream import subscribe
 from tests.backend_process import BackendProcess, _free_port
@@ -28,7 +29,6 @@ from tests.bot.harness import (
     gateway_orders,
     simulator,
     traded_through_backend,
-    until,
     wait_http_ok,
     write_config,
 )

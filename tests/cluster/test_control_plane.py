@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import ssl
-import time
 from pathlib import Path
 
 import httpx
@@ -14,6 +13,7 @@ import yaml
 
 from spyops.cluster.kubectl import run_kubectl
 from spyops.cluster.testing import KubeCluster
+from spyops.common.polling import wait_for
 from tests.conftest import Kubectl
 
 pytestmark = pytest.mark.cluster
@@ -49,16 +49,6 @@ spec:
             properties:
               phase: {type: string}
 """
-
-
-def _wait(predicate: object, timeout: float, what: str) -> None:
-    assert callable(predicate)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.25)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def test_custom_resource_round_trips_with_status_and_printer_columns(
@@ -118,7 +108,7 @@ def test_deployment_gets_three_running_pods_on_the_kwok_node(kubectl: Kubectl, n
         ]
         return len(running) == 3
 
-    _wait(three_running, 90, "3 running pods")
+    wait_for("3 running pods", three_running, 90)
     kubectl("rollout", "status", "deployment/web", "-n", namespace, "--timeout=60s")
     pods = json.loads(kubectl("get", "pods", "-n", namespace, "-l", "app=web", "-o", "json").stdout)
     assert {p["spec"]["nodeName"] for p in pods["items"]} == {"kwok-node-0"}

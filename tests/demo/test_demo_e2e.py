@@ -13,7 +13,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ import httpx
 import pytest
 
 from spyops.cluster.kubectl import run_kubectl
+from spyops.common.polling import wait_for
 from spyops.demo.ports import PORT_SPAN, DemoPorts, PortInUseError, check_ports_free
 from spyops.demo.supervisor import pid_alive
 
@@ -52,17 +52,6 @@ def free_port_base() -> DemoPorts:
             check_ports_free(ports, bot_replicas=10)
             return ports
     raise AssertionError(f"no {PORT_SPAN} consecutive free ports between 20000 and 30000")
-
-
-def wait_for(what: str, check: Any, timeout: float, interval: float = 1.0) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {last!r}")
 
 
 @contextlib.contextmanager

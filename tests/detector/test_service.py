@@ -12,8 +12,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import json
-import math
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,8 @@ import pytest
 
 from spyops.backend.app import create_app
 from spyops.backend.store.sqlite import SqliteStore
+from spyops.common import metrics_text
+from spyops.common.polling import until
 from spyops.detector.service import DetectorService, ServiceOptions
 from spyops.gatewaysim.gateway import GatewayConfig
 from spyops.gatewaysim.model_source import build_model_source
@@ -37,15 +38,6 @@ SESSION = dt.date(2026, 11, 20)
 BUDGET = 41  # SPY + 20 strikes of calls and puts, out of the simulator's 51
 CLIENT_ID = 100
 TOKEN = "detector-test-token-0123456789"
-
-
-async def wait_for(predicate: Callable[[], bool], within: float = 30.0, what: str = "condition") -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not predicate():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out after {within}s waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 @dataclass
@@ -89,19 +81,14 @@ class Rig:
 
 def histogram_quantile(rig: Rig, name: str, q: float) -> float:
     """The Prometheus way: the upper bound of the bucket holding the q-th observation."""
-    buckets = []
-    for metric in rig.service.registry.collect():
-        if metric.name != name:
-            continue
-        for sample in metric.samples:
-            if sample.name == f"{name}_bucket":
-                buckets.append((float(sample.labels["le"]), sample.value))
-    buckets.sort()
-    total = buckets[-1][1]
-    for bound, count in buckets:
-        if count >= q * total:
-            return bound
-    return math.inf
+    buckets = [
+        (float(sample.labels["le"]), sample.value)
+        for metric in rig.service.registry.collect()
+        if metric.name == name
+        for sample in metric.samples
+        if sample.name == f"{name}_bucket"
+    ]
+    return metrics_text.bucket_quantile(buckets, q)
 
 
 @contextlib.asynccontextmanager
@@ -164,7 +151,7 @@ async def running_rig(tmp_path: Path, backend_url: str = "") -> AsyncIterator[Ri
                 await asyncio.sleep(0.01)
 
         background = [asyncio.create_task(collect()), asyncio.create_task(watch_lines())]
-        await wait_for(rig.ready, within=60, what="the detector to be ready")
+        await until(rig.ready, within=60, what="the detector to be ready")
         yield rig
     finally:
         for task in background:
@@ -229,7 +216,7 @@ async def _one_signal_per_episode(rig: Rig) -> Signal:
         assert service.feed.lines_in_use == BUDGET
         strike = rig.atm()
         await rig.inject(AnomalyKind.CROSSED_QUOTE, strike, OptionRight.PUT, size=0.2, duration_seconds=3)
-        await wait_for(
+        await until(
             lambda: bool(rig.signals_for(strike, OptionRight.PUT, AnomalyKind.CROSSED_QUOTE)),
             what="the crossed quote's signal",
         )
@@ -247,10 +234,12 @@ async def _one_signal_per_episode(rig: Rig) -> Signal:
         assert quote.bid > quote.ask
 
         metrics = (await probes.get("/metrics")).text
-        assert 'spyops_detector_anomalies_total{rule="crossed_quote"} 1.0' in metrics
-        assert "spyops_detector_scan_seconds_bucket" in metrics
-        assert f"spyops_detector_subscribed_lines {float(BUDGET)}" in metrics
-        assert "spyops_detector_connected 1.0" in metrics
+        assert (
+            metrics_text.value(metrics, "spyops_detector_anomalies_total", {"rule": "crossed_quote"}) == 1.0
+        )
+        assert metrics_text.histogram(metrics, "spyops_detector_scan_seconds") is not None
+        assert metrics_text.value(metrics, "spyops_detector_subscribed_lines") == float(BUDGET)
+        assert metrics_text.value(metrics, "spyops_detector_connected") == 1.0
     return signal
 
 
@@ -275,23 +264,23 @@ async def test_reconnects_resubscribes_and_detects_after_drops(rig: Rig) -> None
     service = rig.service
     first = service.feed.generation
     assert (await rig.control.post("/connections/drop")).json()["dropped"] == 1
-    await wait_for(lambda: service.feed.generation > first and rig.ready(), what="reconnected and ready")
+    await until(lambda: service.feed.generation > first and rig.ready(), what="reconnected and ready")
     assert rig.metric("spyops_detector_reconnects_total") == 1
     assert len(rig.sim.gateway.subscribers) == BUDGET
 
     # Connectivity lost at the gateway: not ready, with the reason.
     await rig.control.post("/connectivity/lost")
-    await wait_for(lambda: not rig.ready(), what="not ready after 1100")
+    await until(lambda: not rig.ready(), what="not ready after 1100")
     assert "lost connectivity" in service.readiness()[1]
     # Restored with data lost (1101): the gateway dropped every line; the detector renews them.
     second = service.feed.generation
     await rig.control.post("/connectivity/restored", json={"data_lost": True})
-    await wait_for(lambda: service.feed.generation > second and rig.ready(), what="resubscribed after 1101")
-    await wait_for(lambda: len(rig.sim.gateway.subscribers) == BUDGET, what="all lines renewed")
+    await until(lambda: service.feed.generation > second and rig.ready(), what="resubscribed after 1101")
+    await until(lambda: len(rig.sim.gateway.subscribers) == BUDGET, what="all lines renewed")
 
     strike = rig.atm()
     await rig.inject(AnomalyKind.CROSSED_QUOTE, strike, OptionRight.CALL, size=0.2, duration_seconds=2)
-    await wait_for(
+    await until(
         lambda: bool(rig.signals_for(strike, OptionRight.CALL, AnomalyKind.CROSSED_QUOTE)),
         what="a signal after the reconnect",
     )
@@ -304,10 +293,10 @@ async def test_config_changes_apply_without_a_restart(rig: Rig) -> None:
     connections = service.feed.generation
     # A min_edge no anomaly clears: the same kind of anomaly now gives a non-tradable signal.
     rig.publish_config(min_edge=100_000.0)
-    await wait_for(lambda: rig.metric("spyops_detector_config_reloads_total") == 1, what="the reload")
+    await until(lambda: rig.metric("spyops_detector_config_reloads_total") == 1, what="the reload")
     strike = rig.atm()
     await rig.inject(AnomalyKind.CROSSED_QUOTE, strike, OptionRight.PUT, size=0.2, duration_seconds=2)
-    await wait_for(
+    await until(
         lambda: bool(rig.signals_for(strike, OptionRight.PUT, AnomalyKind.CROSSED_QUOTE)),
         what="the crossed quote's signal",
     )
@@ -316,13 +305,13 @@ async def test_config_changes_apply_without_a_restart(rig: Rig) -> None:
 
     # A broken file is refused and counted; the detector keeps running on the last good config.
     rig.volume.publish('{"strategy": "trading/alpha", "gateway": ')
-    await wait_for(lambda: rig.metric("spyops_detector_config_reload_errors_total") == 1, what="the refusal")
+    await until(lambda: rig.metric("spyops_detector_config_reload_errors_total") == 1, what="the refusal")
     assert service.params.min_edge == 100_000.0
     assert rig.ready()
 
     # A smaller line budget applies at the gateway without a reconnect.
     rig.publish_config(max_market_data_lines=21)
-    await wait_for(lambda: len(rig.sim.gateway.subscribers) == 21, what="lines released")
+    await until(lambda: len(rig.sim.gateway.subscribers) == 21, what="lines released")
     assert service.feed.lines_in_use == 21
     assert service.feed.generation == connections
     assert rig.metric("spyops_detector_reconnects_total") == 0
@@ -331,7 +320,7 @@ async def test_config_changes_apply_without_a_restart(rig: Rig) -> None:
     # The outbound mode follows the config (the VpnLink controller switches it to buffering).
     rig.config["outbound"] = {**rig.config["outbound"], "mode": "buffering"}
     rig.volume.publish(json.dumps(rig.config))
-    await wait_for(
+    await until(
         lambda: rig.metric("spyops_outbox_mode", {"component": "detector", "mode": "buffering"}) == 1,
         what="the outbox to buffer",
     )

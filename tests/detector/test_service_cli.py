@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from spyops.common import metrics_text
 from spyops.gatewaysim.gateway import GatewayConfig
 from spyops.gatewaysim.model_source import build_model_source
 from spyops.gatewaysim.server import GatewayServer, ServerSettings
@@ -105,8 +106,9 @@ async def test_the_process_serves_probes_and_stops_on_sigterm(tmp_path: Path) ->
             ready = await probes.get("/ready")
             assert ready.status_code == 200, ready.text
             metrics = (await probes.get("/metrics")).text
-            assert "spyops_detector_subscribed_lines 21.0" in metrics
-            assert 'spyops_outbox_mode{component="detector",mode="direct"} 1.0' in metrics
+            assert metrics_text.value(metrics, "spyops_detector_subscribed_lines") == 21.0
+            mode = {"component": "detector", "mode": "direct"}
+            assert metrics_text.value(metrics, "spyops_outbox_mode", mode) == 1.0
         async with (
             httpx.AsyncClient(timeout=10) as client,
             client.stream("GET", f"http://127.0.0.1:{first['stream_port']}/v1/signals/stream") as stream,

@@ -18,20 +18,12 @@ import httpx
 import pytest
 from ib_async import IB, LimitOrder, Option, Stock, Ticker
 
+from spyops.common.polling import until
 from spyops.gatewaysim.model_source import build_model_source
 from spyops.gatewaysim.server import GatewayServer, ServerSettings
 
 SESSION = dt.date(2026, 11, 20)
 EXPIRY = "20261120"
-
-
-async def wait_for(predicate: Callable[[], bool], within: float = 15.0, what: str = "condition") -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not predicate():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out after {within}s waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 @pytest.fixture
@@ -83,7 +75,7 @@ async def test_trading_day_through_ib_async(
     assert chain.expirations == [EXPIRY]  # 0DTE: the session date
     assert len(chain.strikes) == 51
     spy_ticker = ib.reqMktData(spy)
-    await wait_for(lambda: quoted(spy_ticker), what="SPY quote")
+    await until(lambda: quoted(spy_ticker), what="SPY quote")
     atm = min(chain.strikes, key=lambda k: abs(k - spy_ticker.midpoint()))
 
     call = Option("SPY", EXPIRY, atm, "C", "SMART")
@@ -92,9 +84,9 @@ async def test_trading_day_through_ib_async(
     assert call.localSymbol == f"SPY   261120C{round(atm * 1000):08d}"
 
     ticker = ib.reqMktData(call)
-    await wait_for(lambda: quoted(ticker), what="option quote")
+    await until(lambda: quoted(ticker), what="option quote")
     first = (ticker.bid, ticker.ask, ticker.bidSize, ticker.askSize)
-    await wait_for(
+    await until(
         lambda: (ticker.bid, ticker.ask, ticker.bidSize, ticker.askSize) != first,
         within=60,
         what="a quote update",
@@ -104,7 +96,7 @@ async def test_trading_day_through_ib_async(
     limit = round(ticker.ask + 0.50, 2)
     bought = ib.placeOrder(call, LimitOrder("BUY", 2, limit, orderRef="e2e/sig-1:0"))
     await asyncio.wait_for(bought.filledEvent, 15)
-    await wait_for(lambda: all(f.commissionReport.currency == "USD" for f in bought.fills), what="commission")
+    await until(lambda: all(f.commissionReport.currency == "USD" for f in bought.fills), what="commission")
     assert bought.orderStatus.avgFillPrice <= limit
     assert sum(f.execution.shares for f in bought.fills) == 2
     assert sum(f.commissionReport.commission for f in bought.fills) == pytest.approx(1.30)
@@ -112,9 +104,9 @@ async def test_trading_day_through_ib_async(
     # A non-marketable one works until cancelled.
     passive_price = max(round(ticker.bid - 0.50, 2), 0.01)
     passive = ib.placeOrder(call, LimitOrder("BUY", 1, passive_price, orderRef="e2e/sig-2:0"))
-    await wait_for(lambda: passive.orderStatus.status == "Submitted", what="Submitted")
+    await until(lambda: passive.orderStatus.status == "Submitted", what="Submitted")
     resting = ib.placeOrder(call, LimitOrder("BUY", 1, passive_price, orderRef="e2e/sig-3:0"))
-    await wait_for(lambda: resting.orderStatus.status == "Submitted", what="Submitted")
+    await until(lambda: resting.orderStatus.status == "Submitted", what="Submitted")
     ib.cancelOrder(passive.order)
     await asyncio.wait_for(passive.cancelledEvent, 15)
 
@@ -149,14 +141,14 @@ async def test_trading_day_through_ib_async(
         put = Option("SPY", EXPIRY, atm, "P", "SMART")
         await again.qualifyContractsAsync(put)
         put_ticker = again.reqMktData(put)
-        await wait_for(lambda: quoted(put_ticker), what="put quote")
+        await until(lambda: quoted(put_ticker), what="put quote")
         response = await control.post(
             "/anomalies",
             json={"kind": "crossed_quote", "strike": atm, "right": "P", "duration_seconds": 5},
         )
         assert response.status_code == 201, response.text
         assert response.json()["injected"]["kind"] == "crossed_quote"
-        await wait_for(lambda: put_ticker.bid > put_ticker.ask, what="the crossed quote to stream")
+        await until(lambda: put_ticker.bid > put_ticker.ask, what="the crossed quote to stream")
         orders = (await control.get("/orders", params={"orderRef": "e2e/sig-1:0"})).json()
         assert [o["status"] for o in orders] == ["Filled"]
         state = (await control.get("/state")).json()

@@ -9,11 +9,11 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import math
-from collections.abc import Callable
 
 import httpx
 import pytest
 
+from spyops.common.polling import until
 from spyops.gatewaysim.contracts import UNDERLYING_CON_ID, occ_symbol, option_con_id
 from spyops.gatewaysim.gateway import GatewayConfig
 from spyops.gatewaysim.server import GatewayServer
@@ -35,15 +35,6 @@ from tests.gatewaysim.ib_client import (
 )
 
 EXPIRY = "20261120"
-
-
-async def wait_for(predicate: Callable[[], bool], within: float = 10.0, what: str = "condition") -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not predicate():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out after {within}s waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 def collect_errors(ib: IB) -> list[tuple[int, int, str]]:
@@ -74,7 +65,7 @@ async def test_connect_reports_account_ids_and_farm_notices(server: GatewayServe
         assert ib.managedAccounts() == ["DU1234567"]
         # The highest version both support: 178 for ib_async 2.x, 176 for ib_insync 0.9.86.
         assert ib.client.serverVersion() == negotiated_version()
-        await wait_for(lambda: {2104, 2106, 2158} <= {code for _, code, _ in errors}, what="farm notices")
+        await until(lambda: {2104, 2106, 2158} <= {code for _, code, _ in errors}, what="farm notices")
         current = await ib.reqCurrentTimeAsync()
         # Session time, not wall time (the scripted session is on 2026-11-20 from 10:00 ET).
         assert abs((current - server.source.now).total_seconds()) < 2.0
@@ -147,15 +138,15 @@ async def test_streaming_tickers_update_and_cancel(connect: ClientFactory, chain
     await ib.qualifyContractsAsync(spy)
     ticker = ib.reqMktData(option)
     spy_ticker = ib.reqMktData(spy)
-    await wait_for(lambda: ticker.bid == 1.0 and ticker.ask == 1.1, what="initial option quote")
+    await until(lambda: ticker.bid == 1.0 and ticker.ask == 1.1, what="initial option quote")
     assert (ticker.bidSize, ticker.askSize) == (10, 10)
-    await wait_for(lambda: spy_ticker.bid == 589.99 and spy_ticker.ask == 590.01, what="underlying quote")
+    await until(lambda: spy_ticker.bid == 589.99 and spy_ticker.ask == 590.01, what="underlying quote")
     assert spy_ticker.last == 590.0
     chain.set_quote(590.0, "C", 1.05, 1.15, 7, 12)
-    await wait_for(lambda: ticker.bid == 1.05 and ticker.ask == 1.15, what="updated quote")
+    await until(lambda: ticker.bid == 1.05 and ticker.ask == 1.15, what="updated quote")
     assert (ticker.bidSize, ticker.askSize) == (7, 12)
     chain.set_quote(590.0, "C", 1.05, 1.15, 9, 12)
-    await wait_for(lambda: ticker.bidSize == 9, what="size-only update")
+    await until(lambda: ticker.bidSize == 9, what="size-only update")
     ib.cancelMktData(option)
     await asyncio.sleep(0.3)
     chain.set_quote(590.0, "C", 1.50, 1.60, 5, 5)
@@ -171,11 +162,11 @@ async def test_snapshot_and_market_data_types(connect: ClientFactory, server: Ga
     assert snapshot.marketDataType == 1
     ib.reqMarketDataType(2)
     ticker = ib.reqMktData(option)
-    await wait_for(lambda: ticker.bid == 1.0, what="streaming quote")
+    await until(lambda: ticker.bid == 1.0, what="streaming quote")
     server.gateway.set_market_data_paused(True)
-    await wait_for(lambda: ticker.marketDataType == 2, what="frozen data type while paused")
+    await until(lambda: ticker.marketDataType == 2, what="frozen data type while paused")
     server.gateway.set_market_data_paused(False)
-    await wait_for(lambda: ticker.marketDataType == 1, what="live data type after resume")
+    await until(lambda: ticker.marketDataType == 1, what="live data type after resume")
 
 
 async def test_market_data_line_budget_gives_error_101(server: GatewayServer, connect: ClientFactory) -> None:
@@ -185,13 +176,13 @@ async def test_market_data_line_budget_gives_error_101(server: GatewayServer, co
     contracts = [await qualified_option(ib, strike, "C") for strike in (585.0, 590.0, 595.0)]
     for contract in contracts:
         ib.reqMktData(contract)
-    await wait_for(lambda: any(code == 101 for _, code, _ in errors), what="error 101")
+    await until(lambda: any(code == 101 for _, code, _ in errors), what="error 101")
     assert [text for _, code, text in errors if code == 101] == ["Max number of tickers has been reached"]
     # The same contract from another client does not take another line.
     other = await connect(7)
     other_errors = collect_errors(other)
     ticker = other.reqMktData(contracts[0])
-    await wait_for(lambda: ticker.bid == 6.0, what="quote on an already used line")
+    await until(lambda: ticker.bid == 6.0, what="quote on an already used line")
     assert not [e for e in other_errors if e[1] == 101]
 
 
@@ -200,7 +191,7 @@ async def test_marketable_limit_fills_at_the_ask_with_commission(connect: Client
     option = await qualified_option(ib)
     trade = ib.placeOrder(option, LimitOrder("BUY", 3, 1.25, orderRef="sig-1:leg-0"))
     await asyncio.wait_for(trade.filledEvent, 10)
-    await wait_for(
+    await until(
         lambda: bool(trade.fills) and trade.fills[-1].commissionReport.commission > 0, what="commission"
     )
     assert trade.orderStatus.status == "Filled"
@@ -218,7 +209,7 @@ async def test_small_order_pays_the_minimum_commission(connect: ClientFactory) -
     option = await qualified_option(ib, 585.0, "C")
     trade = ib.placeOrder(option, MarketOrder("BUY", 1))
     await asyncio.wait_for(trade.filledEvent, 10)
-    await wait_for(lambda: trade.fills[0].commissionReport.commission > 0, what="commission")
+    await until(lambda: trade.fills[0].commissionReport.commission > 0, what="commission")
     assert trade.fills[0].execution.price == 6.1  # 585 call: intrinsic 5 + 1.10 ask
     assert trade.fills[0].commissionReport.commission == pytest.approx(1.00)
 
@@ -228,13 +219,13 @@ async def test_non_marketable_order_works_and_cancels(connect: ClientFactory) ->
     option = await qualified_option(ib)
     errors = collect_errors(ib)
     trade = ib.placeOrder(option, LimitOrder("BUY", 2, 0.50, orderRef="passive"))
-    await wait_for(lambda: trade.orderStatus.status == "Submitted", what="Submitted")
+    await until(lambda: trade.orderStatus.status == "Submitted", what="Submitted")
     await asyncio.sleep(0.3)
     assert trade.orderStatus.filled == 0
     ib.cancelOrder(trade.order)
     await asyncio.wait_for(trade.cancelledEvent, 10)
     assert trade.orderStatus.status == "Cancelled"
-    await wait_for(lambda: any(code == 202 for _, code, _ in errors), what="error 202")
+    await until(lambda: any(code == 202 for _, code, _ in errors), what="error 202")
 
 
 async def test_partial_fill_by_displayed_size_then_rest_as_quotes_refresh(
@@ -243,17 +234,17 @@ async def test_partial_fill_by_displayed_size_then_rest_as_quotes_refresh(
     ib = await connect(12)
     option = await qualified_option(ib, 595.0, "P")  # 595 put: 5 intrinsic, quote 6.00 x 6.10, 10 x 10
     trade = ib.placeOrder(option, LimitOrder("BUY", 15, 6.10, orderRef="partial"))
-    await wait_for(lambda: trade.orderStatus.filled == 10, what="first partial fill")
+    await until(lambda: trade.orderStatus.filled == 10, what="first partial fill")
     await asyncio.sleep(0.3)
     assert trade.orderStatus.status == "Submitted"
     assert trade.orderStatus.remaining == 5
     chain.set_quote(595.0, "P", 6.00, 6.05, 10, 4)  # quote refreshes: 4 shown at a better ask
-    await wait_for(lambda: trade.orderStatus.filled == 14, what="second partial fill")
+    await until(lambda: trade.orderStatus.filled == 14, what="second partial fill")
     chain.set_quote(595.0, "P", 6.00, 6.08, 10, 8)
     await asyncio.wait_for(trade.filledEvent, 10)
     assert [f.execution.shares for f in trade.fills] == [10, 4, 1]
     assert [f.execution.price for f in trade.fills] == [6.10, 6.05, 6.08]
-    await wait_for(lambda: all(f.commissionReport.currency for f in trade.fills), what="commissions")
+    await until(lambda: all(f.commissionReport.currency for f in trade.fills), what="commissions")
     # $0.65 x 15 = $9.75 for the whole order, split across its executions.
     assert sum(f.commissionReport.commission for f in trade.fills) == pytest.approx(9.75)
 
@@ -264,7 +255,7 @@ async def test_two_orders_cannot_take_the_same_displayed_size(connect: ClientFac
     first = ib.placeOrder(option, LimitOrder("BUY", 8, 1.10))
     second = ib.placeOrder(option, LimitOrder("BUY", 8, 1.10))
     await asyncio.wait_for(first.filledEvent, 10)
-    await wait_for(lambda: second.orderStatus.filled == 2, what="the 2 contracts left")
+    await until(lambda: second.orderStatus.filled == 2, what="the 2 contracts left")
     await asyncio.sleep(0.3)
     assert second.orderStatus.filled == 2
 
@@ -274,7 +265,7 @@ async def test_modify_working_order_makes_it_marketable(connect: ClientFactory) 
     option = await qualified_option(ib)
     order = LimitOrder("SELL", 2, 1.50, orderRef="mod")
     trade = ib.placeOrder(option, order)
-    await wait_for(lambda: trade.orderStatus.status == "Submitted", what="Submitted")
+    await until(lambda: trade.orderStatus.status == "Submitted", what="Submitted")
     order.lmtPrice = 0.95
     ib.placeOrder(option, order)
     await asyncio.wait_for(trade.filledEvent, 10)
@@ -287,19 +278,19 @@ async def test_duplicate_order_id_gets_103_and_bad_orders_are_rejected(connect: 
     errors = collect_errors(ib)
     option = await qualified_option(ib)
     first = ib.placeOrder(option, LimitOrder("BUY", 1, 0.5))
-    await wait_for(lambda: first.orderStatus.status == "Submitted", what="Submitted")
+    await until(lambda: first.orderStatus.status == "Submitted", what="Submitted")
     # ib_async spends ids on requests too, so the id just below the order's is unused
     # but lower than the highest id this client has used: IB calls that a duplicate.
     assert first.order.orderId > 1
     ib.client.placeOrder(first.order.orderId - 1, option, LimitOrder("BUY", 1, 0.5))  # type: ignore[no-untyped-call]
-    await wait_for(
+    await until(
         lambda: any(code == 103 and req_id == first.order.orderId - 1 for req_id, code, _ in errors),
         what="103",
     )
     done = ib.placeOrder(option, MarketOrder("BUY", 1))
     await asyncio.wait_for(done.filledEvent, 10)
     ib.client.placeOrder(done.order.orderId, option, LimitOrder("BUY", 1, 0.5))  # type: ignore[no-untyped-call]
-    await wait_for(lambda: any(code == 104 for _, code, _ in errors), what="104 for a filled order")
+    await until(lambda: any(code == 104 for _, code, _ in errors), what="104 for a filled order")
     odd = ib.placeOrder(option, LimitOrder("BUY", 1, 1.234))
     await asyncio.wait_for(odd.cancelledEvent, 10)
     stop = ib.placeOrder(option, Order(action="BUY", totalQuantity=1, orderType="STP", auxPrice=1.0))
@@ -320,8 +311,8 @@ async def test_positions_account_executions_open_and_completed_orders(connect: C
     sold = ib.placeOrder(option, LimitOrder("SELL", 1, 0.9, orderRef="close-1"))
     await asyncio.wait_for(sold.filledEvent, 10)
     working = ib.placeOrder(option, LimitOrder("BUY", 1, 0.10, orderRef="working"))
-    await wait_for(lambda: working.orderStatus.status == "Submitted", what="Submitted")
-    await wait_for(lambda: bool(ib.positions()), what="position push")
+    await until(lambda: working.orderStatus.status == "Submitted", what="Submitted")
+    await until(lambda: bool(ib.positions()), what="position push")
 
     [position] = await ib.reqPositionsAsync()
     assert position.position == 3
@@ -336,7 +327,7 @@ async def test_positions_account_executions_open_and_completed_orders(connect: C
 
     fills = await ib.reqExecutionsAsync(ExecutionFilter(clientId=16))
     assert sorted(f.execution.orderRef for f in fills) == ["close-1", "open-4"]
-    await wait_for(lambda: all(f.commissionReport.commission > 0 for f in ib.fills()), what="commissions")
+    await until(lambda: all(f.commissionReport.commission > 0 for f in ib.fills()), what="commissions")
     closing = next(f for f in ib.fills() if f.execution.orderRef == "close-1")
     assert closing.commissionReport.realizedPNL == pytest.approx(-11.65, abs=0.01)
 
@@ -350,7 +341,7 @@ async def test_positions_account_executions_open_and_completed_orders(connect: C
     assert by_ref["open-4"].order.filledQuantity == 4
     assert by_ref["close-1"].orderStatus.status == "Filled"
 
-    await wait_for(lambda: [p.position for p in ib.portfolio()] == [3], what="portfolio update")
+    await until(lambda: [p.position for p in ib.portfolio()] == [3], what="portfolio update")
     portfolio = ib.portfolio()
     assert portfolio[0].marketPrice == pytest.approx(1.05)
 
@@ -363,7 +354,7 @@ async def test_reconnect_after_drop_finds_orders_by_order_ref(
     filled = ib.placeOrder(option, LimitOrder("BUY", 2, 1.2, orderRef="strat/sig-9:0"))
     await asyncio.wait_for(filled.filledEvent, 10)
     working = ib.placeOrder(option, LimitOrder("BUY", 1, 0.2, orderRef="strat/sig-9:1"))
-    await wait_for(lambda: working.orderStatus.status == "Submitted", what="Submitted")
+    await until(lambda: working.orderStatus.status == "Submitted", what="Submitted")
     last_id = working.order.orderId
     disconnected = asyncio.Event()
     ib.disconnectedEvent += disconnected.set
@@ -384,7 +375,7 @@ async def test_reconnect_after_drop_finds_orders_by_order_ref(
     assert [p.position for p in again.positions()] == [2]
     assert again.client.getReqId() > last_id  # order ids continue after the reconnect
     again.cancelOrder(again.openTrades()[0].order)
-    await wait_for(lambda: not again.openTrades(), what="cancel after reconnect")
+    await until(lambda: not again.openTrades(), what="cancel after reconnect")
 
 
 async def test_restart_keeps_state_and_connectivity_codes_reach_clients(
@@ -397,15 +388,15 @@ async def test_restart_keeps_state_and_connectivity_codes_reach_clients(
     errors = collect_errors(ib)
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.control_port}") as control:
         assert (await control.post("/connectivity/lost")).status_code == 200
-        await wait_for(lambda: any(code == 1100 for _, code, _ in errors), what="1100")
+        await until(lambda: any(code == 1100 for _, code, _ in errors), what="1100")
         assert (await control.post("/connectivity/restored", json={"data_lost": False})).status_code == 200
-        await wait_for(lambda: any(code == 1102 for _, code, _ in errors), what="1102")
+        await until(lambda: any(code == 1102 for _, code, _ in errors), what="1102")
 
         disconnected = asyncio.Event()
         ib.disconnectedEvent += disconnected.set
         assert (await control.post("/restart", json={"downtime_seconds": 0.5})).status_code == 202
         await asyncio.wait_for(disconnected.wait(), 10)
-        await wait_for(lambda: server.listening and not server.restarting, what="restart to finish")
+        await until(lambda: server.listening and not server.restarting, what="restart to finish")
         assert (await control.get("/ready")).status_code == 200
     again = await connect(31)
     assert [f.execution.orderRef for f in again.fills()] == ["before-restart"]
@@ -418,11 +409,9 @@ async def test_many_clients_stream_at_once(connect: ClientFactory, chain: Script
     for ib in clients:
         option = await qualified_option(ib, 595.0, "C")
         tickers.append(ib.reqMktData(option))
-    await wait_for(lambda: all(t.bid == 1.0 for t in tickers), what="every client's first quote")
+    await until(lambda: all(t.bid == 1.0 for t in tickers), what="every client's first quote")
     chain.set_quote(595.0, "C", 1.20, 1.30, 3, 4)
-    await wait_for(
-        lambda: all(t.bid == 1.2 and t.askSize == 4 for t in tickers), what="every client's update"
-    )
+    await until(lambda: all(t.bid == 1.2 and t.askSize == 4 for t in tickers), what="every client's update")
 
 
 async def test_pacing_over_50_messages_per_second_gets_error_100(connect: ClientFactory) -> None:
@@ -431,7 +420,7 @@ async def test_pacing_over_50_messages_per_second_gets_error_100(connect: Client
     ib.client.MaxRequests = 0  # switch off ib_async's own throttle to exceed IB's limit
     for _ in range(70):
         ib.client.reqCurrentTime()  # type: ignore[no-untyped-call]
-    await wait_for(lambda: any(code == 100 for _, code, _ in errors), what="error 100")
+    await until(lambda: any(code == 100 for _, code, _ in errors), what="error 100")
     text = next(text for _, code, text in errors if code == 100)
     assert text.startswith("Max rate of messages per second has been exceeded:max=50")
     await asyncio.sleep(1.1)
@@ -465,7 +454,7 @@ async def test_combo_vertical_spread_fills_per_leg(connect: ClientFactory) -> No
         ],
     )
     too_cheap = ib.placeOrder(spread, LimitOrder("BUY", 2, 5.00, orderRef="spread-low"))
-    await wait_for(lambda: too_cheap.orderStatus.status == "Submitted", what="Submitted")
+    await until(lambda: too_cheap.orderStatus.status == "Submitted", what="Submitted")
     trade = ib.placeOrder(spread, LimitOrder("BUY", 2, 5.15, orderRef="spread"))
     await asyncio.wait_for(trade.filledEvent, 10)
     assert trade.orderStatus.avgFillPrice == pytest.approx(5.10)  # 6.10 paid, 1.00 received
@@ -475,7 +464,7 @@ async def test_combo_vertical_spread_fills_per_leg(connect: ClientFactory) -> No
     assert any(f.contract.secType == "BAG" for f in trade.fills)
     positions = {p.contract.conId: p.position for p in await ib.reqPositionsAsync()}
     assert positions == {low.conId: 2, high.conId: -2}
-    await wait_for(
+    await until(
         lambda: bool(trade.fills) and sum(f.commissionReport.commission for f in trade.fills) > 0, what="fees"
     )
     assert sum(f.commissionReport.commission for f in trade.fills) == pytest.approx(2.60)  # 4 contracts
@@ -489,14 +478,14 @@ async def test_pnl_subscriptions_follow_fills(connect: ClientFactory) -> None:
     option = await qualified_option(ib)
     pnl = ib.reqPnL("DU1234567")
     single = ib.reqPnLSingle("DU1234567", "", option.conId)
-    await wait_for(lambda: pnl.realizedPnL == 0 and single.position == 0, what="first P&L")
+    await until(lambda: pnl.realizedPnL == 0 and single.position == 0, what="first P&L")
     trade = ib.placeOrder(option, LimitOrder("BUY", 2, 1.2))
     await asyncio.wait_for(trade.filledEvent, 10)
     # Bought 2 at 1.10 (+$1.30), marked at the 1.05 mid: -$11.30 unrealized.
-    await wait_for(lambda: single.position == 2, what="P&L single update")
+    await until(lambda: single.position == 2, what="P&L single update")
     assert single.unrealizedPnL == pytest.approx(-11.30)
     assert single.value == pytest.approx(210.0)
-    await wait_for(lambda: pnl.unrealizedPnL == pytest.approx(-11.30), what="account P&L update")
+    await until(lambda: pnl.unrealizedPnL == pytest.approx(-11.30), what="account P&L update")
 
 
 async def test_ioc_cancels_what_does_not_fill_at_once(connect: ClientFactory) -> None:
@@ -515,10 +504,10 @@ async def test_no_fills_while_connectivity_is_lost_and_1101_drops_market_data(
     errors = collect_errors(ib)
     option = await qualified_option(ib, 590.0, "P")
     ticker = ib.reqMktData(option)
-    await wait_for(lambda: ticker.bid == 1.0, what="quote")
+    await until(lambda: ticker.bid == 1.0, what="quote")
     server.gateway.set_connectivity(False)
     trade = ib.placeOrder(option, LimitOrder("BUY", 1, 1.20))
-    await wait_for(lambda: trade.orderStatus.status == "Submitted", what="Submitted")
+    await until(lambda: trade.orderStatus.status == "Submitted", what="Submitted")
     chain.set_quote(590.0, "P", 1.01, 1.11, 10, 10)
     await asyncio.sleep(0.4)
     assert trade.orderStatus.filled == 0

@@ -13,10 +13,11 @@ import struct
 import pytest
 from ib_async import IB, LimitOrder, Option
 
+from spyops.common.polling import until
 from spyops.gatewaysim import versions
 from spyops.gatewaysim.server import GatewayServer
 from spyops.gatewaysim.versions import HandshakeError, negotiate, parse_offer
-from tests.gatewaysim.test_ib_async_flows import EXPIRY, collect_errors, wait_for
+from tests.gatewaysim.test_ib_async_flows import EXPIRY, collect_errors
 
 LAYOUT_BOUNDARIES = sorted(
     {
@@ -101,7 +102,7 @@ async def test_ib_async_at_each_layout_boundary(server: GatewayServer, version: 
     try:
         assert ib.client.serverVersion() == version
         # errors: the farm notices' texts arrive whole (advancedOrderRejectJson only from 166)
-        await wait_for(lambda: {2104, 2106, 2158} <= {code for _, code, _ in errors}, what="farm notices")
+        await until(lambda: {2104, 2106, 2158} <= {code for _, code, _ in errors}, what="farm notices")
         assert ("Market data farm connection is OK:usfarm") in [text for _, code, text in errors]
 
         # contractDetails: the version field and mdSizeMultiplier before 164, size rules after
@@ -123,7 +124,7 @@ async def test_ib_async_at_each_layout_boundary(server: GatewayServer, version: 
         # commissionReport
         trade = ib.placeOrder(option, LimitOrder("BUY", 2, 1.2, orderRef=f"v{version}"))
         await asyncio.wait_for(trade.filledEvent, 10)
-        await wait_for(lambda: trade.fills[-1].commissionReport.commission > 0, what="commission")
+        await until(lambda: trade.fills[-1].commissionReport.commission > 0, what="commission")
         [fill] = trade.fills
         assert (fill.execution.orderRef, fill.execution.shares, fill.execution.price) == (
             f"v{version}",
@@ -140,7 +141,7 @@ async def test_ib_async_at_each_layout_boundary(server: GatewayServer, version: 
 
         # a working order read back, and cancelled (cancelOrder's manualOrderCancelTime from 169)
         working = ib.placeOrder(option, LimitOrder("BUY", 1, 0.10, orderRef="working", tif="GTC"))
-        await wait_for(lambda: working.orderStatus.status == "Submitted", what="Submitted")
+        await until(lambda: working.orderStatus.status == "Submitted", what="Submitted")
         [open_trade] = await ib.reqOpenOrdersAsync()
         assert (open_trade.order.orderRef, open_trade.order.lmtPrice, open_trade.order.tif) == (
             "working",

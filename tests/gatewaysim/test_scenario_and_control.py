@@ -8,6 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from spyops.common import metrics_text
 from spyops.gatewaysim.scenario import InjectAnomaly, Restart, ScenarioError, load_scenario, parse_scenario
 from spyops.gatewaysim.server import GatewayServer, ServerSettings
 from spyops.schemas import AnomalyKind, OptionRight
@@ -106,7 +107,7 @@ async def test_control_api_reads_state_and_validates_input(
         assert (await control.get("/health")).json()["status"] == "ok"
         assert (await control.get("/ready")).status_code == 200
         metrics = await control.get("/metrics")
-        assert "gatewaysim_connected_clients" in metrics.text
+        assert "gatewaysim_connected_clients" in metrics_text.names(metrics.text)
         state = (await control.get("/state")).json()
         assert state["underlying"] == "SPY"
         assert state["marketDataLineBudget"] == 100

@@ -14,10 +14,10 @@ from typing import Any
 import httpx
 import pytest
 
+from spyops.common.polling import wait_for
 from spyops.toolchain.gobuild import GoBuildError
 from spyops.toolchain.helm import ensure_helm
 from spyops.toolchain.monitoring import ensure_monitoring_tools
-from tests.demo.test_demo_e2e import wait_for
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from spyops.monitoring.files import CHART_DIR, DASHBOARDS_DIR
-from spyops.monitoring.stack import MonitoringError, StackPorts, alertmanager_values, helm_template
+from spyops.monitoring.stack import MonitoringError, StackPorts, alertmanager_values, render_chart
 
 
 def _render(helm: Path, tmp_path: Path, values: dict[str, Any]) -> list[dict[str, Any]]:
@@ -58,7 +58,7 @@ def test_alertmanager_config_passes_amtool_and_routes_by_severity_and_strategy(
 ) -> None:
     values = _am_values(tmp_path)
     values["monitoring"]["alertmanager"]["strategies"] = {"spy-0dte": {"telegramChatId": -100777}}
-    (secret,) = helm_template(helm, values, "templates/alertmanager-config.yaml", tmp_path / "values.yaml")
+    (secret,) = render_chart(helm, values, "templates/alertmanager-config.yaml", tmp_path / "values.yaml")
     assert secret["kind"] == "Secret"
     config = tmp_path / "alertmanager.yaml"
     config.write_text(secret["stringData"]["alertmanager.yaml"])
@@ -116,5 +116,5 @@ def test_bad_alertmanager_values_are_refused_in_one_line(
     for key, sub in change.items():
         am[key].update(sub)
     with pytest.raises(MonitoringError, match=message) as error:
-        helm_template(helm, values, "templates/alertmanager-config.yaml", tmp_path / "values.yaml")
+        render_chart(helm, values, "templates/alertmanager-config.yaml", tmp_path / "values.yaml")
     assert "Traceback" not in str(error.value)

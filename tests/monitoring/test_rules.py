@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 from spyops.monitoring.files import CHART_DIR, RULE_TESTS_DIR, RULES_FILE
-from spyops.monitoring.stack import helm_template
+from spyops.monitoring.stack import render_chart
 
 README = CHART_DIR.parents[1] / "README.md"
 TESTS = RULE_TESTS_DIR / "spyops-alerts.test.yaml"
@@ -85,7 +85,7 @@ def test_the_chart_ships_the_same_rules_as_a_prometheus_rule(
     values = {
         "monitoring": {"prometheusRule": {"enabled": True, "labels": {"release": "kube-prometheus-stack"}}}
     }
-    (rule,) = helm_template(helm, values, "templates/prometheusrule.yaml", tmp_path / "values.yaml")
+    (rule,) = render_chart(helm, values, "templates/prometheusrule.yaml", tmp_path / "values.yaml")
     assert rule["kind"] == "PrometheusRule"
     assert rule["apiVersion"] == "monitoring.coreos.com/v1"
     assert rule["metadata"]["labels"]["release"] == "kube-prometheus-stack"

@@ -5,12 +5,8 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import signal
 import subprocess
-import sys
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,14 +16,16 @@ import yaml
 
 from spyops.cluster.testing import KubeCluster
 from spyops.cluster.tokens import token_kubeconfig
+from spyops.common.polling import wait_for
+from spyops.demo.kube import render_operator_rbac
 from spyops.operator.api.gateway import IBKRGatewaySpec
 from spyops.operator.api.strategy import TradingStrategySpec
+from spyops.operator.bench_process import spawn_operator
 from spyops.operator.builders.common import Owner
 from spyops.operator.builders.gateway import GatewayInputs, build_gateway_children
 from spyops.operator.builders.strategy import StrategyInputs, build_strategy_children
 from spyops.operator.drift import child_up_to_date
 from spyops.operator.render import GatewayTarget, gateway_host, render_runtime_config
-from spyops.toolchain.helm import ensure_helm
 
 REPO = Path(__file__).resolve().parents[2]
 CHART = REPO / "charts" / "spyops"
@@ -50,26 +48,6 @@ STRATEGY_CHILD_KINDS = (
 )
 
 
-def wait_for(what: str, check: Callable[[], Any], timeout: float = 90.0, interval: float = 0.25) -> Any:
-    """Poll until ``check`` returns something truthy; fail with ``what`` and the last value."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last value: {last!r}")
-
-
-def helm_template(*args: str) -> str:
-    helm = ensure_helm()
-    result = subprocess.run(
-        [str(helm), "template", *args, str(CHART)], capture_output=True, text=True, check=True, timeout=120
-    )
-    return result.stdout
-
-
 def install_crds(cluster: KubeCluster) -> None:
     cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(REPO / "crds"))
     cluster.kubectl("wait", "--for=condition=Established", "--timeout=60s", "-f", str(REPO / "crds"))
@@ -77,20 +55,10 @@ def install_crds(cluster: KubeCluster) -> None:
 
 def operator_kubeconfig(cluster: KubeCluster, workdir: Path) -> Path:
     """A kubeconfig holding only the operator ServiceAccount's token, with the chart's RBAC applied."""
-    rendered = helm_template(
-        RBAC_RELEASE,
-        "--namespace",
-        OPERATOR_NAMESPACE,
-        "--show-only",
-        "templates/rbac.yaml",
-        "--show-only",
-        "templates/serviceaccount.yaml",
-    )
+    rbac = render_operator_rbac(RBAC_RELEASE, OPERATOR_NAMESPACE)
     cluster.kubectl("create", "namespace", OPERATOR_NAMESPACE, check=False)
-    cluster.kubectl("apply", "-f", "-", input=rendered)
-    sa = next(d for d in yaml.safe_load_all(rendered) if d and d["kind"] == "ServiceAccount")["metadata"][
-        "name"
-    ]
+    cluster.kubectl("apply", "-f", "-", input=yaml.safe_dump_all(rbac))
+    sa = next(d for d in rbac if d["kind"] == "ServiceAccount")["metadata"]["name"]
     token = cluster.kubectl("create", "token", sa, "-n", OPERATOR_NAMESPACE, "--duration=4h").stdout.strip()
     return token_kubeconfig(cluster.kubeconfig, "spyops-operator", token, workdir / "operator.kubeconfig")
 
@@ -116,34 +84,16 @@ class OperatorProcess:
     def start(self) -> OperatorProcess:
         self.runs += 1
         self.log = self.log_dir / f"operator-{self.identity}-{self.runs}.log"
-        env = dict(os.environ, KUBECONFIG=str(self.kubeconfig), PYTHONUNBUFFERED="1")
-        env.pop("POD_NAMESPACE", None)
-        with self.log.open("wb") as sink:
-            self.process = subprocess.Popen(
-                [
-                    *self.launcher,
-                    sys.executable,
-                    "-m",
-                    "spyops",
-                    "operator",
-                    "--namespace",
-                    self.namespace,
-                    "--kubeconfig",
-                    str(self.kubeconfig),
-                    "--metrics-host",
-                    "127.0.0.1",
-                    "--metrics-port",
-                    "0",
-                    "--identity",
-                    self.identity,
-                    "--workload-image",
-                    TEST_IMAGE,
-                    *self.extra_args,
-                ],
-                stdout=sink,
-                stderr=subprocess.STDOUT,
-                env=env,
-            )
+        self.log.unlink(missing_ok=True)
+        self.process = spawn_operator(
+            self.kubeconfig,
+            self.namespace,
+            self.identity,
+            0,
+            self.log,
+            extra=("--workload-image", TEST_IMAGE, *self.extra_args),
+            launcher=self.launcher,
+        )
         self.port = wait_for("the operator's metrics port in its log", self._port_from_log, timeout=60)
         return self
 

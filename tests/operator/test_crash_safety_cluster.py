@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from spyops.cluster.testing import KubeCluster
+from spyops.common import metrics_text
 from tests.operator.support import OperatorProcess, assert_children_exactly_as_built, get_json
 
 pytestmark = [
@@ -128,10 +129,13 @@ def test_random_sigkills_converge_to_the_clean_state(
 
     # Converged means quiet: no reconcile errors any more (transient ones during the kills are fine).
     def errors() -> float:
-        for line in proc.get("/metrics").text.splitlines():
-            if line.startswith('controller_runtime_reconcile_errors_total{controller="tradingstrategy"}'):
-                return float(line.split()[-1])
-        return 0.0
+        text = proc.get("/metrics").text
+        return (
+            metrics_text.value(
+                text, "controller_runtime_reconcile_errors_total", {"controller": "tradingstrategy"}
+            )
+            or 0.0
+        )
 
     before = errors()
     time.sleep(5)

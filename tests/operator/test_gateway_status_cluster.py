@@ -17,10 +17,11 @@ import pytest
 
 from spyops.cluster.kubectl import run_kubectl
 from spyops.cluster.testing import KubeCluster
+from spyops.common.polling import wait_for
 from spyops.demo.kube import Kube
 from spyops.gatewaysim.server import GatewayServer
 from tests.operator.probe_support import run_probe, running_simulator
-from tests.operator.support import OperatorProcess, get_json, wait_for
+from tests.operator.support import OperatorProcess, get_json
 
 pytestmark = pytest.mark.cluster
 

@@ -6,10 +6,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 
 from spyops.cluster.testing import KubeCluster
-from spyops.toolchain.helm import ensure_helm
-from tests.operator.support import CHART, helm_template
+from spyops.toolchain.helm import ensure_helm, helm_template
+from tests.operator.support import CHART
 
 pytestmark = pytest.mark.cluster
 NEEDS_KWOK = "the operator pod runs an image nobody publishes; only the kwok node reports it Available"
@@ -55,9 +56,16 @@ def test_schema_refuses_bad_values() -> None:
 def test_rendered_chart_passes_server_side_dry_run(
     spyops_crds: KubeCluster, namespace: str, values: str
 ) -> None:
-    rendered = helm_template("dry", "--namespace", namespace, "-f", str(CHART / values))
+    rendered = helm_template("dry", "--namespace", namespace, "-f", str(CHART / values), chart=CHART)
     result = spyops_crds.kubectl(
-        "apply", "--dry-run=server", "-n", namespace, "-f", "-", input=rendered, check=False
+        "apply",
+        "--dry-run=server",
+        "-n",
+        namespace,
+        "-f",
+        "-",
+        input=yaml.safe_dump_all(rendered),
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     assert "customresourcedefinition.apiextensions.k8s.io/tradingstrategies.spyops.io" in result.stdout

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from spyops.cluster.testing import KubeCluster
+from spyops.common.polling import wait_for
 from spyops.operator.leader import LeaseSettings
-from tests.operator.support import OperatorProcess, get_json, wait_for
+from tests.operator.support import OperatorProcess, get_json
 
 pytestmark = pytest.mark.cluster
 

@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 
 from spyops.cluster.testing import KubeCluster
+from spyops.common import metrics_text
+from spyops.common.polling import wait_for
 from tests.operator.support import (
     EXAMPLES,
     MANAGED,
@@ -17,7 +19,6 @@ from tests.operator.support import (
     get_json,
     managed_objects,
     secret_value,
-    wait_for,
 )
 
 pytestmark = pytest.mark.cluster
@@ -365,14 +366,15 @@ def test_metrics_and_health(spyops_crds: KubeCluster, namespace: str, operator: 
     assert ready["leader"] is True
     assert ready["watching"] is True
     text = operator.get("/metrics").text
-    assert 'controller_runtime_reconcile_total{controller="tradingstrategy",result="success"}' in text
-    assert "controller_runtime_reconcile_time_seconds_bucket" in text
-    assert "controller_runtime_reconcile_errors_total" in text
-    assert 'spyops_operator_managed_objects{kind="TradingStrategy",phase="Running"} 1.0' in text
-    assert (
-        f'spyops_operator_object_phase{{kind="TradingStrategy",name="spy-0dte",namespace="{namespace}",'
-        'phase="Running"} 1.0'
-    ) in text
+    series = metrics_text.names(text)
+    success = {"controller": "tradingstrategy", "result": "success"}
+    assert metrics_text.value(text, "controller_runtime_reconcile_total", success) is not None
+    assert "controller_runtime_reconcile_time_seconds_bucket" in series
+    assert "controller_runtime_reconcile_errors_total" in series
+    running = {"kind": "TradingStrategy", "phase": "Running"}
+    assert metrics_text.value(text, "spyops_operator_managed_objects", running) == 1.0
+    ours = {**running, "name": "spy-0dte", "namespace": namespace}
+    assert metrics_text.value(text, "spyops_operator_object_phase", ours) == 1.0
     for line in operator.logs().splitlines():
         if line.startswith("{"):
             json.loads(line)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, generate_latest
 
+from spyops.common import metrics_text
 from spyops.operator.main import _ManagedObjects
 from spyops.operator.state import Cache
 
@@ -23,14 +24,12 @@ def test_each_object_has_its_phase_series_and_the_counts_agree() -> None:
     registry = CollectorRegistry()
     registry.register(_ManagedObjects(cache))
     text = generate_latest(registry).decode()
-    assert (
-        'spyops_operator_object_phase{kind="TradingStrategy",name="spy-0dte",namespace="prod",phase="Stalled"} 1.0'
-        in text
-    )
-    assert (
-        'spyops_operator_object_phase{kind="IBKRGateway",name="gw",namespace="prod",phase="Unknown"} 1.0'
-        in text
-    )
-    assert 'spyops_operator_managed_objects{kind="TradingStrategy",phase="Running"} 1.0' in text
+    stalled = {"kind": "TradingStrategy", "name": "spy-0dte", "namespace": "prod", "phase": "Stalled"}
+    assert metrics_text.value(text, "spyops_operator_object_phase", stalled) == 1.0
+    unknown = {"kind": "IBKRGateway", "name": "gw", "namespace": "prod", "phase": "Unknown"}
+    assert metrics_text.value(text, "spyops_operator_object_phase", unknown) == 1.0
+    running = {"kind": "TradingStrategy", "phase": "Running"}
+    assert metrics_text.value(text, "spyops_operator_managed_objects", running) == 1.0
     cache.drop_resource("TradingStrategy", "prod", "spy-0dte")
-    assert 'name="spy-0dte"' not in generate_latest(registry).decode()
+    after = metrics_text.samples(generate_latest(registry).decode())
+    assert [s for s in after if s.labels.get("name") == "spy-0dte"] == []

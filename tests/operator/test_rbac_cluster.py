@@ -6,11 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
 
 from spyops.cluster.kubectl import run_kubectl
 from spyops.cluster.testing import KubeCluster
-from tests.operator.support import helm_template, service_account_user
+from spyops.toolchain.helm import helm_template
+from tests.operator.support import CHART, service_account_user
 
 pytestmark = pytest.mark.cluster
 
@@ -23,7 +23,7 @@ def can_i(kube: KubeCluster, namespace: str, *request: str) -> bool:
 
 
 def test_cluster_role_has_no_wildcards() -> None:
-    docs = [d for d in yaml.safe_load_all(helm_template("x", "--show-only", "templates/rbac.yaml")) if d]
+    docs = helm_template("x", "--show-only", "templates/rbac.yaml", chart=CHART)
     role = next(d for d in docs if d["kind"] == "ClusterRole")
     for rule in role["rules"]:
         assert "*" not in rule["verbs"], rule

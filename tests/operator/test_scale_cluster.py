@@ -13,6 +13,8 @@ import pytest
 
 from spyops.cluster.audit import AuditLog, audit_log_of, audited_kubeconfig, service_account_user, summarize
 from spyops.cluster.testing import KubeCluster
+from spyops.common import metrics_text
+from spyops.common.polling import wait_for
 from spyops.operator.leader import LeaseSettings
 from tests.operator.support import (
     MANAGED,
@@ -21,7 +23,6 @@ from tests.operator.support import (
     OperatorProcess,
     assert_children_exactly_as_built,
     get_json,
-    wait_for,
 )
 
 pytestmark = [
@@ -82,11 +83,8 @@ def _resource_versions(kube: KubeCluster, namespace: str) -> dict[str, str]:
     return {f"{i['kind']}/{i['metadata']['name']}": i["metadata"]["resourceVersion"] for i in items}
 
 
-def _metric(proc: OperatorProcess, name: str, labels: str) -> float:
-    for line in proc.get("/metrics").text.splitlines():
-        if line.startswith(f"{name}{{{labels}}}"):
-            return float(line.split()[-1])
-    return 0.0
+def _metric(proc: OperatorProcess, name: str, labels: dict[str, str]) -> float:
+    return metrics_text.value(proc.get("/metrics").text, name, labels) or 0.0
 
 
 @pytest.fixture
@@ -124,7 +122,7 @@ def test_a_restarted_operator_writes_nothing(
     wait_for(
         "every strategy reconciled once after the restart",
         lambda: (
-            _metric(second, "spyops_operator_reconciled_objects", 'controller="tradingstrategy"')
+            _metric(second, "spyops_operator_reconciled_objects", {"controller": "tradingstrategy"})
             >= STRATEGIES
         ),
         timeout=90,
@@ -168,7 +166,7 @@ def test_failover_under_load_loses_and_duplicates_nothing(
     # Mid-apply: the leader has children of some strategies written, none of others.
     wait_for(
         "the leader to be reconciling",
-        lambda: _metric(leader, "spyops_operator_reconciled_objects", 'controller="tradingstrategy"') >= 1,
+        lambda: _metric(leader, "spyops_operator_reconciled_objects", {"controller": "tradingstrategy"}) >= 1,
         timeout=60,
         interval=0.05,
     )

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from spyops.cluster.testing import KubeCluster
+from spyops.common.polling import wait_for
 from spyops.toolchain.kstatus import Verdict, compute, ensure_kstatus
 from tests.operator.support import (
     EXAMPLES,
@@ -21,7 +22,6 @@ from tests.operator.support import (
     condition,
     get_json,
     managed_objects,
-    wait_for,
 )
 
 pytestmark = pytest.mark.cluster

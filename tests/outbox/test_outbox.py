@@ -10,12 +10,13 @@ import os
 import subprocess
 import sys
 import textwrap
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 from prometheus_client import CollectorRegistry
 
+from spyops.common.polling import until
 from spyops.outbox import OutboxSender, OutboxStore, SenderSettings
 from spyops.outbox.sender import OutboxMetrics
 from spyops.outbox.store import OutboxError
@@ -58,14 +59,6 @@ def store(tmp_path: Path) -> Iterator[OutboxStore]:
 
 def outbound(mode: OutboundMode, url: str, token_file: Path, backup_url: str = "") -> OutboundSettings:
     return OutboundSettings(mode=mode, backend_url=url, backup_url=backup_url, token_file=str(token_file))
-
-
-async def until(predicate: Callable[[], bool], within: float = 30.0) -> None:
-    async with asyncio.timeout(within):
-        while True:
-            if predicate():
-                return
-            await asyncio.sleep(0.02)
 
 
 class Running:

@@ -15,7 +15,8 @@ import httpx
 import pytest
 
 from spyops.cluster.kubectl import run_kubectl
-from tests.demo.test_demo_e2e import demo_state, free_port_base, recorded_processes, stop_demo, wait_for
+from spyops.common.polling import wait_for
+from tests.demo.test_demo_e2e import demo_state, free_port_base, recorded_processes, stop_demo
 
 pytestmark = [
     pytest.mark.realnode,

@@ -37,11 +37,11 @@ import pytest
 import typer
 from azure.data.tables import TableServiceClient
 
-from spyops.azuresim.certs import generate_tls_material
 from spyops.azuresim.server import AzureSim
 from spyops.backend.azurite import running_azurite
 from spyops.backend.cli import main as backend_main
 from spyops.backend.store.table import table_names
+from spyops.common.certs import CertificateAuthority
 from spyops.infra.toolchain import InfraTools
 from tests.backend.records import make_signal
 from tests.backend.test_signalr import conn_string, fake_signalr
@@ -136,10 +136,11 @@ def _free_port() -> int:
 @contextlib.contextmanager
 def oauth_azurite(tls_dir: Path) -> Iterator[tuple[str, str, Path]]:
     """(table endpoint, account-key connection string for checking, CA file) of an HTTPS Azurite."""
-    tls = generate_tls_material(tls_dir)
-    with running_azurite(oauth_tls=(tls.server_cert, tls.server_key)) as connection_string:
+    ca = CertificateAuthority(tls_dir, "spyops test CA")
+    tls = ca.issue("azurite", "localhost", hosts=("localhost", "127.0.0.1", "::1"))
+    with running_azurite(oauth_tls=(tls.cert, tls.key)) as connection_string:
         endpoint = connection_string.split("TableEndpoint=", 1)[1].rstrip(";")
-        yield endpoint, connection_string, tls.ca_cert
+        yield endpoint, connection_string, ca.ca.cert
 
 
 @contextlib.asynccontextmanager

@@ -23,6 +23,7 @@ import aiohttp
 import pytest
 
 from spyops.bot import order_refs
+from spyops.common.polling import until
 from spyops.schemas import AnomalyKind, RuntimeConfig, Signal
 from spyops.signalstream import subscribe
 from spyops.toolchain.otelcol import Collector, SpanRecord, running_collector
@@ -33,7 +34,6 @@ from tests.bot.harness import (
     gateway_orders,
     simulator,
     traded_through_backend,
-    until,
     wait_http_ok,
     write_config,
 )

@@ -8,10 +8,10 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from typing import TypeVar
 
+from spyops.common.polling import wait_for
 from tests.tunnel.charon import Charon
 from tests.tunnel.lab import (
     AZURE_GATEWAYS,
@@ -123,14 +123,8 @@ def start_edge(lab: TunnelLab) -> Charon:
 
 
 def wait_until(what: str, probe: Callable[[], T | None], timeout: float, lab: TunnelLab) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise LabError(f"timed out after {timeout:g} s waiting for {what}\n{lab.logs()}")
-        time.sleep(0.1)
+    """Poll ``probe``; a timeout shows the charons' logs."""
+    return wait_for(what, probe, timeout, 0.1, error=lambda message: LabError(f"{message}\n{lab.logs()}"))
 
 
 def wait_established(lab: TunnelLab, names: set[str], timeout: float = 30) -> dict[str, IkeSa]:

@@ -32,10 +32,11 @@ import yaml
 from prometheus_client import CollectorRegistry
 
 from spyops.cluster.testing import KubeCluster
+from spyops.common.polling import wait_for
 from spyops.outbox import OutboxSender, OutboxStore, SenderSettings
 from spyops.outbox.sender import OutboxMetrics
 from spyops.schemas import OutboundMode, OutboundSettings
-from tests.operator.support import OperatorProcess, condition, get_json, wait_for
+from tests.operator.support import OperatorProcess, condition, get_json
 from tests.outbox.backend import RecordingBackend
 from tests.tunnel.lab import AZURE_HOST, TunnelLab
 from tests.tunnel.netns import in_netns, run

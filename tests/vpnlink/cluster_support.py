@@ -20,7 +20,8 @@ import httpx
 import yaml
 
 from spyops.cluster.testing import KubeCluster
-from tests.operator.support import EXAMPLES, OperatorProcess, get_json, secret_value, wait_for
+from spyops.common.polling import wait_for
+from tests.operator.support import EXAMPLES, OperatorProcess, get_json, secret_value
 
 LINK = "azure-edge"  # the name the example strategy's spec.cloudLinkRef uses
 STRATEGY = "spy-0dte"

@@ -13,7 +13,9 @@ from typing import Any
 import pytest
 
 from spyops.cluster.testing import KubeCluster
-from tests.operator.support import OperatorProcess, condition, get_json, wait_for
+from spyops.common import metrics_text
+from spyops.common.polling import wait_for
+from tests.operator.support import OperatorProcess, condition, get_json
 from tests.vpnlink.cluster_support import (
     LINK,
     STRATEGY,
@@ -172,13 +174,16 @@ def test_failover_story_down_reset_buffer_recover(
 
     # Metrics on the operator's /metrics.
     text = proc.get("/metrics").text
-    assert 'spyops_vpnlink_failovers_total{action="ResetConnection",namespace="' + namespace in text
-    assert f'spyops_vpnlink_up{{namespace="{namespace}",vpnlink="azure-edge"}} 1.0' in text
-    assert "spyops_vpnlink_probe_latency_seconds" in text
-    assert (
-        f'spyops_vpnlink_azure_connection_status{{namespace="{namespace}",status="Connected",vpnlink="azure-edge"}} 1.0'
-        in text
-    )
+    failovers = [s for s in metrics_text.samples(text) if s.name == "spyops_vpnlink_failovers_total"]
+    assert any(
+        s.labels.get("action") == "ResetConnection" and s.labels.get("namespace") == namespace
+        for s in failovers
+    ), failovers
+    series = {"namespace": namespace, "vpnlink": "azure-edge"}
+    assert metrics_text.value(text, "spyops_vpnlink_up", series) == 1.0
+    assert "spyops_vpnlink_probe_latency_seconds_count" in metrics_text.names(text)
+    connected = {**series, "status": "Connected"}
+    assert metrics_text.value(text, "spyops_vpnlink_azure_connection_status", connected) == 1.0
 
     _assert_secret_nowhere(kube, namespace, sim, operator_factory)
 

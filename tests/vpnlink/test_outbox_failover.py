@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from prometheus_client import CollectorRegistry
 
 from spyops.azuresim import AzureSim
+from spyops.common.polling import until
 from spyops.operator.vpnlink.engine import EventType
 from spyops.operator.vpnlink.metrics import VpnLinkMetrics
 from spyops.operator.vpnlink.model import LinkHealth, OutboundState, VpnLinkStatus
@@ -47,14 +47,6 @@ class RenderedConfigEffects:
         tmp.write_text(rendered.to_json(), encoding="utf-8")
         tmp.replace(self.config_path)  # atomic, like a ConfigMap volume update
         return "1 strategy re-rendered"
-
-
-async def until(predicate: Callable[[], bool], within: float = 30.0) -> None:
-    async with asyncio.timeout(within):
-        while True:
-            if predicate():
-                return
-            await asyncio.sleep(0.02)
 
 
 async def test_outage_buffers_and_replays_exactly_once_in_order(

@@ -9,12 +9,14 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from spyops.cluster.controlplane import free_port
+from spyops.common import metrics_text
 
 
 class BenchError(RuntimeError):
@@ -55,6 +57,47 @@ def py_spy() -> str:
     return found
 
 
+def spawn_operator(
+    kubeconfig: Path,
+    namespace: str,
+    identity: str,
+    port: int,
+    log: Path,
+    extra: Sequence[str] = (),
+    launcher: Sequence[str] = (),
+) -> subprocess.Popen[bytes]:
+    """`spyops operator` watching ``namespace`` out of cluster, /metrics on 127.0.0.1:``port`` (0: any).
+
+    Output is appended to ``log``; ``launcher`` prefixes the command (e.g. `ip netns exec NAME`).
+    """
+    env = dict(os.environ, KUBECONFIG=str(kubeconfig), PYTHONUNBUFFERED="1")
+    env.pop("POD_NAMESPACE", None)  # set inside a pod: out of cluster it would pick the wrong namespace
+    with log.open("ab") as sink:
+        return subprocess.Popen(
+            [
+                *launcher,
+                sys.executable,
+                "-m",
+                "spyops",
+                "operator",
+                "--namespace",
+                namespace,
+                "--kubeconfig",
+                str(kubeconfig),
+                "--metrics-host",
+                "127.0.0.1",
+                "--metrics-port",
+                str(port),
+                "--identity",
+                identity,
+                *extra,
+            ],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+
+
 class OperatorRun:
     def __init__(
         self, kubeconfig: Path, namespace: str, identity: str, log_dir: Path, extra: tuple[str, ...] = ()
@@ -75,33 +118,14 @@ class OperatorRun:
         return self.process.pid
 
     def start(self) -> OperatorRun:
-        env = dict(os.environ, KUBECONFIG=str(self.kubeconfig))
-        env.pop("POD_NAMESPACE", None)
-        with self.log.open("ab") as sink:
-            self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "spyops",
-                    "operator",
-                    "--namespace",
-                    self.namespace,
-                    "--kubeconfig",
-                    str(self.kubeconfig),
-                    "--metrics-host",
-                    "127.0.0.1",
-                    "--metrics-port",
-                    str(self.port),
-                    "--identity",
-                    self.identity,
-                    "--log-level",
-                    "WARNING",
-                    *self.extra,
-                ],
-                stdout=sink,
-                stderr=subprocess.STDOUT,
-                env=env,
-            )
+        self.process = spawn_operator(
+            self.kubeconfig,
+            self.namespace,
+            self.identity,
+            self.port,
+            self.log,
+            extra=("--log-level", "WARNING", *self.extra),
+        )
         self.started_at = time.monotonic()
         return self
 
@@ -120,13 +144,11 @@ class OperatorRun:
             return None
         return answer
 
-    def metric(self, name: str, labels: str) -> float:
+    def metric(self, name: str, labels: dict[str, str]) -> float:
+        """The sample ``name{labels}`` on /metrics (0 while the series does not exist yet)."""
         self._check()
         text = httpx.get(f"http://127.0.0.1:{self.port}/metrics", timeout=5).text
-        for line in text.splitlines():
-            if line.startswith(f"{name}{{{labels}}}"):
-                return float(line.split()[-1])
-        return 0.0
+        return metrics_text.value(text, name, labels) or 0.0
 
     def profile(self, out: Path) -> None:
         """Sample this process with py-spy (collapsed stacks) until stop_profile()."""

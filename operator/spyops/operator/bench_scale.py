@@ -234,7 +234,7 @@ async def restart(
     replacement.start()
 
     def reconciled() -> float:
-        return replacement.metric("spyops_operator_reconciled_objects", 'controller="tradingstrategy"')
+        return replacement.metric("spyops_operator_reconciled_objects", {"controller": "tradingstrategy"})
 
     ready = await poll(lambda: (replacement.ready() or {}).get("ready") is True, 120)
     ready_s = time.monotonic() - replacement.started_at

@@ -8,7 +8,6 @@ the link's life (status changes, tunnel flaps, injected errors, throttling, slow
 failing resets, timelines).
 """
 
-from spyops.azuresim.certs import TlsMaterial, generate_tls_material
 from spyops.azuresim.server import AzureSim, SimEndpoints
 from spyops.azuresim.state import LinkSimulation, SimConfig
 
@@ -17,6 +16,4 @@ __all__ = [
     "LinkSimulation",
     "SimConfig",
     "SimEndpoints",
-    "TlsMaterial",
-    "generate_tls_material",
 ]

@@ -9,6 +9,7 @@ tokens or the shared key.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import logging
 import os
@@ -22,7 +23,6 @@ from prometheus_client import CollectorRegistry, Counter, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from pydantic import BaseModel, ValidationError
 
-from spyops.azuresim.certs import TlsMaterial, generate_tls_material
 from spyops.azuresim.commands import (
     ConnectionUpdate,
     ControlCommand,
@@ -34,6 +34,7 @@ from spyops.azuresim.commands import (
 )
 from spyops.azuresim.resources import FAULT_ERRORS, arm_error, connection_document, gateway_document
 from spyops.azuresim.state import Clock, LinkSimulation, SimConfig
+from spyops.common.certs import CertificateAuthority
 
 log = logging.getLogger("spyops.azuresim")
 
@@ -86,7 +87,6 @@ class AzureSim:
         host: str = "127.0.0.1",
         arm_port: int = 0,
         control_port: int = 0,
-        tls: TlsMaterial | None = None,
         clock: Clock | None = None,
         tls_names: tuple[str, ...] = (),
     ) -> None:
@@ -96,7 +96,6 @@ class AzureSim:
         self.host = host
         self._arm_port = arm_port
         self._control_port = control_port
-        self._tls = tls
         self._tls_names = tuple(dict.fromkeys(("localhost", *tls_names)))
         self._runners: list[web.AppRunner] = []
         self.endpoints: SimEndpoints | None = None
@@ -111,15 +110,26 @@ class AzureSim:
     # -- lifecycle ----------------------------------------------------------------------
 
     async def start(self) -> SimEndpoints:
-        if self._tls is None:
-            if self.state_dir is None:
-                raise ValueError("AzureSim needs a state_dir to write its certificates to (or tls=...)")
-            addresses = tuple(
-                a for a in dict.fromkeys((self.host, "127.0.0.1", "::1")) if a not in ("0.0.0.0", "::")
-            )
-            self._tls = generate_tls_material(
-                self.state_dir / "tls", hostnames=self._tls_names, addresses=addresses
-            )
+        if self.state_dir is None:
+            raise ValueError("AzureSim needs a state_dir to write its certificates to")
+        addresses = tuple(
+            a for a in dict.fromkeys((self.host, "127.0.0.1", "::1")) if a not in ("0.0.0.0", "::")
+        )
+        # A fresh CA per start, 30 days; clients trust DIR/tls/ca.pem (the Azure SDK refuses plain http).
+        ca = CertificateAuthority(
+            self.state_dir / "tls",
+            "spyops azure-sim CA",
+            organization="spyops azure-sim",
+            validity=dt.timedelta(days=30),
+            cert_suffix=".pem",
+            key_suffix="-key.pem",
+        )
+        serving = ca.issue(
+            "server",
+            self._tls_names[0],
+            organization="spyops azure-sim",
+            hosts=(*self._tls_names, *addresses),
+        )
         arm_sock = _bind(self.host, self._arm_port)
         control_sock = _bind(self.host, self._control_port)
         arm_app = web.Application()
@@ -129,7 +139,7 @@ class AzureSim:
         control_app[_SIM] = self
         _add_control_routes(control_app)
         for app, sock, ssl_context in (
-            (arm_app, arm_sock, self._tls.server_context()),
+            (arm_app, arm_sock, serving.server_context()),
             (control_app, control_sock, None),
         ):
             runner = web.AppRunner(app, access_log=None, handler_cancellation=True, shutdown_timeout=1.0)
@@ -144,7 +154,7 @@ class AzureSim:
             authority_url=f"https://{host}:{arm_port}",
             identity_endpoint=f"http://{host}:{control_port}/msi/token",
             control_url=f"http://{host}:{control_port}",
-            ca_cert=self._tls.ca_cert,
+            ca_cert=ca.ca.cert,
         )
         if self.state_dir is not None:
             self._write_state_files(self.endpoints)

@@ -35,6 +35,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from spyops.common import metrics_text
+
 # Quoted from the seed design, not measured: reported as a quotation, never used in arithmetic.
 SEED_SIGNAL_MS = 350.0
 SEED_EXECUTION_MS = 95.0
@@ -87,21 +89,12 @@ async def _bot_histograms(log_path: Path) -> dict[str, dict[str, float]]:
         ("spyops_bot_decision_seconds", "signal_received_to_last_placeorder"),
         ("spyops_bot_journal_write_seconds", "journal_fsync_inside_it"),
     ):
-        buckets: list[tuple[float, float]] = []
-        total = count = 0.0
-        for line in body.splitlines():
-            if line.startswith(f"{name}_bucket"):
-                bound = line.split('le="')[1].split('"')[0]
-                buckets.append((float("inf") if bound == "+Inf" else float(bound), float(line.split()[-1])))
-            elif line.startswith(f"{name}_sum"):
-                total = float(line.split()[-1])
-            elif line.startswith(f"{name}_count"):
-                count = float(line.split()[-1])
-        if count:
+        found = metrics_text.histogram(body, name)
+        if found is not None and found.count:
             result[label] = {
-                "mean_ms": round(total / count * 1000, 3),
-                "p50_le_ms": next(b for b, c in buckets if c >= 0.5 * count) * 1000,
-                "p99_le_ms": next(b for b, c in buckets if c >= 0.99 * count) * 1000,
+                "mean_ms": round(found.total / found.count * 1000, 3),
+                "p50_le_ms": found.quantile_bound(0.5) * 1000,
+                "p99_le_ms": found.quantile_bound(0.99) * 1000,
             }
     return result
 

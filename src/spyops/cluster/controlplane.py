@@ -28,7 +28,7 @@ import yaml
 
 from spyops.cluster.audit import apiserver_audit_flags
 from spyops.cluster.binaries import ControlPlaneBinaries, pinned_versions
-from spyops.cluster.pki import ClusterPKI, KeyPair
+from spyops.common.certs import CertificateAuthority, KeyPair, write_rsa_key_pair
 
 KWOK_NODE_NAME = "kwok-node-0"
 # Room for 4,000 strategies (a bot and a detector each: 350m CPU, 448 MiB requested) and their
@@ -177,7 +177,7 @@ class ControlPlane:
         progress: Callable[[str], None] | None = None,
         bind_address: str = "127.0.0.1",
         start_kwok: bool = True,
-        apiserver_args: Callable[[ClusterPKI], Sequence[str]] | None = None,
+        apiserver_args: Callable[[CertificateAuthority], Sequence[str]] | None = None,
         server_hosts: Sequence[str] = (),
     ) -> None:
         self.state_dir = state_dir
@@ -186,7 +186,7 @@ class ControlPlane:
         self.start_kwok = start_kwok
         self.apiserver_args = apiserver_args  # extra flags, given the cluster's PKI
         self.server_hosts = tuple(server_hosts)
-        self.pki: ClusterPKI | None = None
+        self.pki: CertificateAuthority | None = None
         self.binaries = binaries
         self.name = name
         self.detached = detached
@@ -247,11 +247,11 @@ class ControlPlane:
         return self.state
 
     def _start_all(self, ports: dict[str, int], server: str, deadline: float) -> None:
-        pki = self.pki = ClusterPKI(self.pki_dir)
+        pki = self.pki = CertificateAuthority(self.pki_dir, "spyops-cluster-ca")
         serving = pki.issue(
             "apiserver",
             "kube-apiserver",
-            server_hosts=(
+            hosts=(
                 "127.0.0.1",
                 "localhost",
                 "10.96.0.1",
@@ -268,7 +268,7 @@ class ControlPlane:
         # kwok plays every kubelet of the simulated nodes; it needs broad node and
         # pod status rights, which system:masters grants without extra RBAC objects.
         kwok = pki.issue("kwok", "kwok-controller", organization="system:masters", client=True)
-        sa = pki.service_account_keys()
+        sa = write_rsa_key_pair(self.pki_dir / "sa.pub", self.pki_dir / "sa.key")
         ca = pki.ca.cert
 
         configs = {}
@@ -399,7 +399,7 @@ class ControlPlane:
             self._start_local_path(client, pki, server)
             self._wait_default_service_account(client, deadline)
 
-    def _start_local_path(self, client: httpx.Client, pki: ClusterPKI, server: str) -> None:
+    def _start_local_path(self, client: httpx.Client, pki: CertificateAuthority, server: str) -> None:
         """The local-path provisioner and its default StorageClass, as k3s ships them: the operator claims
         volumes for every strategy, and a claim without a class that can bind keeps its pods Pending."""
         from spyops.cluster.node import provisioner

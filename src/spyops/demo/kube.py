@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -13,6 +12,7 @@ from typing import Any, TypeVar
 import yaml
 
 from spyops.cluster.kubectl import run_kubectl
+from spyops.common import polling
 from spyops.demo.supervisor import DemoError
 
 T = TypeVar("T")
@@ -70,40 +70,16 @@ class Kube:
 
 
 def wait_for(what: str, check: Callable[[], T | None], timeout: float, interval: float = 0.5) -> T:
-    """Poll ``check`` until it returns something truthy; fail naming ``what``."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(interval)
-    raise DemoError(f"timed out after {timeout:.0f}s waiting for {what}")
+    """Poll ``check`` (see spyops.common.polling); a timeout is a DemoError, which the demo prints."""
+    return polling.wait_for(what, check, timeout, interval, error=DemoError)
 
 
 def render_operator_rbac(release: str, namespace: str) -> list[dict[str, Any]]:
     """The chart's ServiceAccount and ClusterRole(+Binding) for the operator, rendered by helm."""
-    from spyops.toolchain.helm import ensure_helm
+    from spyops.toolchain.helm import helm_template
 
     chart = Path(__file__).resolve().parents[3] / "charts" / "spyops"
     if not chart.is_dir():
         raise DemoError(f"the Helm chart is not at {chart}; run the demo from a spyops checkout")
-    result = subprocess.run(
-        [
-            str(ensure_helm()),
-            "template",
-            release,
-            "--namespace",
-            namespace,
-            "--show-only",
-            "templates/rbac.yaml",
-            "--show-only",
-            "templates/serviceaccount.yaml",
-            str(chart),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    if result.returncode != 0:
-        raise DemoError(f"helm template of the operator's RBAC failed: {result.stderr.strip()}")
-    return [d for d in yaml.safe_load_all(result.stdout) if d]
+    shown = ("--show-only", "templates/rbac.yaml", "--show-only", "templates/serviceaccount.yaml")
+    return helm_template(release, "--namespace", namespace, *shown, chart=chart, error=DemoError)

@@ -7,7 +7,6 @@ tests deliver notifications with exactly the configuration the chart ships.
 
 from __future__ import annotations
 
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from typing import Any
 import yaml
 
 from spyops.monitoring.files import CHART_DIR, RULES_FILE
+from spyops.toolchain.helm import helm_template
 
 # Fast enough that a demo failure is visible within a minute or two; the rule groups keep their own
 # evaluation intervals (15 s / 30 s).
@@ -106,25 +106,19 @@ def alertmanager_values(ports: StackPorts, config_dir: Path, telegram_token_file
     }
 
 
-def helm_template(
+def render_chart(
     helm: Path, values: dict[str, Any], show_only: str, values_file: Path
 ) -> list[dict[str, Any]]:
+    """One template of the chart rendered with ``values`` (written to ``values_file``)."""
     values_file.write_text(yaml.safe_dump(values))
-    result = subprocess.run(
-        [str(helm), "template", "spyops", str(CHART_DIR), "-f", str(values_file), "--show-only", show_only],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    if result.returncode != 0:
-        raise MonitoringError(f"helm template {show_only} failed: {result.stderr.strip()}")
-    return [d for d in yaml.safe_load_all(result.stdout) if d]
+    args = ("-f", str(values_file), "--show-only", show_only)
+    return helm_template("spyops", *args, chart=CHART_DIR, helm=helm, error=MonitoringError)
 
 
 def write_alertmanager_config(helm: Path, values: dict[str, Any], config_dir: Path) -> Path:
     """Render the chart's Alertmanager Secret and write its files (alertmanager.yaml, spyops.tmpl)."""
     config_dir.mkdir(parents=True, exist_ok=True)
-    (secret,) = helm_template(helm, values, "templates/alertmanager-config.yaml", config_dir / "values.yaml")
+    (secret,) = render_chart(helm, values, "templates/alertmanager-config.yaml", config_dir / "values.yaml")
     for name, text in secret["stringData"].items():
         (config_dir / name).write_text(text)
     return config_dir / "alertmanager.yaml"

@@ -7,8 +7,12 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from spyops.toolchain.gobuild import GoBuildError, GoTool, build_go_tools
 
@@ -40,3 +44,29 @@ def ensure_helm(progress: Callable[[str], None] | None = None) -> Path:
 
 if __name__ == "__main__":
     print(ensure_helm(progress=print))
+
+
+class HelmError(RuntimeError):
+    """helm refused to render the chart; the message is helm's own."""
+
+
+def helm_template(
+    release: str,
+    *args: str,
+    chart: Path,
+    helm: Path | None = None,
+    error: Callable[[str], Exception] = HelmError,
+) -> list[dict[str, Any]]:
+    """The documents `helm template RELEASE CHART ARGS...` renders (`--show-only`, `-f`, `--namespace` ...).
+
+    A failure raises ``error`` (the caller's own type where it reaches a user) with helm's message.
+    """
+    result = subprocess.run(
+        [str(helm or ensure_helm()), "template", release, str(chart), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if result.returncode != 0:
+        raise error(f"helm template {' '.join(args)} failed: {result.stderr.strip()}")
+    return [d for d in yaml.safe_load_all(result.stdout) if d]

@@ -10,10 +10,13 @@ import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from spyops.cluster.kubectl import run_kubectl
+from spyops.common import polling
 from spyops.images.names import CHART_DIR, REPO_ROOT
+
+T = TypeVar("T")
 
 OPERATOR_NAMESPACE = "spyops-system"
 RELEASE = "spyops"
@@ -59,15 +62,9 @@ def get_json(kubeconfig: Path, *args: str) -> dict[str, Any]:
     return result
 
 
-def wait_for(what: str, probe: Callable[[], Any], timeout: float, interval: float = 1.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = probe()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise DeployError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(interval)
+def wait_for(what: str, probe: Callable[[], T | None], timeout: float, interval: float = 1.0) -> T:
+    """Poll ``probe`` (see spyops.common.polling); a timeout is a DeployError, which the CLI prints."""
+    return polling.wait_for(what, probe, timeout, interval, error=DeployError)
 
 
 def gateway_get(kubeconfig: Path, namespace: str, path: str) -> Any:

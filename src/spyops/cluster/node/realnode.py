@@ -27,7 +27,7 @@ from spyops.cluster.node.images import load_images, wait_containerd
 from spyops.cluster.node.provisioner import PROVISIONER_USER, storage_class
 from spyops.cluster.node.provisioner import rbac as provisioner_rbac
 from spyops.cluster.node.sandbox import SandboxState, create_sandbox, destroy_sandbox, nsenter
-from spyops.cluster.pki import ClusterPKI
+from spyops.common.certs import CertificateAuthority
 from spyops.images.pause import ensure_pause_image
 
 NODE_NAME = "spyops-node"
@@ -191,7 +191,7 @@ class RealNodeCluster:
         state.save()
         return state
 
-    def _apiserver_args(self, pki: ClusterPKI) -> list[str]:
+    def _apiserver_args(self, pki: CertificateAuthority) -> list[str]:
         client = pki.issue(
             "apiserver-kubelet-client",
             "kube-apiserver-kubelet-client",
@@ -207,7 +207,7 @@ class RealNodeCluster:
             "--endpoint-reconciler-type=lease",
         ]
 
-    def _identities(self, pki: ClusterPKI, server: str) -> dict[str, Path]:
+    def _identities(self, pki: CertificateAuthority, server: str) -> dict[str, Path]:
         """Client certificates and kubeconfigs: the kubelet as system:node:<name> (Node authorizer)."""
         assert self.sandbox is not None
         identities = {
@@ -224,7 +224,7 @@ class RealNodeCluster:
             path.chmod(0o600)
             paths[user] = path
         serving = pki.issue(
-            "node-kubelet-serving", f"system:node:{NODE_NAME}", server_hosts=(self.sandbox.node_ip, NODE_NAME)
+            "node-kubelet-serving", f"system:node:{NODE_NAME}", hosts=(self.sandbox.node_ip, NODE_NAME)
         )
         self._kubelet_serving = serving
         return paths

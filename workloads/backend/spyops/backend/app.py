@@ -384,6 +384,33 @@ def create_app(
                 out[record.id] = record
         return list(out.values())
 
+    def ingest_route(
+        path: str,
+        kind: str,
+        model: type[M],
+        put: Callable[[Sequence[M]], Awaitable[WriteResult]],
+        summary: str,
+    ) -> None:
+        """A write endpoint: parse one record or a batch, store, broadcast what was new, count."""
+
+        async def endpoint(request: Request) -> IngestResult:
+            with ingest_span(request, kind) as span:
+                records = parse_records(await read_body(request), model)
+                record_ingest(span, records)
+                result = await put(records)
+                broadcast(kind, stored_only(records, result))
+                return result_of(kind, result)
+
+        endpoint.__name__ = f"post_{path.rsplit('/', 1)[1]}"  # the OpenAPI operationId, as before
+        app.post(
+            path,
+            tags=["ingest"],
+            dependencies=writer,
+            responses=write_responses,
+            openapi_extra=batch_body(model.__name__),
+            summary=summary,
+        )(endpoint)
+
     writer = [Depends(require_writer)]
     write_responses: dict[int | str, dict[str, Any]] = {
         401: {"model": Problem, "description": "Missing or wrong bearer token."},
@@ -415,53 +442,23 @@ def create_app(
 
     # --- write endpoints ----------------------------------------------------
 
-    @app.post(
-        "/v1/signals",
-        tags=["ingest"],
-        dependencies=writer,
-        responses=write_responses,
-        openapi_extra=batch_body("Signal"),
-        summary="Store signals (one or a batch); idempotent by id",
+    ingest_route(
+        "/v1/signals", "signal", Signal, store.put_signals, "Store signals (one or a batch); idempotent by id"
     )
-    async def post_signals(request: Request) -> IngestResult:
-        with ingest_span(request, "signal") as span:
-            signals = parse_records(await read_body(request), Signal)
-            record_ingest(span, signals)
-            result = await store.put_signals(signals)
-            broadcast("signal", stored_only(signals, result))
-            return result_of("signal", result)
-
-    @app.post(
+    ingest_route(
         "/v1/executions",
-        tags=["ingest"],
-        dependencies=writer,
-        responses=write_responses,
-        openapi_extra=batch_body("Execution"),
-        summary="Store executions (fills), one or a batch; idempotent by id",
+        "execution",
+        Execution,
+        store.put_executions,
+        "Store executions (fills), one or a batch; idempotent by id",
     )
-    async def post_executions(request: Request) -> IngestResult:
-        with ingest_span(request, "execution") as span:
-            executions = parse_records(await read_body(request), Execution)
-            record_ingest(span, executions)
-            result = await store.put_executions(executions)
-            broadcast("execution", stored_only(executions, result))
-            return result_of("execution", result)
-
-    @app.post(
+    ingest_route(
         "/v1/orders",
-        tags=["ingest"],
-        dependencies=writer,
-        responses=write_responses,
-        openapi_extra=batch_body("OrderUpdate"),
-        summary="Store order status updates, one or a batch; idempotent by id",
+        "order",
+        OrderUpdate,
+        store.put_order_updates,
+        "Store order status updates, one or a batch; idempotent by id",
     )
-    async def post_orders(request: Request) -> IngestResult:
-        with ingest_span(request, "order") as span:
-            updates = parse_records(await read_body(request), OrderUpdate)
-            record_ingest(span, updates)
-            result = await store.put_order_updates(updates)
-            broadcast("order", stored_only(updates, result))
-            return result_of("order", result)
 
     @app.post(
         "/v1/chain",

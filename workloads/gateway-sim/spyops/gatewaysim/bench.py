@@ -31,6 +31,7 @@ from typing import Any
 
 import httpx
 
+from spyops.common import metrics_text
 from spyops.gatewaysim.contracts import UNDERLYING_CON_ID, occ_symbol, option_con_id
 from spyops.gatewaysim.protocol import In
 from spyops.gatewaysim.wire import encode
@@ -106,10 +107,10 @@ class SimulatorProcess:
     async def metric(self, name: str) -> float:
         async with httpx.AsyncClient(timeout=30.0) as client:
             text = (await client.get(f"http://127.0.0.1:{self.control_port}/metrics")).text
-        for line in text.splitlines():
-            if line.startswith(name + " ") or line.startswith(name + "{"):
-                return float(line.rsplit(" ", 1)[1])
-        raise KeyError(name)
+        found = metrics_text.value(text, name)
+        if found is None:
+            raise KeyError(name)
+        return found
 
 
 def _mkt_data_request(req_id: int, con_id: int, local_symbol: str, sec_type: str) -> bytes:
