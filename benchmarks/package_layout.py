@@ -5,7 +5,8 @@ of the part's command module through every `spyops` module it reaches (staticall
 functions included, since they run at some point), and reports the `spyops` roots it touches, the
 third-party distributions it imports, and, with --install, the time and site-packages size of a fresh
 virtualenv holding only those (pip, with the shared warm cache), next to the baseline measured in the
-same run: one virtualenv with every dependency of pyproject.toml.
+same run: one virtualenv with every dependency of pyproject.toml, and one with the union of the
+parts' requirements (what one distribution would need without the demo's and tools' dependencies).
 
 Usage: .venv/bin/python benchmarks/package_layout.py [--install]
 """
@@ -179,8 +180,12 @@ def main() -> None:
         }
     report["parts"] = parts
     report["all_requirements_count"] = len(specs)
+    # What no part imports at run time: the demo's, the tests' and the tools' dependencies.
+    union = sorted({d for dists in needs.values() for d in dists})
+    report["imported_by_no_part"] = sorted(set(specs) - set(union))
     if "--install" in sys.argv[1:]:
         report["install_baseline_all"] = install(list(specs.values()))
+        report["install_union_of_parts"] = install([specs[d] for d in union])
         for part, info in parts.items():
             info["install"] = install([specs[d] for d in needs[part]])
         report["loadavg_after"] = Path("/proc/loadavg").read_text().strip()
