@@ -2,7 +2,7 @@
 
 For each part (`spyops operator`, `gateway-sim`, `detector`, `bot`, `backend`) it follows the imports
 of the part's command module through every `spyops` module it reaches (statically, imports inside
-functions included, since they run at some point), and reports the `spyops` roots it touches, the
+functions included, since they run at some point; ``if TYPE_CHECKING:`` blocks left out), and reports the `spyops` roots it touches, the
 third-party distributions it imports, and, with --install, the time and site-packages size of a fresh
 virtualenv holding only those (pip, with the shared warm cache), next to the baseline measured in the
 same run: one virtualenv with every dependency of pyproject.toml, and one with the union of the
@@ -55,11 +55,25 @@ def module_file(name: str) -> tuple[str, Path] | None:
     return None
 
 
+def runtime_nodes(tree: ast.AST) -> list[ast.AST]:
+    """Every node except the bodies of ``if TYPE_CHECKING:`` (imports for the type checker only)."""
+    found: list[ast.AST] = []
+    todo = [tree]
+    while todo:
+        node = todo.pop()
+        found.append(node)
+        if isinstance(node, ast.If) and ast.unparse(node.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING"):
+            todo.extend(node.orelse)
+            continue
+        todo.extend(ast.iter_child_nodes(node))
+    return found
+
+
 def imported_names(path: Path, module: str) -> set[str]:
     """Every module name an import statement of the file may load (`from a import b`: a and a.b)."""
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     names: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    for node in runtime_nodes(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
