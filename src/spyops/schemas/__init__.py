@@ -1,8 +1,8 @@
 """Shared wire and file schemas: the contracts between detector, bot, backend and operator.
 
 Every component imports these models; none defines its own copy. All models are
-pydantic v2, frozen where they are values, and serialise to the JSON documented
-in DESIGN.md section 6.
+pydantic v2, frozen where they are values, and serialise to the JSON described
+in docs/architecture.md, "Contracts".
 """
 
 from spyops.schemas.contracts import OptionContract, OptionRight

@@ -1,4 +1,4 @@
-"""Signals: what the detector publishes and the bot and backend consume (DESIGN.md section 6)."""
+"""Signals: what the detector publishes and the bot and backend consume (docs/architecture.md, "Signal ids")."""
 
 from __future__ import annotations
 

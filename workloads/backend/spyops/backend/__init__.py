@@ -1,1 +1,1 @@
-"""The spyops backend: ingest, history, live broadcast and the dashboard (DESIGN.md sections 2 and 6)."""
+"""The spyops backend: ingest, history, live broadcast and the dashboard (docs/architecture.md, "Data flow")."""

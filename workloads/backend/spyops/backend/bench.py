@@ -35,7 +35,7 @@ from spyops.backend.store.sqlite import SqliteStore
 from spyops.backend.store.table import TableStore
 from spyops.schemas import AnomalyKind, OptionContract, OptionRight, Signal
 
-TARGET_P99_MS = 100.0  # DESIGN.md section 8
+TARGET_P99_MS = 100.0  # docs/architecture.md, "Targets"
 _SIGNAL_ID = re.compile(r'\{"type":"signal","data":\{"id":"([0-9a-f]{32})"')
 
 
