@@ -31,7 +31,7 @@ from spyops.market import MarketModel
 from spyops.schemas import AnomalyKind, OptionRight, Signal
 from spyops.signalstream import subscribe
 from tests.backend.server import serving
-from tests.detector.configmap import ConfigMapVolume
+from tests.common.configmap import ConfigMapVolume
 
 SESSION = dt.date(2026, 11, 20)
 BUDGET = 41  # SPY + 20 strikes of calls and puts, out of the simulator's 51

@@ -43,7 +43,6 @@ from opentelemetry.util.types import AttributeValue
 from pydantic import ValidationError
 
 from spyops.bot import order_refs
-from spyops.bot.config_watch import ConfigWatcher
 from spyops.bot.execution import Executor
 from spyops.bot.gateway import ConnectionState, GatewayConnection, client_id_for
 from spyops.bot.journal import Journal, JournalExecution, JournalOrder, OrderIntent, SignalDecision
@@ -63,10 +62,19 @@ from spyops.bot.risk import (
 )
 from spyops.bot.status_reporter import BotStatus, StatusReporter
 from spyops.common import tracing
+from spyops.common.config_watch import ConfigWatcher
 from spyops.common.probes import ProbeServer
 from spyops.outbox.sender import OutboxMetrics, OutboxSender
 from spyops.outbox.store import OutboxStore
-from spyops.schemas import Execution, OrderSide, OrderUpdate, RuntimeConfig, Signal, TradingState
+from spyops.schemas import (
+    Execution,
+    OrderSide,
+    OrderUpdate,
+    RuntimeConfig,
+    Signal,
+    TradingState,
+    load_runtime_config,
+)
 
 log = logging.getLogger(__name__)
 
@@ -181,6 +189,7 @@ class BotService:
         self.watcher = ConfigWatcher(
             options.config_path,
             config,
+            load_runtime_config,
             self._config_changed,
             on_error=lambda _e: self.metrics.config_errors.inc(),
         )
