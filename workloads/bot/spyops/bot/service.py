@@ -193,7 +193,11 @@ class BotService:
             self._config_changed,
             on_error=lambda _e: self.metrics.config_errors.inc(),
         )
-        self.probes = ProbeServer(self.readiness, stale_after=10.0, registry=self.metrics.registry)
+        self.probes = ProbeServer(
+            {"gateway": self.gateway_ready, "config": self.config_ready},
+            stale_after=10.0,
+            registry=self.metrics.registry,
+        )
         self._set_trading_state_metric(config.trading_state)
 
     # clocks and gates --------------------------------------------------------------------
@@ -214,15 +218,19 @@ class BotService:
             return False, "not_reconciled"
         return True, ""
 
-    def readiness(self) -> tuple[bool, str]:
+    def gateway_ready(self) -> tuple[bool, str]:
         if not self.connection.ready:
             return (
                 False,
                 f"gateway connection {self.connection.state.value} {self.connection.last_error}".strip(),
             )
+        return True, "connected, reconciled" + (" (leader)" if self.is_leader() else "")
+
+    def config_ready(self) -> tuple[bool, str]:
+        # A rejected change leaves the last good config in force: still ready, but say so.
         if self.watcher.last_error:
-            return True, f"ready (last config change rejected: {self.watcher.last_error[:200]})"
-        return True, "connected, reconciled, config loaded" + (" (leader)" if self.is_leader() else "")
+            return True, f"last config change rejected: {self.watcher.last_error[:200]}"
+        return True, "config loaded"
 
     def _count_messages(self, n: int) -> None:
         self.messages_window.record(time.monotonic(), n)

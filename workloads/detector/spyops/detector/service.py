@@ -99,7 +99,7 @@ class DetectorService:
         self._publish_queue: asyncio.Queue[tuple[Signal, Span | None]] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self.probes = ProbeServer(
-            self.readiness, stale_after=options.liveness_stale_after, registry=self.registry
+            {"market data": self.readiness}, stale_after=options.liveness_stale_after, registry=self.registry
         )
         self._stream_runner: web.AppRunner | None = None
         self.stream_port: int | None = None
