@@ -34,7 +34,7 @@ from prometheus_client import CollectorRegistry
 
 from spyops.common import tracing
 from spyops.common.config_watch import ConfigWatcher
-from spyops.common.probes import ProbeServer
+from spyops.common.probes import ProbeServer, ReadinessCheck, readiness_body
 from spyops.detector.config import DetectorConfig, load_detector_config
 from spyops.detector.market_feed import FeedTarget, MarketFeed
 from spyops.detector.metrics import DetectorMetrics
@@ -98,8 +98,12 @@ class DetectorService:
         self._last_findings: list[Finding] = []
         self._publish_queue: asyncio.Queue[tuple[Signal, Span | None]] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
+        self.readiness_checks: dict[str, ReadinessCheck] = {
+            "market data": self.market_data_ready,
+            "scan": self.scan_ready,
+        }
         self.probes = ProbeServer(
-            {"market data": self.readiness}, stale_after=options.liveness_stale_after, registry=self.registry
+            self.readiness_checks, stale_after=options.liveness_stale_after, registry=self.registry
         )
         self._stream_runner: web.AppRunner | None = None
         self.stream_port: int | None = None
@@ -162,13 +166,19 @@ class DetectorService:
 
     # -- readiness ------------------------------------------------------------------------
 
-    def readiness(self) -> tuple[bool, str]:
+    def market_data_ready(self) -> tuple[bool, str]:
         ready, reason = self.feed.readiness()
-        if not ready:
-            return False, reason
+        return (True, f"streaming {self.feed.lines_in_use} lines") if ready else (False, reason)
+
+    def scan_ready(self) -> tuple[bool, str]:
         if self._scanned_generation != self.feed.generation:
             return False, "waiting for the first scan of the subscribed chain"
-        return True, f"streaming {self.feed.lines_in_use} lines; {self.signal_log.last_seq} signals published"
+        return True, f"{self.signal_log.last_seq} signals published"
+
+    def readiness(self) -> tuple[bool, str]:
+        """What /ready answers, as (ready, reason)."""
+        ready, body = readiness_body(self.readiness_checks)
+        return ready, str(body["reason"])
 
     # -- scanning -------------------------------------------------------------------------
 
