@@ -1,12 +1,12 @@
-"""Hot reload of the mounted config: in-place rewrites, the kubelet's ..data symlink swap, bad files."""
+"""The bot as a user of the shared config watcher: reload, HALTED, and a bad file keeps the old config."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from spyops.bot.config_watch import ConfigWatcher
+from spyops.common.config_watch import ConfigWatcher
 from spyops.schemas import GatewayEndpoint, RuntimeConfig, TradingState, load_runtime_config
+from tests.common.configmap import ConfigMapVolume
 
 
 def config(state: TradingState = TradingState.ACTIVE, max_open: int = 10) -> RuntimeConfig:
@@ -21,37 +21,26 @@ def config(state: TradingState = TradingState.ACTIVE, max_open: int = 10) -> Run
     )
 
 
-def kubelet_write(volume: Path, text: str, generation: int) -> None:
-    """What the kubelet does for a ConfigMap volume: new timestamped dir, atomic ..data swap."""
-    data_dir = volume / f"..2026_11_20_15_00_0{generation}"
-    data_dir.mkdir()
-    (data_dir / "config.json").write_text(text)
-    tmp_link = volume / "..data_tmp"
-    tmp_link.symlink_to(data_dir.name)
-    os.replace(tmp_link, volume / "..data")
-    if not (volume / "config.json").is_symlink():
-        (volume / "config.json").symlink_to("..data/config.json")
-
-
 def test_symlink_swap_reload_and_bad_config_keeps_the_old_one(tmp_path: Path) -> None:
-    kubelet_write(tmp_path, config().to_json(), 1)
+    volume = ConfigMapVolume(tmp_path)
+    path = volume.publish(config().to_json())
     seen: list[tuple[TradingState, TradingState]] = []
     errors: list[str] = []
-    path = tmp_path / "config.json"
     watcher = ConfigWatcher(
         path,
         load_runtime_config(path),
+        load_runtime_config,
         lambda old, new: seen.append((old.trading_state, new.trading_state)),
         on_error=errors.append,
     )
     assert not watcher.poll()
 
-    kubelet_write(tmp_path, config(TradingState.HALTED).to_json(), 2)
+    volume.publish(config(TradingState.HALTED).to_json())
     assert watcher.poll()
     assert seen == [(TradingState.ACTIVE, TradingState.HALTED)]
     assert watcher.current.trading_state is TradingState.HALTED
 
-    kubelet_write(tmp_path, '{"strategy": "demo/spy-0dte", "risk": {"max_open_positions": -1}}', 3)
+    volume.publish('{"strategy": "demo/spy-0dte", "risk": {"max_open_positions": -1}}')
     assert not watcher.poll()
     assert watcher.current.trading_state is TradingState.HALTED, "the old config stays in force"
     assert watcher.errors == 1
@@ -61,7 +50,7 @@ def test_symlink_swap_reload_and_bad_config_keeps_the_old_one(tmp_path: Path) ->
     assert not watcher.poll()
     assert watcher.errors == 1, "the same bad file is reported once"
 
-    kubelet_write(tmp_path, config(TradingState.REDUCING, max_open=3).to_json(), 4)
+    volume.publish(config(TradingState.REDUCING, max_open=3).to_json())
     assert watcher.poll()
     assert watcher.current.risk.max_open_positions == 3
     assert watcher.last_error == ""
@@ -71,7 +60,9 @@ def test_in_place_rewrite_and_identical_content(tmp_path: Path) -> None:
     path = tmp_path / "config.json"
     path.write_text(config().to_json())
     seen: list[RuntimeConfig] = []
-    watcher = ConfigWatcher(path, load_runtime_config(path), lambda _old, new: seen.append(new))
+    watcher = ConfigWatcher(
+        path, load_runtime_config(path), load_runtime_config, lambda _old, new: seen.append(new)
+    )
     path.write_text(config().to_json() + "\n")  # same meaning, new bytes: a reload, harmless
     path.write_text(config().to_json())  # back to the same bytes as at start
     assert not watcher.poll()

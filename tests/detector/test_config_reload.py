@@ -1,4 +1,4 @@
-"""Config hot reload: a ConfigMap-style symlink swap is seen; a bad file keeps the old config."""
+"""The detector as a user of the shared config watcher: a swap applies new scan parameters; bad files keep the old."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from spyops.detector.config_reload import ConfigWatcher, DetectorConfigError, load_detector_config
-from spyops.detector.rules import ScanParams
-from spyops.schemas import AnomalyKind, RuntimeConfig
-from tests.detector.configmap import ConfigMapVolume
+from spyops.common.config_watch import ConfigWatcher
+from spyops.detector.config import DetectorConfig, DetectorConfigError, load_detector_config
+from spyops.schemas import AnomalyKind
+from tests.common.configmap import ConfigMapVolume
 
 BASE: dict[str, Any] = {
     "strategy": "trading/alpha",
@@ -28,24 +28,29 @@ def _text(**detector: object) -> str:
 def test_symlink_swap_applies_and_a_bad_file_keeps_the_old_config(tmp_path: Path) -> None:
     volume = ConfigMapVolume(tmp_path)
     path = volume.publish(_text(min_edge=5.0))
-    config, _params = load_detector_config(path)
-    changes: list[tuple[RuntimeConfig, RuntimeConfig, ScanParams]] = []
+    changes: list[tuple[DetectorConfig, DetectorConfig]] = []
     errors: list[str] = []
-    watcher = ConfigWatcher(path, config, lambda o, n, p: changes.append((o, n, p)), errors.append)
+    watcher = ConfigWatcher(
+        path,
+        load_detector_config(path),
+        load_detector_config,
+        lambda o, n: changes.append((o, n)),
+        on_error=errors.append,
+    )
     assert not watcher.poll()  # nothing changed
 
     volume.publish(_text(min_edge=50.0, rules={"parity": False}))
     assert watcher.poll()
-    old, new, new_params = changes[-1]
-    assert old.detector.min_edge == 5.0
-    assert new.detector.min_edge == 50.0
-    assert new_params.min_edge == 50.0
-    assert AnomalyKind.PARITY not in new_params.enabled
+    old, new = changes[-1]
+    assert old.runtime.detector.min_edge == 5.0
+    assert new.runtime.detector.min_edge == 50.0
+    assert new.params.min_edge == 50.0
+    assert AnomalyKind.PARITY not in new.params.enabled
 
     volume.publish('{"strategy": "trading/alpha", ')  # truncated
     assert not watcher.poll()
     assert "not JSON" in errors[-1]
-    assert watcher.current.detector.min_edge == 50.0
+    assert watcher.current.runtime.detector.min_edge == 50.0
     assert not watcher.poll()  # the same bad file is reported once
 
     volume.publish(_text(rules={"no_such_rule": True}))
@@ -61,15 +66,19 @@ def test_symlink_swap_applies_and_a_bad_file_keeps_the_old_config(tmp_path: Path
 
     volume.publish(_text(min_edge=7.0))  # a good file after bad ones applies
     assert watcher.poll()
-    assert watcher.current.detector.min_edge == 7.0
+    assert watcher.current.runtime.detector.min_edge == 7.0
 
 
 def test_an_in_place_rewrite_is_seen_too(tmp_path: Path) -> None:
     path = tmp_path / "config.json"
     path.write_text(_text(min_edge=5.0), encoding="utf-8")
-    config, _ = load_detector_config(path)
     seen: list[float] = []
-    watcher = ConfigWatcher(path, config, lambda _o, n, _p: seen.append(n.detector.min_edge), lambda _e: None)
+    watcher = ConfigWatcher(
+        path,
+        load_detector_config(path),
+        load_detector_config,
+        lambda _o, n: seen.append(n.runtime.detector.min_edge),
+    )
     path.write_text(_text(min_edge=6.5), encoding="utf-8")
     os.utime(path, ns=(1, 1))  # even within one mtime tick the stamp moves
     assert watcher.poll()

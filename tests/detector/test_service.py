@@ -32,7 +32,7 @@ from spyops.market import MarketModel
 from spyops.schemas import AnomalyKind, OptionRight, Signal
 from spyops.signalstream import subscribe
 from tests.backend.server import serving
-from tests.detector.configmap import ConfigMapVolume
+from tests.common.configmap import ConfigMapVolume
 
 SESSION = dt.date(2026, 11, 20)
 BUDGET = 41  # SPY + 20 strikes of calls and puts, out of the simulator's 51
@@ -212,6 +212,8 @@ async def _one_signal_per_episode(rig: Rig) -> Signal:
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{service.probe_port}") as probes:
         ready = await probes.get("/ready")
         assert ready.status_code == 200, ready.text
+        assert ready.json()["checks"]["market data"] == {"ok": True, "reason": f"streaming {BUDGET} lines"}
+        assert ready.json()["checks"]["scan"]["ok"] is True
         assert (await probes.get("/health")).status_code == 200
         assert service.feed.lines_in_use == BUDGET
         strike = rig.atm()

@@ -396,7 +396,14 @@ def test_only_one_of_two_replicas_reconciles(
     operator_factory.append(second)
     second.wait_ready()
     assert first.get("/ready").json()["leader"] is True
-    assert second.get("/ready").json() == {"ready": True, "leader": False, "watching": False, "standby": True}
+    standby = second.get("/ready").json()
+    assert {k: standby[k] for k in ("ready", "leader", "watching", "standby")} == {
+        "ready": True,
+        "leader": False,
+        "watching": False,
+        "standby": True,
+    }
+    assert standby["checks"]["role"] == {"ok": True, "reason": "standby: another replica leads"}
 
     first.stop()  # a clean stop releases the Lease: the standby takes over at once
     wait_for("the standby to lead", lambda: second.get("/ready").json()["leader"] is True, timeout=60)

@@ -1,18 +1,22 @@
-"""The operator's HTTP endpoints: /health (liveness), /ready (readiness), /metrics (Prometheus)."""
+"""What the operator's /ready reports: its named readiness checks over the state it sets as it comes up.
+
+The server is the shared one (:class:`spyops.common.probes.ProbeServer`): /health (/healthz),
+/ready (/readyz) and /metrics of the operator's registry. Liveness is the event loop turning
+(:meth:`~spyops.common.probes.ProbeServer.beat_every`); the probes are answered on the same loop,
+so readiness needs no liveness term of its own.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import time
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 
-from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-
+from spyops.common.probes import ProbeServer, ReadinessCheck
 from spyops.operator.metrics import REGISTRY
 
 # The loop heartbeat must have ticked within this long for /health to pass.
-_STALE_AFTER = 30.0
+STALE_AFTER = 30.0
+HEARTBEAT_INTERVAL = 2.0
 
 
 @dataclass
@@ -23,57 +27,33 @@ class HealthState:
     leader: bool = False
     watching: bool = False  # kopf's watches are up
     standby: bool = False  # leader election on and another replica leads
-    heartbeat: float = field(default_factory=time.monotonic)
 
-    @property
-    def live(self) -> bool:
-        return time.monotonic() - self.heartbeat < _STALE_AFTER
 
-    @property
-    def ready(self) -> bool:
-        if not self.live or not self.connected:
-            return False
+def readiness_checks(state: HealthState) -> dict[str, ReadinessCheck]:
+    def api() -> tuple[bool, str]:
+        if state.connected:
+            return True, "connected to the API server"
+        return False, "not yet connected to the API server"
+
+    def role() -> tuple[bool, str]:
         # A standby replica is ready to take over; the leader is ready once it watches.
-        return self.standby or (self.leader and self.watching)
+        if state.standby:
+            return True, "standby: another replica leads"
+        if state.leader and state.watching:
+            return True, "leading and watching"
+        return False, "leading, watches not up yet" if state.leader else "not leading yet"
+
+    return {"api": api, "role": role}
 
 
-async def heartbeat(state: HealthState, interval: float = 2.0) -> None:
-    while True:
-        state.heartbeat = time.monotonic()
-        await asyncio.sleep(interval)
+def ready_details(state: HealthState) -> Mapping[str, object]:
+    return {"leader": state.leader, "watching": state.watching, "standby": state.standby}
 
 
-def _app(state: HealthState) -> web.Application:
-    async def health(_: web.Request) -> web.Response:
-        return web.json_response({"live": state.live}, status=200 if state.live else 503)
-
-    async def ready(_: web.Request) -> web.Response:
-        body = {
-            "ready": state.ready,
-            "leader": state.leader,
-            "watching": state.watching,
-            "standby": state.standby,
-        }
-        return web.json_response(body, status=200 if state.ready else 503)
-
-    async def metrics(_: web.Request) -> web.Response:
-        return web.Response(body=generate_latest(REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST})
-
-    app = web.Application()
-    app.router.add_get("/health", health)
-    app.router.add_get("/healthz", health)
-    app.router.add_get("/ready", ready)
-    app.router.add_get("/readyz", ready)
-    app.router.add_get("/metrics", metrics)
-    return app
-
-
-async def serve(state: HealthState, host: str, port: int) -> tuple[web.AppRunner, int]:
-    """Start the endpoints; return the runner and the bound port (port 0 picks a free one)."""
-    runner = web.AppRunner(_app(state), access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, host, port)
-    await site.start()
-    sockets = getattr(site._server, "sockets", None)
-    bound = int(sockets[0].getsockname()[1]) if sockets else port
-    return runner, bound
+def probe_server(state: HealthState) -> ProbeServer:
+    return ProbeServer(
+        readiness_checks(state),
+        stale_after=STALE_AFTER,
+        registry=REGISTRY,
+        ready_details=lambda: ready_details(state),
+    )

@@ -81,7 +81,7 @@ async def run(options: OperatorOptions) -> int:
     import kopf
 
     from spyops.operator import handlers, metrics
-    from spyops.operator.health import HealthState, heartbeat, serve
+    from spyops.operator.health import HEARTBEAT_INTERVAL, HealthState, probe_server
     from spyops.operator.kube import Kube
     from spyops.operator.leader import LeaderElector, LeadershipLostError, LeaseSettings
     from spyops.operator.prime import child_kinds, prime_cache
@@ -95,8 +95,9 @@ async def run(options: OperatorOptions) -> int:
         # kopf's own login reads KUBECONFIG; lightkube is given the file explicitly.
         os.environ["KUBECONFIG"] = str(options.kubeconfig)
     state = HealthState()
-    beat = asyncio.create_task(heartbeat(state))
-    runner, port = await serve(state, options.metrics_host, options.metrics_port)
+    probes = probe_server(state)
+    beat = asyncio.create_task(probes.beat_every(HEARTBEAT_INTERVAL))
+    port = await probes.start(options.metrics_host, options.metrics_port)
     log.info("serving /health, /ready and /metrics", extra={"port": port})
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -216,7 +217,7 @@ async def run(options: OperatorOptions) -> int:
                 await elector.release()
         await kube.close()
         beat.cancel()
-        await runner.cleanup()
+        await probes.stop()
     return exit_code
 
 

@@ -16,12 +16,11 @@ import os
 import socket
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
-from pydantic import BaseModel, ValidationError
 
 from spyops.azuresim.commands import (
     ConnectionUpdate,
@@ -35,11 +34,11 @@ from spyops.azuresim.commands import (
 from spyops.azuresim.resources import FAULT_ERRORS, arm_error, connection_document, gateway_document
 from spyops.azuresim.state import Clock, LinkSimulation, SimConfig
 from spyops.common.certs import CertificateAuthority
+from spyops.common.json_body import read_model
 
 log = logging.getLogger("spyops.azuresim")
 
 _SIM: web.AppKey[AzureSim] = web.AppKey("sim")
-ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -514,29 +513,6 @@ async def _msi_entry(request: web.Request) -> web.Response:
 # Control API (plain HTTP on loopback)
 
 
-async def _parse(request: web.Request, model: type[ModelT]) -> ModelT:
-    try:
-        raw = await request.json()
-    except json.JSONDecodeError as exc:
-        raise web.HTTPBadRequest(
-            text=json.dumps(
-                {"error": f"body is not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"}
-            ),
-            content_type="application/json",
-        ) from exc
-    try:
-        return model.model_validate(raw)
-    except ValidationError as exc:
-        problems = [
-            {"field": ".".join(str(p) for p in err["loc"]) or "<root>", "error": err["msg"]}
-            for err in exc.errors()
-        ]
-        raise web.HTTPBadRequest(
-            text=json.dumps({"error": "invalid command", "problems": problems}),
-            content_type="application/json",
-        ) from exc
-
-
 def _apply(request: web.Request, command: ControlCommand) -> web.Response:
     sim = request.app[_SIM].sim
     sim.advance()
@@ -568,19 +544,19 @@ def _add_control_routes(app: web.Application) -> None:
 
     @routes.post("/control/command")
     async def command(request: web.Request) -> web.Response:
-        return _apply(request, await _parse(request, ControlCommand))
+        return _apply(request, await read_model(request, ControlCommand))
 
     @routes.post("/control/connection")
     async def connection(request: web.Request) -> web.Response:
-        return _apply(request, ControlCommand(connection=await _parse(request, ConnectionUpdate)))
+        return _apply(request, ControlCommand(connection=await read_model(request, ConnectionUpdate)))
 
     @routes.post("/control/gateway")
     async def gateway(request: web.Request) -> web.Response:
-        return _apply(request, ControlCommand(gateway=await _parse(request, GatewayUpdate)))
+        return _apply(request, ControlCommand(gateway=await read_model(request, GatewayUpdate)))
 
     @routes.post("/control/faults")
     async def add_fault(request: web.Request) -> web.Response:
-        return _apply(request, ControlCommand(fault=await _parse(request, FaultSpec)))
+        return _apply(request, ControlCommand(fault=await read_model(request, FaultSpec)))
 
     @routes.delete("/control/faults")
     async def clear_faults(request: web.Request) -> web.Response:
@@ -588,11 +564,11 @@ def _add_control_routes(app: web.Application) -> None:
 
     @routes.post("/control/reset-behavior")
     async def reset_behavior(request: web.Request) -> web.Response:
-        return _apply(request, ControlCommand(reset_behavior=await _parse(request, ResetBehavior)))
+        return _apply(request, ControlCommand(reset_behavior=await read_model(request, ResetBehavior)))
 
     @routes.post("/control/scenario")
     async def scenario(request: web.Request) -> web.Response:
-        parsed = await _parse(request, Scenario)
+        parsed = await read_model(request, Scenario)
         sim = request.app[_SIM].sim
         sim.start_scenario(parsed)
         return _json(200, sim.snapshot())

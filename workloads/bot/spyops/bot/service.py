@@ -43,7 +43,6 @@ from opentelemetry.util.types import AttributeValue
 from pydantic import ValidationError
 
 from spyops.bot import order_refs
-from spyops.bot.config_watch import ConfigWatcher
 from spyops.bot.execution import Executor
 from spyops.bot.gateway import ConnectionState, GatewayConnection, client_id_for
 from spyops.bot.journal import Journal, JournalExecution, JournalOrder, OrderIntent, SignalDecision
@@ -63,10 +62,19 @@ from spyops.bot.risk import (
 )
 from spyops.bot.status_reporter import BotStatus, StatusReporter
 from spyops.common import tracing
+from spyops.common.config_watch import ConfigWatcher
 from spyops.common.probes import ProbeServer
 from spyops.outbox.sender import OutboxMetrics, OutboxSender
 from spyops.outbox.store import OutboxStore
-from spyops.schemas import Execution, OrderSide, OrderUpdate, RuntimeConfig, Signal, TradingState
+from spyops.schemas import (
+    Execution,
+    OrderSide,
+    OrderUpdate,
+    RuntimeConfig,
+    Signal,
+    TradingState,
+    load_runtime_config,
+)
 
 log = logging.getLogger(__name__)
 
@@ -181,10 +189,15 @@ class BotService:
         self.watcher = ConfigWatcher(
             options.config_path,
             config,
+            load_runtime_config,
             self._config_changed,
             on_error=lambda _e: self.metrics.config_errors.inc(),
         )
-        self.probes = ProbeServer(self.readiness, stale_after=10.0, registry=self.metrics.registry)
+        self.probes = ProbeServer(
+            {"gateway": self.gateway_ready, "config": self.config_ready},
+            stale_after=10.0,
+            registry=self.metrics.registry,
+        )
         self._set_trading_state_metric(config.trading_state)
 
     # clocks and gates --------------------------------------------------------------------
@@ -205,15 +218,19 @@ class BotService:
             return False, "not_reconciled"
         return True, ""
 
-    def readiness(self) -> tuple[bool, str]:
+    def gateway_ready(self) -> tuple[bool, str]:
         if not self.connection.ready:
             return (
                 False,
                 f"gateway connection {self.connection.state.value} {self.connection.last_error}".strip(),
             )
+        return True, "connected, reconciled" + (" (leader)" if self.is_leader() else "")
+
+    def config_ready(self) -> tuple[bool, str]:
+        # A rejected change leaves the last good config in force: still ready, but say so.
         if self.watcher.last_error:
-            return True, f"ready (last config change rejected: {self.watcher.last_error[:200]})"
-        return True, "connected, reconciled, config loaded" + (" (leader)" if self.is_leader() else "")
+            return True, f"last config change rejected: {self.watcher.last_error[:200]}"
+        return True, "config loaded"
 
     def _count_messages(self, n: int) -> None:
         self.messages_window.record(time.monotonic(), n)

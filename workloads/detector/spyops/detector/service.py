@@ -33,16 +33,17 @@ from opentelemetry.trace import Span
 from prometheus_client import CollectorRegistry
 
 from spyops.common import tracing
-from spyops.common.probes import ProbeServer
-from spyops.detector.config_reload import ConfigWatcher, load_detector_config
+from spyops.common.config_watch import ConfigWatcher
+from spyops.common.probes import ProbeServer, ReadinessCheck, readiness_body
+from spyops.detector.config import DetectorConfig, load_detector_config
 from spyops.detector.market_feed import FeedTarget, MarketFeed
 from spyops.detector.metrics import DetectorMetrics
-from spyops.detector.rules import Finding, ScanParams, scan_chain
+from spyops.detector.rules import Finding, scan_chain
 from spyops.detector.tracker import SignalTracker, build_signal
 from spyops.market.chain import ChainArrays
 from spyops.outbox.sender import OutboxMetrics, OutboxSender
 from spyops.outbox.store import OutboxStore
-from spyops.schemas import AnomalyKind, OutboundMode, OutboundSettings, RuntimeConfig, Signal
+from spyops.schemas import AnomalyKind, OutboundMode, OutboundSettings, Signal
 from spyops.signalstream import SignalLog, add_signal_stream
 
 log = logging.getLogger("spyops.detector.service")
@@ -85,7 +86,11 @@ class DetectorService:
             self._book_changed,
         )
         self.watcher = ConfigWatcher(
-            options.config_path, self.config, self._apply_config, self._config_rejected
+            options.config_path,
+            DetectorConfig(self.config, self.params),
+            load_detector_config,
+            self._apply_config,
+            on_error=self._config_rejected,
         )
         self._dirty = asyncio.Event()
         self._scanned_generation = -1  # the feed generation the last scan saw in sync
@@ -93,8 +98,12 @@ class DetectorService:
         self._last_findings: list[Finding] = []
         self._publish_queue: asyncio.Queue[tuple[Signal, Span | None]] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
+        self.readiness_checks: dict[str, ReadinessCheck] = {
+            "market data": self.market_data_ready,
+            "scan": self.scan_ready,
+        }
         self.probes = ProbeServer(
-            self.readiness, stale_after=options.liveness_stale_after, registry=self.registry
+            self.readiness_checks, stale_after=options.liveness_stale_after, registry=self.registry
         )
         self._stream_runner: web.AppRunner | None = None
         self.stream_port: int | None = None
@@ -157,13 +166,19 @@ class DetectorService:
 
     # -- readiness ------------------------------------------------------------------------
 
-    def readiness(self) -> tuple[bool, str]:
+    def market_data_ready(self) -> tuple[bool, str]:
         ready, reason = self.feed.readiness()
-        if not ready:
-            return False, reason
+        return (True, f"streaming {self.feed.lines_in_use} lines") if ready else (False, reason)
+
+    def scan_ready(self) -> tuple[bool, str]:
         if self._scanned_generation != self.feed.generation:
             return False, "waiting for the first scan of the subscribed chain"
-        return True, f"streaming {self.feed.lines_in_use} lines; {self.signal_log.last_seq} signals published"
+        return True, f"{self.signal_log.last_seq} signals published"
+
+    def readiness(self) -> tuple[bool, str]:
+        """What /ready answers, as (ready, reason)."""
+        ready, body = readiness_body(self.readiness_checks)
+        return ready, str(body["reason"])
 
     # -- scanning -------------------------------------------------------------------------
 
@@ -273,9 +288,10 @@ class DetectorService:
     def _config_rejected(self, _error: str) -> None:
         self.metrics.config_errors.inc()
 
-    def _apply_config(self, old: RuntimeConfig, new: RuntimeConfig, params: ScanParams) -> None:
+    def _apply_config(self, old_config: DetectorConfig, new_config: DetectorConfig) -> None:
+        old, new = old_config.runtime, new_config.runtime
         self.config = new
-        self.params = params
+        self.params = new_config.params
         self.metrics.config_reloads.inc()
         self.metrics.line_budget.set(new.detector.max_market_data_lines)
         if new.detector.clear_after_snapshots != old.detector.clear_after_snapshots:

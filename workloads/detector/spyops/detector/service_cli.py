@@ -39,7 +39,7 @@ def detector(
 
     from spyops.common.jsonlog import configure_json_logging
     from spyops.common.tracing import TracingConfigError, configure_tracing, shutdown_tracing
-    from spyops.detector.config_reload import DetectorConfigError
+    from spyops.detector.config import DetectorConfigError
     from spyops.detector.service import DetectorService, ServiceOptions
 
     configure_json_logging("detector", log_level)

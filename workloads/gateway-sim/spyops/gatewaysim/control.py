@@ -5,14 +5,13 @@ See workloads/gateway-sim/README.md for the endpoints.
 
 from __future__ import annotations
 
-import json
-import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
+from spyops.common.json_body import read_model
+from spyops.common.probes import ProbeServer
 from spyops.schemas import AnomalyKind, OptionRight
 
 if TYPE_CHECKING:
@@ -57,57 +56,6 @@ def _percentiles_ms(samples: list[float]) -> dict[str, float] | None:
 
 def _server(request: web.Request) -> GatewayServer:
     return request.app[SERVER_KEY]  # type: ignore[return-value]
-
-
-async def _body(request: web.Request, model: type[BaseModel]) -> Any:
-    raw = await request.read()
-    if not raw.strip():
-        data: object = {}
-    else:
-        try:
-            data = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise web.HTTPBadRequest(
-                text=json.dumps(
-                    {"error": f"body is not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"}
-                ),
-                content_type="application/json",
-            ) from exc
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        problems = [
-            {"field": ".".join(str(p) for p in err["loc"]) or "<body>", "error": err["msg"]}
-            for err in exc.errors()
-        ]
-        raise web.HTTPBadRequest(
-            text=json.dumps({"error": "invalid request body", "problems": problems}),
-            content_type="application/json",
-        ) from exc
-
-
-async def health(request: web.Request) -> web.Response:
-    server = _server(request)
-    stalled = time.monotonic() - server.last_cycle_wall
-    ok = stalled < LIVENESS_STALL_SECONDS
-    return web.json_response(
-        {"status": "ok" if ok else "stalled", "marketLoopAgeSeconds": round(stalled, 3)},
-        status=200 if ok else 503,
-    )
-
-
-async def ready(request: web.Request) -> web.Response:
-    server = _server(request)
-    ok = server.listening and not server.restarting
-    return web.json_response(
-        {"ready": ok, "listening": server.listening, "restarting": server.restarting, "port": server.port},
-        status=200 if ok else 503,
-    )
-
-
-async def metrics(request: web.Request) -> web.Response:
-    body = generate_latest(_server(request).gateway.metrics.registry)
-    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
 async def state(request: web.Request) -> web.Response:
@@ -163,7 +111,7 @@ async def account(request: web.Request) -> web.Response:
 async def inject_anomaly(request: web.Request) -> web.Response:
     from spyops.gatewaysim.server import describe
 
-    body: AnomalyRequest = await _body(request, AnomalyRequest)
+    body: AnomalyRequest = await read_model(request, AnomalyRequest, empty_is_defaults=True)
     server = _server(request)
     try:
         injected = server.gateway.inject(
@@ -188,13 +136,13 @@ async def connectivity_lost(request: web.Request) -> web.Response:
 
 
 async def connectivity_restored(request: web.Request) -> web.Response:
-    body: RestoredRequest = await _body(request, RestoredRequest)
+    body: RestoredRequest = await read_model(request, RestoredRequest, empty_is_defaults=True)
     _server(request).gateway.set_connectivity(True, data_lost=body.data_lost)
     return web.json_response({"connectivityOk": True, "dataLost": body.data_lost})
 
 
 async def restart(request: web.Request) -> web.Response:
-    body: RestartRequest = await _body(request, RestartRequest)
+    body: RestartRequest = await read_model(request, RestartRequest, empty_is_defaults=True)
     server = _server(request)
     if server.restarting:
         return web.json_response({"error": "a restart is already in progress"}, status=409)
@@ -212,14 +160,29 @@ async def resume_market_data(request: web.Request) -> web.Response:
     return web.json_response({"marketDataPaused": False})
 
 
-def build_control_app(server: GatewayServer) -> web.Application:
-    app = web.Application()
-    app[SERVER_KEY] = server
-    app.add_routes(
-        [
-            web.get("/health", health),
-            web.get("/ready", ready),
-            web.get("/metrics", metrics),
+def _listening(server: GatewayServer) -> tuple[bool, str]:
+    if server.listening:
+        return True, f"listening on port {server.port}"
+    return False, "the API port is not listening"
+
+
+def _not_restarting(server: GatewayServer) -> tuple[bool, str]:
+    return (False, "restarting") if server.restarting else (True, "not restarting")
+
+
+def build_control_server(server: GatewayServer) -> ProbeServer:
+    """The shared probe server (/health: the market loop turns; /ready; /metrics) plus the control API."""
+    probes = ProbeServer(
+        {"listening": lambda: _listening(server), "restart": lambda: _not_restarting(server)},
+        stale_after=LIVENESS_STALL_SECONDS,
+        last_sign_of_life=lambda: server.last_cycle_wall,
+        registry=server.gateway.metrics.registry,
+        ready_details=lambda: {
+            "listening": server.listening,
+            "restarting": server.restarting,
+            "port": server.port,
+        },
+        extra_routes=[
             web.get("/state", state),
             web.get("/clients", clients),
             web.get("/orders", orders),
@@ -233,6 +196,7 @@ def build_control_app(server: GatewayServer) -> web.Application:
             web.post("/restart", restart),
             web.post("/market-data/pause", pause_market_data),
             web.post("/market-data/resume", resume_market_data),
-        ]
+        ],
     )
-    return app
+    probes.app[SERVER_KEY] = server
+    return probes

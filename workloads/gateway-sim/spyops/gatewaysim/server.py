@@ -18,9 +18,8 @@ from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from aiohttp import web
-
-from spyops.gatewaysim.control import build_control_app
+from spyops.common.probes import ProbeServer
+from spyops.gatewaysim.control import build_control_server
 from spyops.gatewaysim.gateway import Gateway, GatewayConfig
 from spyops.gatewaysim.market import QuoteSource, SessionClock
 from spyops.gatewaysim.messages import EASTERN
@@ -69,7 +68,7 @@ class GatewayServer:
         )
         self.clock: SessionClock | None = None
         self._server: asyncio.Server | None = None
-        self._runner: web.AppRunner | None = None
+        self._control: ProbeServer | None = None
         self._market_task: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[None]] = set()
         self.port = self.settings.port
@@ -85,15 +84,8 @@ class GatewayServer:
         loop = asyncio.get_running_loop()
         self.clock = SessionClock(self.source.now, self.settings.speed, loop.time())
         await self._listen()
-        app = build_control_app(self)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.settings.control_host, self.settings.control_port)
-        await site.start()
-        if self.settings.control_port == 0:
-            server = site._server  # aiohttp exposes the bound socket only here
-            assert isinstance(server, asyncio.Server)
-            self.control_port = server.sockets[0].getsockname()[1]
+        self._control = build_control_server(self)
+        self.control_port = await self._control.start(self.settings.control_host, self.settings.control_port)
         self._market_task = asyncio.create_task(self._market_loop(), name="gatewaysim-market")
         log.info(
             "gateway simulator listening on %s:%d (control %s:%d), session %s",
@@ -122,8 +114,8 @@ class GatewayServer:
         if self._server is not None:
             self._server.close()
         self.gateway.drop_all_connections()
-        if self._runner is not None:
-            await self._runner.cleanup()
+        if self._control is not None:
+            await self._control.stop()
 
     @property
     def listening(self) -> bool:
