@@ -13,8 +13,8 @@ from lightkube import AsyncClient
 from lightkube.config.kubeconfig import KubeConfig
 from lightkube.resources.coordination_v1 import Lease
 
-from spyops.bot.leader import ElectionTiming, LeaderElector
 from spyops.cluster.testing import KubeCluster
+from spyops.common.lease import LeaderElector, LeaseTiming
 
 pytestmark = pytest.mark.cluster
 
@@ -52,9 +52,9 @@ async def _until(condition: Callable[[], bool], within: float) -> None:
 async def test_exactly_one_leader_and_graceful_handover(clients: list[AsyncClient], namespace: str) -> None:
     # A long lease and a short bound: a takeover inside the bound can only come from the release,
     # since the Lease (renewed at most one renew interval before the stop) would expire much later.
-    timing = ElectionTiming.for_duration(30)
+    timing = LeaseTiming.for_duration(30)
     handover_bound = timing.renew_interval + 1.0
-    assert handover_bound < timing.lease_duration - timing.renew_interval
+    assert handover_bound < timing.duration - timing.renew_interval
     electors = [
         LeaderElector(c, namespace=namespace, lease_name=LEASE, identity=f"bot-{i}", timing=timing)
         for i, c in enumerate(clients)
@@ -78,7 +78,7 @@ async def test_exactly_one_leader_and_graceful_handover(clients: list[AsyncClien
         while not any(e.is_leader() for e in rest):
             waited = time.monotonic() - stopped_at
             assert waited < handover_bound, (
-                f"no takeover {waited:.1f}s after a clean stop: the Lease ({timing.lease_duration:.0f}s) "
+                f"no takeover {waited:.1f}s after a clean stop: the Lease ({timing.duration:.0f}s) "
                 "was not released"
             )
             await asyncio.sleep(0.02)
@@ -93,14 +93,14 @@ async def test_exactly_one_leader_and_graceful_handover(clients: list[AsyncClien
 async def test_a_leader_cut_off_from_the_api_stops_before_anyone_else_starts(
     clients: list[AsyncClient], kube_cluster: KubeCluster, namespace: str, tmp_path: Path
 ) -> None:
-    timing = ElectionTiming.for_duration(5)
+    timing = LeaseTiming.for_duration(5)
     electors = [
         LeaderElector(c, namespace=namespace, lease_name=LEASE, identity=f"bot-{i}", timing=timing)
         for i, c in enumerate(clients[:2])
     ]
     first_task = asyncio.create_task(electors[0].run())
     try:
-        await _until(electors[0].is_leader, timing.lease_duration)
+        await _until(electors[0].is_leader, timing.duration)
         # Cut the leader off: the process keeps running, but its API server address now leads nowhere.
         config = yaml.safe_load(kube_cluster.kubeconfig.read_text())
         for entry in config["clusters"]:
@@ -108,10 +108,10 @@ async def test_a_leader_cut_off_from_the_api_stops_before_anyone_else_starts(
         unreachable = tmp_path / "unreachable.kubeconfig"
         unreachable.write_text(yaml.safe_dump(config))
         cut_off = AsyncClient(config=KubeConfig.from_file(unreachable), namespace=namespace)
-        electors[0]._client = cut_off
+        electors[0].client = cut_off
         second_task = asyncio.create_task(electors[1].run())
         try:
-            samples = await _watch_leaders(electors, timing.lease_duration + 3.0)
+            samples = await _watch_leaders(electors, timing.duration + 3.0)
             assert all(len(s) <= 1 for s in samples), "the cut-off leader overlapped with its successor"
             assert samples[-1] == {"bot-1"}
             stopped = next(i for i, s in enumerate(samples) if "bot-0" not in s)
