@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from spyops.cluster.testing import KubeCluster
+from spyops.common.lease import LeaseTiming
 from spyops.common.polling import wait_for
-from spyops.operator.leader import LeaseSettings
 from tests.operator.support import OperatorProcess, get_json
 
 pytestmark = pytest.mark.cluster
@@ -86,8 +86,8 @@ def test_a_leader_that_loses_its_lease_exits_and_leaves_it_alone(
     spyops_crds.kubectl("replace", "-f", "-", input=json.dumps(lease))
     taken_at = time.monotonic()
 
-    settings = LeaseSettings("", "", "")
-    limit = settings.renew_deadline + 2 * settings.retry_period + 15.0
+    timing = LeaseTiming.client_go()
+    limit = timing.renew_deadline + 2 * timing.renew_interval + 15.0
     assert proc.process is not None
     wait_for(
         "the operator to exit", lambda: proc.process is not None and proc.process.poll() is not None, limit

@@ -14,8 +14,8 @@ import pytest
 from spyops.cluster.audit import AuditLog, audit_log_of, audited_kubeconfig, service_account_user, summarize
 from spyops.cluster.testing import KubeCluster
 from spyops.common import metrics_text
+from spyops.common.lease import LeaseTiming
 from spyops.common.polling import wait_for
-from spyops.operator.leader import LeaseSettings
 from tests.operator.support import (
     MANAGED,
     RBAC_RELEASE,
@@ -147,7 +147,7 @@ def test_failover_under_load_loses_and_duplicates_nothing(
     operator_factory: list[OperatorProcess],
 ) -> None:
     kube = spyops_crds
-    lease = LeaseSettings("", "", "", duration=11.0)
+    lease = LeaseTiming.client_go(11.0)
     replicas = []
     for identity in ("replica-a", "replica-b"):
         proc = OperatorProcess(
@@ -183,7 +183,7 @@ def test_failover_under_load_loses_and_duplicates_nothing(
     print(f"takeover {takeover:.2f}s after SIGKILL (lease {lease.duration:.0f}s)")
     # The standby claims the Lease once it has seen it unrenewed for the full duration; the leader's last
     # renewal was at most one retry period before the kill. A little slack for this loaded machine.
-    assert takeover <= lease.duration + lease.retry_period + 2.0
+    assert takeover <= lease.duration + lease.renew_interval + 2.0
 
     _wait_all_ready(kube, namespace, STRATEGIES)
     assert_children_exactly_as_built(kube, namespace)

@@ -1,15 +1,13 @@
-"""The pure parts of the scale benchmark and tests: audit log parsing, the profile's top, the standby's
-next attempt, when a Deployment counts as available."""
+"""The pure parts of the scale benchmark and tests: audit log parsing, the profile's top, when a
+Deployment counts as available."""
 
 from __future__ import annotations
 
 import json
-import time
 from typing import Any
 
 from spyops.cluster.audit import parse_writes, summarize
 from spyops.operator.bench_scale import deployment_available, strategy_ready
-from spyops.operator.leader import LeaderElector, LeaseSettings
 from spyops.operator.profile_summary import summarize_collapsed
 from spyops.operator.workqueue import Key
 
@@ -54,18 +52,6 @@ def test_the_profile_top_sums_lines_of_one_function() -> None:
     assert top["top_self"][1]["function"] == "dumps (json/__init__.py)"
     # The entry frame on every stack says nothing; what is under it does.
     assert top["top_total"][0] == {"function": "reconcile (spyops/operator/reconcile.py)", "percent": 80.0}
-
-
-def test_a_standby_tries_again_when_the_observed_lease_expires() -> None:
-    elector = LeaderElector(None, LeaseSettings("ns", "lease", "me", duration=15.0))  # type: ignore[arg-type]
-    assert elector.next_attempt_in() == 2.0  # nothing observed yet: the retry period
-    elector._observed = {"holderIdentity": "other", "leaseDurationSeconds": 15}
-    elector._observed_at = time.monotonic() - 14.5
-    assert 0.05 <= elector.next_attempt_in() <= 0.6  # not the full retry period past the expiry
-    elector._observed_at = time.monotonic() - 1.0
-    assert elector.next_attempt_in() == 2.0
-    elector._observed_at = time.monotonic() - 30.0
-    assert elector.next_attempt_in() == 2.0  # expired already (and the claim failed): retry period
 
 
 def _deployment(**status: Any) -> dict[str, Any]:

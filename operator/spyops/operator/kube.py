@@ -140,10 +140,6 @@ def is_not_found(exc: BaseException) -> bool:
     return _status_code(exc) == 404
 
 
-def is_conflict(exc: BaseException) -> bool:
-    return _status_code(exc) == 409
-
-
 def _micro_time(moment: dt.datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
@@ -159,6 +155,11 @@ class Kube:
     @classmethod
     def connect(cls, kubeconfig: Path | None, instance: str) -> Kube:
         return cls(AsyncClient(config=kube_config(kubeconfig), field_manager=FIELD_MANAGER), instance)
+
+    @property
+    def client(self) -> AsyncClient:
+        """The lightkube client underneath, for code shared with the workloads (the Lease elector)."""
+        return self._client
 
     async def close(self) -> None:
         await self._client.close()
@@ -218,12 +219,6 @@ class Kube:
         result = await self._client.patch(
             _status_resource(ref), name, {"status": status}, namespace=namespace, patch_type=PatchType.MERGE
         )
-        return dict(result)
-
-    async def replace(self, manifest: dict[str, Any]) -> dict[str, Any]:
-        """PUT with the manifest's resourceVersion: fails with 409 if someone wrote in between."""
-        ref = kind_ref(manifest["apiVersion"], manifest["kind"])
-        result = await self._client.replace(_resource(ref)(manifest))
         return dict(result)
 
     async def create(self, manifest: dict[str, Any]) -> dict[str, Any]:

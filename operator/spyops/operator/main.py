@@ -80,10 +80,10 @@ async def run(options: OperatorOptions) -> int:
 
     import kopf
 
+    from spyops.common.lease import LeaderElector, LeadershipLostError, LeaseTiming
     from spyops.operator import handlers, metrics
     from spyops.operator.health import HEARTBEAT_INTERVAL, HealthState, probe_server
     from spyops.operator.kube import Kube
-    from spyops.operator.leader import LeaderElector, LeadershipLostError, LeaseSettings
     from spyops.operator.prime import child_kinds, prime_cache
     from spyops.operator.reconcile import OperatorSettings, Reconciler
     from spyops.operator.state import Cache
@@ -132,10 +132,11 @@ async def run(options: OperatorOptions) -> int:
     try:
         if options.leader_elect:
             elector = LeaderElector(
-                kube,
-                LeaseSettings(
-                    options.lease_namespace, options.lease_name, options.identity, options.lease_duration
-                ),
+                kube.client,
+                namespace=options.lease_namespace,
+                lease_name=options.lease_name,
+                identity=options.identity,
+                timing=LeaseTiming.client_go(options.lease_duration),
             )
             state.standby = True
             state.connected = True

@@ -46,7 +46,6 @@ from spyops.bot import order_refs
 from spyops.bot.execution import Executor
 from spyops.bot.gateway import ConnectionState, GatewayConnection, client_id_for
 from spyops.bot.journal import Journal, JournalExecution, JournalOrder, OrderIntent, SignalDecision
-from spyops.bot.leader import ElectionTiming, LeaderElector
 from spyops.bot.metrics import BotMetrics
 from spyops.bot.ratelimit import SlidingWindow
 from spyops.bot.risk import (
@@ -63,6 +62,7 @@ from spyops.bot.risk import (
 from spyops.bot.status_reporter import BotStatus, StatusReporter
 from spyops.common import tracing
 from spyops.common.config_watch import ConfigWatcher
+from spyops.common.lease import LeaderElector, LeaseTiming
 from spyops.common.probes import ProbeServer
 from spyops.outbox.sender import OutboxMetrics, OutboxSender
 from spyops.outbox.store import OutboxStore
@@ -618,7 +618,7 @@ class BotService:
                 namespace=namespace,
                 lease_name=self.config.lease_name,
                 identity=self.options.pod_name,
-                timing=ElectionTiming.for_duration(self.config.lease_duration_seconds),
+                timing=LeaseTiming.for_duration(self.config.lease_duration_seconds),
                 on_change=self._leadership_changed,
             )
             reporter = StatusReporter(
