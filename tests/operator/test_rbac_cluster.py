@@ -44,6 +44,7 @@ def test_what_it_needs_is_allowed(
         ("patch", "vpnlinks.spyops.io", "--subresource=status"),
         ("get", "secrets"),
         ("watch", "ibkrgateways.spyops.io"),
+        ("watch", "pods"),
         ("create", "events.events.k8s.io"),
         ("update", "leases.coordination.k8s.io"),
     ):

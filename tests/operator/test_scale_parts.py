@@ -101,3 +101,17 @@ def test_only_low_level_handlers_so_kopf_keeps_no_diff_base() -> None:
     settings = kopf.OperatorSettings()
     handlers.configure_settings(settings, "me")
     assert isinstance(settings.persistence.diffbase_storage, handlers.NoDiffBase)
+
+
+def test_pods_are_watched_with_the_managed_label_on_the_server() -> None:
+    """The operator watches its workloads' pods into its cache; a selector on the server keeps every
+    other pod of the cluster off the stream."""
+    import kopf
+
+    from spyops.operator import handlers
+
+    settings = kopf.OperatorSettings()
+    handlers.configure_settings(settings, "me")
+    assert handlers.MANAGED_SELECTOR in settings.watching.label_selectors.collect(
+        kopf.Resource("", "v1", "pods")
+    )

@@ -87,6 +87,13 @@ CHILD_APPLIES = Counter(
     ["kind", "reason"],
     registry=REGISTRY,
 )
+STATUS_WRITES_DEFERRED = Counter(
+    "spyops_operator_status_writes_deferred_total",
+    "Status writes that only moved a rollout's counters and messages, held back to be written with a "
+    "later one (at most one such write per object every 10 s), by kind.",
+    ["kind"],
+    registry=REGISTRY,
+)
 RECONCILED_OBJECTS = Gauge(
     "spyops_operator_reconciled_objects",
     "Objects reconciled without error at least once since this replica started reconciling (after a "

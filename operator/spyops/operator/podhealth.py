@@ -8,11 +8,17 @@ claim that never binds, a pod nothing can schedule.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
 _PULL_FAILURES = frozenset({"ImagePullBackOff", "ErrImagePull", "InvalidImageName", "ErrImageNeverPull"})
 _CONFIG_FAILURES = frozenset({"CreateContainerConfigError", "CreateContainerError", "RunContainerError"})
+# A pod waits for the scheduler and for its claim to bind in every normal start; only one that has
+# waited this long is named on its owner (at 500 strategies starting at once, pods wait tens of seconds
+# for the scheduler, and naming each wait cost a status write and a Warning Event, and another write
+# when it passed). A container problem (image pull, crash, bad config) is named at once.
+PENDING_GRACE_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -64,10 +70,22 @@ def _container_problem(component: str, pod: str, status: dict[str, Any]) -> PodP
     return None
 
 
+def _pending_for(pod: dict[str, Any], now: float) -> float:
+    """Seconds since the pod was created (its creationTimestamp, RFC 3339 in UTC); unknown: long ago."""
+    created = pod["metadata"].get("creationTimestamp")
+    try:
+        moment = dt.datetime.strptime(str(created), "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+    except ValueError:
+        return float("inf")
+    return now - moment.timestamp()
+
+
 def _pending_problem(
-    component: str, pod: dict[str, Any], claims: dict[str, dict[str, Any]]
+    component: str, pod: dict[str, Any], claims: dict[str, dict[str, Any]], now: float
 ) -> PodProblem | None:
     meta, spec = pod["metadata"], pod.get("spec") or {}
+    if _pending_for(pod, now) < PENDING_GRACE_SECONDS:
+        return None
     unbound = []
     for volume in spec.get("volumes") or []:
         claim = (volume.get("persistentVolumeClaim") or {}).get("claimName")
@@ -107,11 +125,29 @@ def claims_to_check(pods: list[dict[str, Any]]) -> list[str]:
     return sorted(names)
 
 
+def pod_essentials(pod: dict[str, Any]) -> dict[str, Any]:
+    """What `diagnose` and `claims_to_check` read of a pod: the operator keeps this much of every pod of
+    its workloads in memory (not managedFields, not the containers' specs)."""
+    meta = pod.get("metadata") or {}
+    kept = {
+        k: meta[k]
+        for k in ("name", "namespace", "labels", "creationTimestamp", "deletionTimestamp")
+        if k in meta
+    }
+    volumes = [v for v in (pod.get("spec") or {}).get("volumes") or [] if v.get("persistentVolumeClaim")]
+    return {"metadata": kept, "spec": {"volumes": volumes}, "status": pod.get("status") or {}}
+
+
 def diagnose(
-    component: str, pods: list[dict[str, Any]], claims: dict[str, dict[str, Any]] | None = None
+    component: str,
+    pods: list[dict[str, Any]],
+    claims: dict[str, dict[str, Any]] | None = None,
+    now: float | None = None,
 ) -> PodProblem | None:
     """The first problem among a workload's pods (stalled ones first), or None when nothing is wrong
-    beyond starting up. ``claims`` maps (at least) the claims of `claims_to_check` by name."""
+    beyond starting up. ``claims`` maps (at least) the claims of `claims_to_check` by name; ``now``
+    (seconds since the epoch; default: infinitely late, every wait is long) judges how long a Pending
+    pod has waited (PENDING_GRACE_SECONDS)."""
     found: list[PodProblem] = []
     for pod in sorted(pods, key=lambda p: p["metadata"]["name"]):
         if pod["metadata"].get("deletionTimestamp"):
@@ -125,7 +161,7 @@ def diagnose(
             if problem is not None:
                 found.append(problem)
         if status.get("phase", "Pending") == "Pending":
-            problem = _pending_problem(component, pod, claims or {})
+            problem = _pending_problem(component, pod, claims or {}, float("inf") if now is None else now)
             if problem is not None:
                 found.append(problem)
     found.sort(key=lambda p: not p.stalled)

@@ -67,7 +67,8 @@ async def prime_cache(
     labels = {"app.kubernetes.io/managed-by": MANAGED_BY}
     custom = [(kind, ns, _list(kube, API_VERSION, kind, ns, {})) for kind in CUSTOM_KINDS for ns in scopes]
     children = [_list(kube, v, k, ns, labels) for v, k in child_kinds for ns in scopes]
-    listed = await asyncio.gather(*(c for _, _, c in custom), *children)
+    pods = [_list(kube, "v1", "Pod", ns, labels) for ns in scopes]
+    listed = await asyncio.gather(*(c for _, _, c in custom), *children, *pods)
     count = 0
     for (kind, _, _), items in zip(custom, listed[: len(custom)], strict=True):
         for body in items:
@@ -76,9 +77,14 @@ async def prime_cache(
                 meta = body["metadata"]
                 cache.index_strategy(meta["namespace"], meta["name"], body.get("spec") or {})
             count += 1
-    for items in listed[len(custom) :]:
+    for items in listed[len(custom) : len(custom) + len(children)]:
         for body in items:
             cache.put_child(body)
+            count += 1
+    # The pods too: a strategy stuck on a pod problem says the same after a restart (no write).
+    for items in listed[len(custom) + len(children) :]:
+        for body in items:
+            cache.put_pod(body)
             count += 1
     return count
 

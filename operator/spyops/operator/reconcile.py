@@ -32,6 +32,7 @@ from spyops.operator.kube import Kube
 from spyops.operator.podhealth import PodProblem, claims_to_check, diagnose
 from spyops.operator.render import GatewayTarget, LinkState, gateway_host, render_runtime_config
 from spyops.operator.state import Cache
+from spyops.operator.status_change import Change, classify, progress_delay
 from spyops.operator.vpnlink.conditions import ConditionValue, cloud_link_ready
 from spyops.operator.vpnlink.model import engine_status
 from spyops.operator.workqueue import Key
@@ -46,7 +47,11 @@ VPNLINK = "VpnLink"
 # Look again this often while something outside our watches may change (a Secret appearing).
 RECHECK_SECONDS = 30.0
 POD_RECHECK_SECONDS = 10.0  # while a workload is not Ready, its pods are looked at this often
-POD_LOOK_INTERVAL = 5.0  # a strategy's pods are listed at most this often (and not in its first seconds)
+# While a rollout lasts, a status write that only moves its counters and messages waits this long after
+# the previous one (spyops.operator.status_change); a change of phase or condition is written at once.
+PROGRESS_WRITE_INTERVAL = 10.0
+STRATEGY_PROGRESS_FIELDS = ("replicas", "readyReplicas", "readyBots", "detectorReady")
+GATEWAY_PROGRESS_FIELDS = ("replicas", "readyReplicas")
 _WARNING_REASONS = frozenset(
     {
         "ImagePullBackOff",
@@ -137,8 +142,8 @@ class Reconciler:
         self.kube = kube
         self.cache = cache
         self.settings = settings
-        # (namespace, strategy) -> when its pods were last looked at, and what was wrong with them.
-        self._pod_looks: dict[tuple[str, str], tuple[float, PodProblem | None]] = {}
+        # (kind, namespace, name) -> when this replica last wrote the object's status (monotonic).
+        self._status_written: dict[tuple[str, str, str], float] = {}
 
     # -- shared ---------------------------------------------------------------------------------
 
@@ -190,6 +195,10 @@ class Reconciler:
         if all(self.cache.child(c) is not None for c in children):
             return True
         meta = body["metadata"]
+        if not self.cache.children_seen(meta["uid"]):
+            # No child of it was ever seen, so none can be gone with it: a new owner (a GET per new
+            # strategy was a read per strategy for nothing).
+            return True
         fresh = await self.kube.get(API_VERSION, kind, meta["namespace"], meta["name"])
         if (
             fresh is None
@@ -204,19 +213,36 @@ class Reconciler:
         return True
 
     async def _write_status(
-        self, kind: str, body: dict[str, Any], status: dict[str, Any], owned: Sequence[str]
-    ) -> dict[str, Any]:
-        """Merge-patch the operator's own status keys when they changed; post Events for transitions."""
+        self,
+        kind: str,
+        body: dict[str, Any],
+        status: dict[str, Any],
+        owned: Sequence[str],
+        progress: Sequence[str] = (),
+    ) -> float | None:
+        """Merge-patch the operator's own status keys when they changed; post Events for transitions.
+        A change of only the ``progress`` keys and condition messages waits PROGRESS_WRITE_INTERVAL
+        after this object's previous write: returns the seconds to look again then (None: written or
+        nothing to write)."""
         current = body.get("status") or {}
-        if all(current.get(k) == status.get(k) for k in owned):
-            return body
+        change = classify(current, status, owned, progress)
+        if change is Change.NONE:
+            return None
         meta = body["metadata"]
+        written_key = (kind, meta["namespace"], meta["name"])
+        now = time.monotonic()
+        if change is Change.PROGRESS:
+            delay = progress_delay(self._status_written.get(written_key), now, PROGRESS_WRITE_INTERVAL)
+            if delay is not None:
+                metrics.STATUS_WRITES_DEFERRED.labels(kind).inc()
+                return delay
         patch = {k: status.get(k) for k in owned}
         updated = await self.kube.patch_status(API_VERSION, kind, meta["namespace"], meta["name"], patch)
+        self._status_written[written_key] = now
         self.cache.put_resource(kind, updated)
         for old, new in cond.transitions(current.get("conditions"), status.get("conditions") or []):
             await self._event_for(body, old, new)
-        return updated
+        return None
 
     async def _event_for(self, body: dict[str, Any], old: dict[str, Any] | None, new: dict[str, Any]) -> None:
         """An Event for a transition a person would want to see: Ready changes, problems, the kill switch."""
@@ -239,6 +265,7 @@ class Reconciler:
     async def reconcile_gateway(self, key: Key) -> float | None:
         body = await self._current(GATEWAY, key.namespace, key.name)
         if body is None or body["metadata"].get("deletionTimestamp"):
+            self._status_written.pop((GATEWAY, key.namespace, key.name), None)
             return None
         meta = body["metadata"]
         generation = int(meta.get("generation", 1))
@@ -296,13 +323,17 @@ class Reconciler:
             "readyReplicas": ready,
             "endpoint": f"{gateway_host(meta['name'], meta['namespace'])}:{spec.api_port}",
         }
-        await self._write_status(GATEWAY, body, status, GATEWAY_STATUS_FIELDS)
+        deferred = await self._write_status(
+            GATEWAY, body, status, GATEWAY_STATUS_FIELDS, GATEWAY_PROGRESS_FIELDS
+        )
         if refused:
-            return refusals.RECHECK_SECONDS
-        if not creds_ok:
-            return RECHECK_SECONDS
-        # Pod failures change no watched object (the StatefulSet's counters stay put): look again.
-        return None if is_ready else POD_RECHECK_SECONDS
+            after: float | None = refusals.RECHECK_SECONDS
+        elif not creds_ok:
+            after = RECHECK_SECONDS
+        else:
+            # Pod failures change no watched object (the StatefulSet's counters stay put): look again.
+            after = None if is_ready else POD_RECHECK_SECONDS
+        return _sooner(after, deferred)
 
     async def _check_credentials(self, namespace: str, spec: IBKRGatewaySpec) -> tuple[bool, str, str]:
         if spec.simulator is not None:
@@ -356,7 +387,7 @@ class Reconciler:
     async def reconcile_strategy(self, key: Key) -> float | None:
         body = await self._current(STRATEGY, key.namespace, key.name)
         if body is None or body["metadata"].get("deletionTimestamp"):
-            self._pod_looks.pop((key.namespace, key.name), None)
+            self._status_written.pop((STRATEGY, key.namespace, key.name), None)
             return None
         meta = body["metadata"]
         namespace, name = meta["namespace"], meta["name"]
@@ -444,8 +475,6 @@ class Reconciler:
         detector_done, _, detector_ready = _rollout_complete(
             live.get(f"Deployment/{detector_name(name)}"), 0 if spec.suspend else 1
         )
-        if bots_done and detector_done:
-            self._pod_looks.pop((namespace, name), None)  # the next rollout starts with a fresh look
         gateway_condition = (
             cond.Wanted(cond.GATEWAY_READY, cond.TRUE, "GatewayReady", f"IBKRGateway {gateway_name} is Ready")
             if gateway_ready
@@ -506,41 +535,45 @@ class Reconciler:
             gatewayEndpoint=f"{target.host}:{target.port}",
             outboundMode=config.outbound.mode.value,
         )
-        await self._write_status(STRATEGY, body, status, OPERATOR_STATUS_FIELDS)
+        deferred = await self._write_status(
+            STRATEGY, body, status, OPERATOR_STATUS_FIELDS, STRATEGY_PROGRESS_FIELDS
+        )
         if refused:
-            return refusals.RECHECK_SECONDS
+            return _sooner(refusals.RECHECK_SECONDS, deferred)
         # Pod failures change no watched object (the Deployments' counters stay put): look again.
-        return (
+        return _sooner(
             None
             if spec.suspend or phase in (StrategyPhase.RUNNING, StrategyPhase.HALTED)
-            else POD_RECHECK_SECONDS
+            else POD_RECHECK_SECONDS,
+            deferred,
         )
 
     async def _pod_problem(self, namespace: str, component: str, labels: dict[str, str]) -> PodProblem | None:
-        pods = await self.kube.list("v1", "Pod", namespace, labels)
-        # Only the claims of Pending pods, each by name: listing the namespace's claims instead made
-        # every pod look decode every strategy's claims (44% of the operator's CPU at 500 strategies).
+        # From the watch-fed cache (pods of the workloads, the strategies' claims are children): a look
+        # costs the API server nothing. It used to LIST pods and GET claims, twice per strategy per look,
+        # which at 500 strategies rolling out at once was more requests than applying their children.
+        pods = self.cache.pods(namespace, labels)
         claims: dict[str, dict[str, Any]] = {}
         for claim_name in claims_to_check(pods):
-            claim = await self.kube.get("v1", "PersistentVolumeClaim", namespace, claim_name)
+            ref = {"apiVersion": "v1", "kind": "PersistentVolumeClaim"}
+            claim = self.cache.child({**ref, "metadata": {"namespace": namespace, "name": claim_name}})
+            if claim is None:
+                # Not one we made (a StatefulSet's claim template's), or gone: ask.
+                claim = await self.kube.get("v1", "PersistentVolumeClaim", namespace, claim_name)
             if claim is not None:
                 claims[claim_name] = claim
-        return diagnose(component, pods, claims)
+        return diagnose(component, pods, claims, time.time())
 
     async def _strategy_pod_problem(self, namespace: str, name: str) -> PodProblem | None:
-        # Listing pods on every reconcile of a rollout (each Deployment status change is one) cost two
-        # LISTs each time with hundreds of strategies starting at once. Pods that just started have no
-        # problem worth naming yet, so the first look is POD_LOOK_INTERVAL after the rollout was first
-        # seen, and later looks reuse the last answer for as long.
-        key = (namespace, name)
-        now = time.monotonic()
-        last = self._pod_looks.setdefault(key, (now, None))
-        if now - last[0] < POD_LOOK_INTERVAL:
-            return last[1]
         detector = await self._pod_problem(namespace, "detector", strategy_selector(name, "detector"))
         bots = await self._pod_problem(namespace, "bot", strategy_selector(name, "bot"))
         found = [p for p in (detector, bots) if p is not None]
         found.sort(key=lambda p: not p.stalled)
-        problem = found[0] if found else None
-        self._pod_looks[key] = (now, problem)
-        return problem
+        return found[0] if found else None
+
+
+def _sooner(first: float | None, second: float | None) -> float | None:
+    """The earlier of two requeue delays (None: no requeue)."""
+    if first is None:
+        return second
+    return first if second is None else min(first, second)

@@ -6,8 +6,19 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from spyops.operator.podhealth import pod_essentials
+
 ChildKey = tuple[str, str, str, str]  # apiVersion, kind, namespace, name
 ObjectKey = tuple[str, str]  # namespace, name
+PodGroup = tuple[str, str, str]  # namespace, app.kubernetes.io/instance, app.kubernetes.io/component
+INSTANCE_LABEL = "app.kubernetes.io/instance"
+COMPONENT_LABEL = "app.kubernetes.io/component"
+
+
+def _pod_group(pod: dict[str, Any]) -> PodGroup:
+    meta = pod["metadata"]
+    labels = meta.get("labels") or {}
+    return (meta.get("namespace", ""), labels.get(INSTANCE_LABEL, ""), labels.get(COMPONENT_LABEL, ""))
 
 
 def child_key(body: dict[str, Any]) -> ChildKey:
@@ -26,6 +37,11 @@ class Cache:
     # Set before the strategies are re-rendered, so it leads the link's persisted status.outbound,
     # which is what counts after an operator restart.
     link_outbound: dict[ObjectKey, str] = field(default_factory=dict)
+    # The pods of the workloads (what podhealth reads of them), by owner and component: a look at a
+    # workload's pods is a dictionary lookup, not a LIST per reconcile.
+    _pods: dict[PodGroup, dict[str, dict[str, Any]]] = field(default_factory=lambda: defaultdict(dict))
+    # Owners (uid) with at least one child seen: only their children can be gone while they are too.
+    _owners_seen: set[str] = field(default_factory=set)
 
     def put_resource(self, kind: str, body: dict[str, Any]) -> None:
         meta = body["metadata"]
@@ -63,6 +79,38 @@ class Cache:
 
     def put_child(self, body: dict[str, Any]) -> None:
         self.children[child_key(body)] = body
+        for ref in body["metadata"].get("ownerReferences") or []:
+            if ref.get("controller") and ref.get("uid"):
+                self._owners_seen.add(ref["uid"])
+
+    def children_seen(self, owner_uid: str) -> bool:
+        """Whether any child of this owner was ever seen (since start, listed or watched)."""
+        return owner_uid in self._owners_seen
+
+    def forget_owner(self, owner_uid: str) -> None:
+        self._owners_seen.discard(owner_uid)
+
+    def put_pod(self, body: dict[str, Any]) -> None:
+        pod = pod_essentials(body)
+        self._pods[_pod_group(pod)][pod["metadata"]["name"]] = pod
+
+    def drop_pod(self, body: dict[str, Any]) -> None:
+        group = _pod_group(body)
+        pods = self._pods.get(group)
+        if pods is not None:
+            pods.pop(body["metadata"]["name"], None)
+            if not pods:
+                del self._pods[group]
+
+    def pods(self, namespace: str, selector: dict[str, str]) -> list[dict[str, Any]]:
+        """The cached pods in ``namespace`` whose labels include ``selector`` (which names the instance
+        and the component, as the workloads' selectors do)."""
+        group = (namespace, selector.get(INSTANCE_LABEL, ""), selector.get(COMPONENT_LABEL, ""))
+        return [
+            pod
+            for pod in self._pods.get(group, {}).values()
+            if all(pod["metadata"].get("labels", {}).get(k) == v for k, v in selector.items())
+        ]
 
     def drop_child(self, body: dict[str, Any]) -> None:
         self.children.pop(child_key(body), None)

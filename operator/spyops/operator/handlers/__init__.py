@@ -29,6 +29,9 @@ CHILD_RESOURCES: tuple[tuple[str, str, str], ...] = (
     ("monitoring.coreos.com", "v1", "servicemonitors"),
 )
 MANAGED_SELECTOR = f"app.kubernetes.io/managed-by={MANAGED_BY}"
+# The pods of the workloads (their templates carry the same label), watched into the cache so that
+# saying why a workload is not Ready reads no pod or claim from the API server.
+POD_RESOURCE = ("", "v1", "pods")
 
 
 def _deleted(event: kopf.RawEvent) -> bool:
@@ -61,6 +64,7 @@ def register(
         if _deleted(event):
             cache.drop_resource(STRATEGY, namespace, name)
             cache.index_strategy(namespace, name, None)
+            cache.forget_owner(str(event["object"].get("metadata", {}).get("uid", "")))
             strategies.forget(key)
             return
         body: dict[str, Any] = dict(event["object"])
@@ -74,6 +78,7 @@ def register(
         key = Key(GATEWAY, namespace, name)
         if _deleted(event):
             cache.drop_resource(GATEWAY, namespace, name)
+            cache.forget_owner(str(event["object"].get("metadata", {}).get("uid", "")))
             gateways.forget(key)
         else:
             cache.put_resource(GATEWAY, dict(event["object"]))
@@ -129,6 +134,16 @@ def register(
             registry=registry,
         )(child_event)
 
+    @kopf.on.event(*POD_RESOURCE, labels={"app.kubernetes.io/managed-by": MANAGED_BY}, registry=registry)
+    async def pod_event(event: kopf.RawEvent, **_: Any) -> None:
+        # Cache only: a pod's change reaches its owner through the Deployment's or StatefulSet's
+        # counters, and its problems through the owner's periodic look while it is not Ready.
+        body: dict[str, Any] = dict(event["object"])
+        if _deleted(event):
+            cache.drop_pod(body)
+        else:
+            cache.put_pod(body)
+
 
 class NoDiffBase(kopf.DiffBaseStorage):
     """kopf builds a deep copy of every watched object (managedFields and status included) on every
@@ -149,7 +164,7 @@ class NoDiffBase(kopf.DiffBaseStorage):
 def configure_settings(settings: kopf.OperatorSettings, identity: str) -> None:
     """kopf settings for hundreds of objects on a small box."""
     # Watch only what we made (server-side selector), not every Deployment in the cluster.
-    for group, _version, plural in CHILD_RESOURCES:
+    for group, _version, plural in (*CHILD_RESOURCES, POD_RESOURCE):
         selector: Any = (group, plural) if group else plural
         settings.watching.label_selectors[selector] = MANAGED_SELECTOR
     settings.watching.server_timeout = 300
