@@ -1,21 +1,32 @@
 """The operator with many objects, at a size `make test` affords (the benchmark, `spyops bench operator`,
-runs the same at 500): a restart writes nothing, and a leader SIGKILLed in the middle of a bulk apply is
-replaced within the Lease duration with nothing lost and nothing duplicated."""
+runs the same at 500): on the way to Ready it stays within a request budget per strategy, a restart
+writes nothing, and a leader SIGKILLed in the middle of a bulk apply is replaced within the Lease
+duration with nothing lost and nothing duplicated."""
 
 from __future__ import annotations
 
 import json
 import time
+from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from spyops.cluster.audit import AuditLog, audit_log_of, audited_kubeconfig, service_account_user, summarize
+from spyops.cluster.audit import (
+    READ_VERBS,
+    AuditLog,
+    Request,
+    audit_log_of,
+    audited_kubeconfig,
+    service_account_user,
+    summarize,
+)
 from spyops.cluster.testing import KubeCluster
 from spyops.common import metrics_text
 from spyops.common.lease import LeaseTiming
 from spyops.common.polling import wait_for
+from spyops.operator.reconcile import PROGRESS_WRITE_INTERVAL
 from tests.operator.support import (
     MANAGED,
     RBAC_RELEASE,
@@ -95,7 +106,22 @@ def audited_operator_kubeconfig(spyops_crds: KubeCluster, namespace: str, tmp_pa
     )
 
 
-def test_a_restarted_operator_writes_nothing(
+def _over_status_budget(requests: list[Request]) -> list[str]:
+    """Strategies whose status was written more often than: once when first seen, once when Ready, and
+    once per PROGRESS_WRITE_INTERVAL of rollout in between (counters and messages wait)."""
+    times: dict[str, list[float]] = defaultdict(list)
+    for r in requests:
+        if r.resource == "tradingstrategies/status" and r.verb == "patch":
+            times[r.name].append(r.at)
+    over = []
+    for name, at in sorted(times.items()):
+        span = max(at) - min(at)
+        if len(at) > 2 + int(span // PROGRESS_WRITE_INTERVAL):
+            over.append(f"{name}: {len(at)} status writes in {span:.1f} s")
+    return over
+
+
+def test_requests_per_strategy_to_ready_and_a_restart_that_writes_nothing(
     spyops_crds: KubeCluster,
     namespace: str,
     operator_sa_kubeconfig: Path,
@@ -104,16 +130,39 @@ def test_a_restarted_operator_writes_nothing(
     operator_factory: list[OperatorProcess],
 ) -> None:
     kube = spyops_crds
+    user = service_account_user(f"op-{namespace}"[:63])
+    audit = AuditLog(audit_log_of(kube.kubeconfig))
     names = [f"s{i}" for i in range(STRATEGIES)]
-    kube.kubectl("apply", "-f", "-", input=json.dumps(_gateway(namespace)))
-    kube.kubectl("apply", "-f", "-", input=_strategies(namespace, names))
     first = OperatorProcess(audited_operator_kubeconfig, namespace, tmp_path, "before-restart").start()
     operator_factory.append(first)
-    _wait_all_ready(kube, namespace, STRATEGIES)
+    first.wait_ready()
+    kube.kubectl("apply", "-f", "-", input=json.dumps(_gateway(namespace)))
     kube.kubectl("wait", "-n", namespace, "--for=condition=Ready", "--timeout=60s", "ibkrgateway/gw")
+
+    # From nothing to Ready: every request the operator makes for the strategies is one the API server
+    # and every watcher pay for, so it must stay within a budget per strategy.
+    audit.mark()
+    kube.kubectl("apply", "-f", "-", input=_strategies(namespace, names))
+    _wait_all_ready(kube, namespace, STRATEGIES)
+    time.sleep(1.0)  # the writes of the last reconciles are in the log
+    made = [r for r in audit.requests_since_mark(user) if r.resource != "leases"]
+    print(f"requests for {STRATEGIES} strategies to Ready: {summarize(made)}")
+    # No reads: pods and claims come from the watch-fed cache, a new strategy needs no GET. (The
+    # ServiceMonitor API is probed by a LIST at most once a minute.)
+    reads = [r for r in made if r.verb in READ_VERBS and r.resource != "servicemonitors"]
+    assert not reads, f"the operator read, per request: {summarize(reads)}"
+    # Each child applied once: a child's own watch event (it was created, its status moved) changes
+    # nothing to apply.
+    applies = Counter(
+        (r.resource, r.name) for r in made if r.verb == "patch" and not r.resource.endswith("/status")
+    )
+    assert applies, "no child applied: the audit log did not see the operator"
+    twice = {k: n for k, n in applies.items() if n > 1}
+    assert not twice, f"children applied more than once: {twice}"
+    over = _over_status_budget(made)
+    assert not over, f"status written more often than its budget: {over}"
     assert first.stop() == 0
 
-    audit = AuditLog(audit_log_of(kube.kubeconfig))
     audit.mark()
     before = _resource_versions(kube, namespace)
     second = OperatorProcess(audited_operator_kubeconfig, namespace, tmp_path, "after-restart").start()
@@ -129,7 +178,6 @@ def test_a_restarted_operator_writes_nothing(
     )
     time.sleep(3.0)  # anything a reconcile set off (a watch event, a requeue) has happened by now
 
-    user = service_account_user(f"op-{namespace}"[:63])
     writes = [w for w in audit.writes_since_mark(user) if w.resource != "leases"]
     assert not writes, f"the restarted operator wrote: {summarize(writes)} (e.g. {writes[:5]})"
     after = _resource_versions(kube, namespace)

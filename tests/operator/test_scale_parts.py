@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from spyops.cluster.audit import parse_writes, summarize
+from spyops.cluster.audit import parse_requests, parse_writes, per_object, summarize
 from spyops.operator.bench_scale import deployment_available, strategy_ready
 from spyops.operator.profile_summary import summarize_collapsed
 from spyops.operator.workqueue import Key
@@ -37,6 +37,30 @@ def test_only_the_users_completed_writes_count() -> None:
     ]
     writes = parse_writes(lines, USER)
     assert summarize(writes) == {"patch configmaps": 1, "patch tradingstrategies/status": 1}
+
+
+def test_requests_count_once_each_a_watch_when_it_starts() -> None:
+    lines = [
+        _event("get", "tradingstrategies"),
+        _event("list", "pods"),
+        _event("watch", "pods", stage="ResponseStarted"),
+        _event("watch", "pods"),  # the same watch, when it ended
+        _event("patch", "configmaps"),
+    ]
+    requests = parse_requests(lines, USER)
+    assert summarize(requests) == {
+        "get tradingstrategies": 1,
+        "list pods": 1,
+        "patch configmaps": 1,
+        "watch pods": 1,
+    }
+    assert per_object(requests, 2) == {
+        "get tradingstrategies": 0.5,
+        "list pods": 0.5,
+        "patch configmaps": 0.5,
+        "watch pods": 0.5,
+        "total": 2.0,
+    }
 
 
 def test_the_profile_top_sums_lines_of_one_function() -> None:

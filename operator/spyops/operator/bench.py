@@ -23,6 +23,13 @@ from typing import Any
 import httpx2
 from lightkube import AsyncClient
 
+from spyops.cluster.audit import (
+    AuditLog,
+    audit_log_of,
+    audited_kubeconfig,
+    per_object,
+    service_account_user,
+)
 from spyops.operator import bench_scale
 from spyops.operator.api.gateway import IBKRGatewaySpec
 from spyops.operator.api.strategy import TradingStrategySpec
@@ -172,16 +179,27 @@ def control_plane_pids(kubeconfig: Path) -> list[int]:
     return [c.pid for c in state.components] if state is not None else []
 
 
-async def run_benchmark(kubeconfig: Path, config: BenchConfig) -> dict[str, Any]:
-    from spyops.cluster.audit import AuditLog, audit_log_of, audited_kubeconfig, service_account_user
-
-    namespace = config.namespace
+def _client(kubeconfig: Path) -> Kube:
     # The operator's client and field manager; a longer timeout than lightkube's 10 s, since a request
     # the loaded API server answers late must not end the benchmark (the operator retries instead).
-    kube = Kube(
+    return Kube(
         AsyncClient(config=kube_config(kubeconfig), field_manager=FIELD_MANAGER, timeout=httpx2.Timeout(120)),
         "bench",
     )
+
+
+def _requests_per_strategy(audit: AuditLog, user: str, strategies: int) -> dict[str, Any]:
+    """What ``user`` asked of the API server since the mark, per strategy (its Lease apart)."""
+    requests = audit.requests_since_mark(user)
+    return {
+        "per_strategy": per_object([r for r in requests if r.resource != "leases"], strategies),
+        "lease_requests": sum(1 for r in requests if r.resource == "leases"),
+    }
+
+
+async def run_benchmark(kubeconfig: Path, config: BenchConfig) -> dict[str, Any]:
+    namespace = config.namespace
+    kube = _client(kubeconfig)
     # The operator adds a ServiceMonitor when the Prometheus Operator's API is served; so do we.
     service_monitor = await kube.api_available("monitoring.coreos.com/v1", "ServiceMonitor", namespace)
     per_strategy = children_per_strategy(service_monitor)
@@ -194,7 +212,17 @@ async def run_benchmark(kubeconfig: Path, config: BenchConfig) -> dict[str, Any]
         kubeconfig, account, "cluster-admin", workdir / "operator.kubeconfig"
     )
     audit_path = audit_log_of(kubeconfig)
-    audit = AuditLog(audit_path) if audit_path.is_file() else None
+    if not audit_path.is_file():
+        raise BenchError(
+            f"{audit_path} does not exist: the benchmark counts the operator's requests in the API "
+            "server's audit log, which the embedded control plane writes (an existing cluster does not)"
+        )
+    audit = AuditLog(audit_path)
+    # The floor's client is audited too (as another account), so its requests are counted the same way.
+    floor_account = "bench-floor"
+    floor_kube = _client(
+        audited_kubeconfig(kubeconfig, floor_account, "cluster-admin", workdir / "floor.kubeconfig")
+    )
     operator = OperatorRun(operator_kubeconfig, namespace, "bench", workdir).start()
     replacement = OperatorRun(operator_kubeconfig, namespace, "bench-restarted", workdir)
     watcher = asyncio.create_task(_watch_children(kube, namespace, counter, child_kinds(service_monitor)))
@@ -218,8 +246,10 @@ async def run_benchmark(kubeconfig: Path, config: BenchConfig) -> dict[str, Any]
             await counter.wait(name, limit=60)
             latencies.append(counter.done_at[name] - started)
 
+        floor_cpu_before = (time.process_time(), cpu_seconds(control_plane))
+        audit.mark()
         floor = await bench_scale.floor(
-            kube,
+            floor_kube,
             f"{namespace}-floor",
             config.bulk,
             config.concurrency,
@@ -227,9 +257,13 @@ async def run_benchmark(kubeconfig: Path, config: BenchConfig) -> dict[str, Any]
             service_monitor,
             config.ready_timeout,
         )
+        floor["requests"] = _requests_per_strategy(audit, service_account_user(floor_account), config.bulk)
+        floor["client_cpu_s"] = round(time.process_time() - floor_cpu_before[0], 1)
+        floor["control_plane_cpu_s"] = round(cpu_seconds(control_plane) - floor_cpu_before[1], 1)
 
         rss_before_bulk = rss_bytes(operator.pid)
-        cpu_before = (cpu_seconds([operator.pid]), cpu_seconds(control_plane))
+        cpu_before = (cpu_seconds([operator.pid]), cpu_seconds(control_plane), time.process_time())
+        audit.mark()
         raw_profile = workdir / "profile.collapsed"
         if config.profile is not None:
             operator.profile(raw_profile)
@@ -240,7 +274,9 @@ async def run_benchmark(kubeconfig: Path, config: BenchConfig) -> dict[str, Any]
         cpu_used = {
             "operator_cpu_s": round(cpu_seconds([operator.pid]) - cpu_before[0], 1),
             "control_plane_cpu_s": round(cpu_seconds(control_plane) - cpu_before[1], 1),
+            "bench_cpu_s": round(time.process_time() - cpu_before[2], 1),
         }
+        operator_requests = _requests_per_strategy(audit, service_account_user(account), config.bulk)
         profile: dict[str, Any] | None = None
         if config.profile is not None:
             operator.stop_profile()
@@ -253,11 +289,6 @@ async def run_benchmark(kubeconfig: Path, config: BenchConfig) -> dict[str, Any]
 
         restart_kinds = [STRATEGY_KIND, GATEWAY_KIND, *child_kinds(service_monitor)]
         total = config.latency_samples + config.bulk
-        if audit is None:
-            raise BenchError(
-                f"{audit_path} does not exist: the restart phase counts the operator's writes in the API "
-                "server's audit log, which the embedded control plane writes (an existing cluster does not)"
-            )
         restarted = await bench_scale.restart(
             kube, operator, replacement, audit, service_account_user(account), total, restart_kinds
         )
@@ -292,6 +323,7 @@ async def run_benchmark(kubeconfig: Path, config: BenchConfig) -> dict[str, Any]
                     if len(children_done) == len(names)
                     else None,
                     **cpu_used,
+                    "requests": operator_requests,
                 },
                 "floor_direct_apply_without_operator": floor,
                 "operator_over_floor": _ratio(ready_s, floor["all_deployments_available_s"]),
@@ -317,6 +349,7 @@ async def run_benchmark(kubeconfig: Path, config: BenchConfig) -> dict[str, Any]
         operator.stop()
         replacement.stop()
         await kube.close()
+        await floor_kube.close()
         shutil.rmtree(workdir, ignore_errors=True)
 
 

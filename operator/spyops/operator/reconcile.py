@@ -238,7 +238,8 @@ class Reconciler:
                 return delay
         patch = {k: status.get(k) for k in owned}
         updated = await self.kube.patch_status(API_VERSION, kind, meta["namespace"], meta["name"], patch)
-        self._status_written[written_key] = now
+        # Counted from the answer, so the API server too sees no two progress writes closer than that.
+        self._status_written[written_key] = time.monotonic()
         self.cache.put_resource(kind, updated)
         for old, new in cond.transitions(current.get("conditions"), status.get("conditions") or []):
             await self._event_for(body, old, new)

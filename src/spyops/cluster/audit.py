@@ -1,13 +1,15 @@
-"""The embedded API server's audit log, kept to one purpose: counting the writes a client under
-observation makes (the operator after a restart must make none).
+"""The embedded API server's audit log, kept to one purpose: counting the requests a client under
+observation makes (the operator after a restart must write nothing; on the way to Ready it must stay
+within a budget per strategy).
 
-The policy logs only mutating requests of the ServiceAccounts in one namespace (AUDITED_NAMESPACE),
-at Metadata level (no bodies), so every other client of the session cluster costs nothing. A test or
+The policy logs only the requests of the ServiceAccounts in one namespace (AUDITED_NAMESPACE), at
+Metadata level (no bodies), so every other client of the session cluster costs nothing. A test or
 benchmark runs the process it watches with a token of a ServiceAccount there.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections import Counter
 from collections.abc import Iterator
@@ -23,6 +25,8 @@ AUDITED_NAMESPACE = "spyops-audited"
 AUDIT_LOG = "audit.log"
 POLICY_FILE = "audit-policy.yaml"
 WRITE_VERBS = ("create", "update", "patch", "delete", "deletecollection")
+READ_VERBS = ("get", "list", "watch")
+ALL_VERBS = WRITE_VERBS + READ_VERBS
 
 POLICY = {
     "apiVersion": "audit.k8s.io/v1",
@@ -32,7 +36,7 @@ POLICY = {
         {
             "level": "Metadata",
             "userGroups": [f"system:serviceaccounts:{AUDITED_NAMESPACE}"],
-            "verbs": list(WRITE_VERBS),
+            "verbs": list(ALL_VERBS),
         },
         {"level": "None"},
     ],
@@ -58,42 +62,69 @@ def audit_log_of(kubeconfig: Path) -> Path:
 
 
 @dataclass(frozen=True)
-class Write:
+class Request:
     user: str
     verb: str
     resource: str  # plural, with /subresource when there is one
     namespace: str
     name: str
     code: int
+    at: float = 0.0  # when the API server received it, seconds since the epoch
 
 
-def parse_writes(lines: Iterator[str] | list[str], user: str) -> list[Write]:
-    """The completed write requests of ``user`` among audit log lines (pure)."""
+def _received(event: dict[str, object]) -> float:
+    stamp = event.get("requestReceivedTimestamp")
+    try:
+        return dt.datetime.fromisoformat(str(stamp)).timestamp()
+    except ValueError:
+        return 0.0
+
+
+def parse_requests(
+    lines: Iterator[str] | list[str], user: str, verbs: tuple[str, ...] = ALL_VERBS
+) -> list[Request]:
+    """The requests of ``user`` with one of ``verbs`` among audit log lines, each once (pure): when
+    complete, a watch when it started (it completes only when it ends)."""
     found = []
     for line in lines:
         if not line.strip():
             continue
         event = json.loads(line)
-        if event.get("stage") != "ResponseComplete" or event.get("verb") not in WRITE_VERBS:
+        verb = event.get("verb")
+        counted_stage = "ResponseStarted" if verb == "watch" else "ResponseComplete"
+        if event.get("stage") != counted_stage or verb not in verbs:
             continue
         if (event.get("user") or {}).get("username") != user:
             continue
         ref = event.get("objectRef") or {}
         resource = ref.get("resource", "?") + (f"/{ref['subresource']}" if ref.get("subresource") else "")
         found.append(
-            Write(
+            Request(
                 user=user,
                 verb=event["verb"],
                 resource=resource,
                 namespace=ref.get("namespace", ""),
                 name=ref.get("name", ""),
                 code=int((event.get("responseStatus") or {}).get("code", 0)),
+                at=_received(event),
             )
         )
     return found
 
 
-def summarize(writes: list[Write]) -> dict[str, int]:
+def parse_writes(lines: Iterator[str] | list[str], user: str) -> list[Request]:
+    """The completed write requests of ``user`` among audit log lines (pure)."""
+    return parse_requests(lines, user, WRITE_VERBS)
+
+
+def per_object(requests: list[Request], objects: int) -> dict[str, float]:
+    """Requests per object by "verb resource", and their total (pure)."""
+    counts = summarize(requests)
+    shares = {k: round(v / max(1, objects), 2) for k, v in counts.items()}
+    return {**shares, "total": round(len(requests) / max(1, objects), 2)}
+
+
+def summarize(writes: list[Request]) -> dict[str, int]:
     """Writes counted by "verb resource", sorted, for a report."""
     return dict(sorted(Counter(f"{w.verb} {w.resource}" for w in writes).items()))
 
@@ -113,13 +144,16 @@ class AuditLog:
     def mark(self) -> None:
         self._offset = self.path.stat().st_size
 
-    def writes_since_mark(self, user: str) -> list[Write]:
+    def writes_since_mark(self, user: str) -> list[Request]:
+        return self.requests_since_mark(user, WRITE_VERBS)
+
+    def requests_since_mark(self, user: str, verbs: tuple[str, ...] = ALL_VERBS) -> list[Request]:
         with self.path.open("rb") as handle:
             handle.seek(self._offset)
             data = handle.read()
         # A line still being written has no newline yet; it belongs to the next read.
         complete = data[: data.rfind(b"\n") + 1].decode()
-        return parse_writes(complete.splitlines(), user)
+        return parse_requests(complete.splitlines(), user, verbs)
 
 
 def service_account_user(name: str) -> str:
