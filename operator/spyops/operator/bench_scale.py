@@ -157,6 +157,7 @@ async def floor(
         "strategies": count,
         "concurrency": concurrency,
         "applied_s": round(applied, 2),
+        "started_at": started,
         "all_deployments_available_s": round(seen.last() - started, 2) if complete else None,
         "available": len(seen.at),
         "expected": len(deployments),
