@@ -125,6 +125,7 @@ def test_only_low_level_handlers_so_kopf_keeps_no_diff_base() -> None:
     settings = kopf.OperatorSettings()
     handlers.configure_settings(settings, "me")
     assert isinstance(settings.persistence.diffbase_storage, handlers.NoDiffBase)
+    assert isinstance(settings.persistence.progress_storage, handlers.NoProgress)
 
 
 def test_pods_are_watched_with_the_managed_label_on_the_server() -> None:

@@ -161,6 +161,29 @@ class NoDiffBase(kopf.DiffBaseStorage):
         return None
 
 
+class NoProgress(kopf.ProgressStorage):
+    """kopf clears its progress records out of a copy of every watched object on every event, before
+    diffing it for high-level handlers (1.9 % of the operator's busy time at 500 strategies, py-spy).
+    With only low-level handlers there is no progress to keep: nothing is read, stored or cleared."""
+
+    def fetch(self, *, key: kopf.HandlerId, body: kopf.Body) -> kopf.ProgressRecord | None:
+        return None
+
+    def store(
+        self, *, key: kopf.HandlerId, record: kopf.ProgressRecord, body: kopf.Body, patch: kopf.Patch
+    ) -> None:
+        return None
+
+    def purge(self, *, key: kopf.HandlerId, body: kopf.Body, patch: kopf.Patch) -> None:
+        return None
+
+    def touch(self, *, body: kopf.Body, patch: kopf.Patch, value: str | None) -> None:
+        return None
+
+    def clear(self, *, essence: kopf.BodyEssence) -> kopf.BodyEssence:
+        return essence
+
+
 def configure_settings(settings: kopf.OperatorSettings, identity: str) -> None:
     """kopf settings for hundreds of objects on a small box."""
     # Watch only what we made (server-side selector), not every Deployment in the cluster.
@@ -183,3 +206,4 @@ def configure_settings(settings: kopf.OperatorSettings, identity: str) -> None:
     # Only low-level (on.event) handlers are registered, so kopf adds no finalizer and stores no
     # progress or diff-base on our objects: deletion never waits for the operator.
     settings.persistence.diffbase_storage = NoDiffBase()
+    settings.persistence.progress_storage = NoProgress()
