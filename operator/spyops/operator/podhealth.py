@@ -15,10 +15,11 @@ from typing import Any
 _PULL_FAILURES = frozenset({"ImagePullBackOff", "ErrImagePull", "InvalidImageName", "ErrImageNeverPull"})
 _CONFIG_FAILURES = frozenset({"CreateContainerConfigError", "CreateContainerError", "RunContainerError"})
 # A pod waits for the scheduler and for its claim to bind in every normal start; only one that has
-# waited this long is named on its owner (at 500 strategies starting at once, pods wait tens of seconds
-# for the scheduler, and naming each wait cost a status write and a Warning Event, and another write
-# when it passed). A container problem (image pull, crash, bad config) is named at once.
-PENDING_GRACE_SECONDS = 30.0
+# waited this long is named on its owner. At 500 strategies starting at once on two cores, pods waited
+# over a minute for the scheduler and the provisioner, and naming each wait cost two status writes and
+# three Events per strategy (named, then passed); 30 s was too short there. A container problem (image
+# pull, crash, bad config) is named at once.
+PENDING_GRACE_SECONDS = 120.0
 
 
 @dataclass(frozen=True)

@@ -251,7 +251,8 @@ class Reconciler:
         warning = (
             (kind == cond.STALLED and status == cond.TRUE)
             or (kind == cond.RISK_HALTED and status == cond.TRUE)
-            or (status == cond.FALSE and reason in _WARNING_REASONS)
+            # Stalled=False is never news, whatever reason it quotes (it repeated Ready's warning).
+            or (status == cond.FALSE and reason in _WARNING_REASONS and kind != cond.STALLED)
         )
         if kind == cond.READY:
             if old is None and status != cond.TRUE and not warning:
