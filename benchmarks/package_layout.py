@@ -58,14 +58,14 @@ def module_file(name: str) -> tuple[str, Path] | None:
 def runtime_nodes(tree: ast.AST) -> list[ast.AST]:
     """Every node except the bodies of ``if TYPE_CHECKING:`` (imports for the type checker only)."""
     found: list[ast.AST] = []
-    todo = [tree]
-    while todo:
-        node = todo.pop()
+    to_visit = [tree]
+    while to_visit:
+        node = to_visit.pop()
         found.append(node)
         if isinstance(node, ast.If) and ast.unparse(node.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING"):
-            todo.extend(node.orelse)
+            to_visit.extend(node.orelse)
             continue
-        todo.extend(ast.iter_child_nodes(node))
+        to_visit.extend(ast.iter_child_nodes(node))
     return found
 
 
@@ -92,9 +92,9 @@ def closure(entry: str) -> tuple[dict[str, str], set[str]]:
     """First-party modules reached from entry (module -> root) and the third-party names it imports."""
     first_party: dict[str, str] = {}
     third_party: set[str] = set()
-    todo = [entry]
-    while todo:
-        name = todo.pop()
+    to_visit = [entry]
+    while to_visit:
+        name = to_visit.pop()
         if name in first_party:
             continue
         top = name.split(".")[0]
@@ -107,8 +107,8 @@ def closure(entry: str) -> tuple[dict[str, str], set[str]]:
             continue  # `from spyops.x import attribute`: not a module
         first_party[name] = found[0]
         # A module's parent packages run first.
-        todo.extend(".".join(name.split(".")[:i]) for i in range(2, name.count(".") + 1))
-        todo.extend(imported_names(found[1], name))
+        to_visit.extend(".".join(name.split(".")[:i]) for i in range(2, name.count(".") + 1))
+        to_visit.extend(imported_names(found[1], name))
     return first_party, third_party
 
 

@@ -25,7 +25,14 @@ def test_a_clean_window_has_no_problems() -> None:
         ]
     )
     assert journal.orders == {"a": "FILLED", "b": "SUBMITTED"}
-    verdict = judge(_orders("a", "b"), [{"execId": "e1"}], journal, {"e1"}, {"s1", "s2"})
+    verdict = judge(
+        _orders("a", "b"),
+        [{"execId": "e1"}],
+        journal,
+        {"e1"},
+        {"s1", "s2"},
+        gateway_orders_after=_orders("a", "b"),
+    )
     assert verdict.problems == []
 
 
@@ -36,15 +43,40 @@ def test_each_broken_invariant_is_named() -> None:
         {"a": "FILLED", "c": "SUBMITTED", "d": "INTENDED", "e": never_sent, "f": "REJECTED"},
         {"s1": {"TRADED"}},
     )
-    verdict = judge(_orders("a", "a", "b"), [{"execId": "e1"}, {"execId": "e2"}], journal, {"e1"}, set())
+    gateway = _orders("a", "a", "b")
+    verdict = judge(
+        gateway, [{"execId": "e1"}, {"execId": "e2"}], journal, {"e1"}, set(), gateway_orders_after=gateway
+    )
     assert verdict.duplicated_orders == {"a": 2}
     assert verdict.not_journaled == ["b"]
     assert verdict.journaled_not_at_gateway == ["c", "f"]  # intents never sent are allowed
     assert verdict.executions_missing_at_backend == ["e2"]
     assert verdict.signals_missing_at_backend == ["s1"]
     assert len(verdict.problems) == 5
-    unchecked = judge(_orders("a"), [{"execId": "e2"}], JournalView({"a": "FILLED"}, {}), None, None)
+    unchecked = judge(
+        _orders("a"),
+        [{"execId": "e2"}],
+        JournalView({"a": "FILLED"}, {}),
+        None,
+        None,
+        gateway_orders_after=_orders("a"),
+    )
     assert unchecked.problems == []
+
+
+def test_trading_between_the_reads_is_not_a_disagreement() -> None:
+    # "b" was journaled and sent after the first read of the gateway and before the journals were read;
+    # "c" was placed after the journals were read. Neither is lost nor unjournaled.
+    journal = JournalView({"a": "FILLED", "b": "SUBMITTED"}, {})
+    verdict = judge(_orders("a"), [], journal, None, None, gateway_orders_after=_orders("a", "b", "c"))
+    assert verdict.problems == []
+    # Missing from both reads, a journaled order is lost; unjournaled at the first read, it was never journaled.
+    lost = judge(_orders("a", "x"), [], journal, None, None, gateway_orders_after=_orders("a", "x"))
+    assert lost.journaled_not_at_gateway == ["b"]
+    assert lost.not_journaled == ["x"]
+    # An order twice at the gateway in either read is a duplicate.
+    twice = judge(_orders("a"), [], journal, None, None, gateway_orders_after=_orders("a", "a", "b"))
+    assert twice.duplicated_orders == {"a": 2}
 
 
 def test_longest_gap_counts_from_the_last_sample_with_a_leader() -> None:

@@ -140,12 +140,13 @@ class Trading:
             orders = orders_at_gateway(self.kubeconfig, self.namespace)
             executions = self.gateway_executions()
             journal = self.journals()
+            orders_after = orders_at_gateway(self.kubeconfig, self.namespace)
             signals = self.backend_ids("signals") if with_backend else None
             fills = self.backend_ids("executions") if with_backend else None
             if with_backend and (signals is None or fills is None):
-                found = judge(orders, executions, journal, set(), set())
+                found = judge(orders, executions, journal, set(), set(), gateway_orders_after=orders_after)
             else:
-                found = judge(orders, executions, journal, fills, signals)
+                found = judge(orders, executions, journal, fills, signals, gateway_orders_after=orders_after)
             backend_missing = found.executions_missing_at_backend or found.signals_missing_at_backend
             if not backend_missing or time.monotonic() > deadline:
                 return found

@@ -73,21 +73,33 @@ def merge_journals(views: Iterable[JournalView]) -> JournalView:
     return JournalView(orders, decisions)
 
 
+def _refs(orders: Sequence[dict[str, Any]]) -> Counter[str]:
+    return Counter(str(o.get("orderRef") or "") for o in orders if o.get("orderRef"))
+
+
 def judge(
     gateway_orders: Sequence[dict[str, Any]],
     gateway_executions: Sequence[dict[str, Any]],
     journal: JournalView,
     backend_execution_ids: set[str] | None,
     backend_signal_ids: set[str] | None,
+    *,
+    gateway_orders_after: Sequence[dict[str, Any]],
 ) -> Verdict:
-    """The end-of-scenario checks; the backend ones are skipped only when ``None`` is passed."""
-    refs = Counter(str(o.get("orderRef") or "") for o in gateway_orders if o.get("orderRef"))
-    at_gateway = set(refs)
+    """The end-of-scenario checks; the backend ones are skipped only when ``None`` is passed.
+
+    Trading goes on while the checks read, so the gateway is read twice: ``gateway_orders`` before
+    the journals (an order at the gateway then was journaled before it was sent) and
+    ``gateway_orders_after`` after them (an order a journal then says was sent has reached the
+    gateway by then). One read would count an order placed between the reads as lost.
+    """
+    before = _refs(gateway_orders)
+    after = _refs(gateway_orders_after)
     return Verdict(
-        duplicated_orders={ref: n for ref, n in refs.items() if n > 1},
-        not_journaled=sorted(at_gateway - set(journal.orders)),
+        duplicated_orders={ref: n for ref, n in (before | after).items() if n > 1},
+        not_journaled=sorted(set(before) - set(journal.orders)),
         journaled_not_at_gateway=sorted(
-            ref for ref, status in journal.orders.items() if status not in UNSENT and ref not in at_gateway
+            ref for ref, status in journal.orders.items() if status not in UNSENT and ref not in after
         ),
         executions_missing_at_backend=(
             []
