@@ -101,6 +101,15 @@ def test_a_pending_pod_is_named_only_after_the_grace() -> None:
     assert problem.reason == "VolumePending"
 
 
+def test_the_schedulers_verdict_is_named_at_once() -> None:
+    now = 1_800_000_000.0
+    verdict = {"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": "0/1 nodes"}
+    pod = _pod("s1-bot-a", _stamp(1, now), conditions=[verdict])
+    problem = diagnose("bot", [pod], {"s1-bot-state": {"status": {"phase": "Bound"}}}, now)
+    assert problem is not None
+    assert problem.reason == "Unschedulable"
+
+
 def test_a_container_problem_is_named_at_once() -> None:
     now = 1_800_000_000.0
     waiting = {"name": "bot", "image": "img", "state": {"waiting": {"reason": "ImagePullBackOff"}}}

@@ -14,11 +14,12 @@ from typing import Any
 
 _PULL_FAILURES = frozenset({"ImagePullBackOff", "ErrImagePull", "InvalidImageName", "ErrImageNeverPull"})
 _CONFIG_FAILURES = frozenset({"CreateContainerConfigError", "CreateContainerError", "RunContainerError"})
-# A pod waits for the scheduler and for its claim to bind in every normal start; only one that has
-# waited this long is named on its owner. At 500 strategies starting at once on two cores, pods waited
-# over a minute for the scheduler and the provisioner, and naming each wait cost two status writes and
-# three Events per strategy (named, then passed); 30 s was too short there. A container problem (image
-# pull, crash, bad config) is named at once.
+# A pod waits for its claim to bind in every normal start (the class binds at first consumer: the
+# scheduler picks the node, then the provisioner makes the volume); only a wait this long is named on
+# its owner. At 500 strategies starting at once on two cores, claims waited over a minute, and naming
+# each wait cost two status writes and three Events per strategy (named, then passed); 30 s was too
+# short there. The scheduler's verdict (PodScheduled=False) and container problems (image pull, crash,
+# bad config) are named at once.
 PENDING_GRACE_SECONDS = 120.0
 
 
@@ -85,8 +86,6 @@ def _pending_problem(
     component: str, pod: dict[str, Any], claims: dict[str, dict[str, Any]], now: float
 ) -> PodProblem | None:
     meta, spec = pod["metadata"], pod.get("spec") or {}
-    if _pending_for(pod, now) < PENDING_GRACE_SECONDS:
-        return None
     unbound = []
     for volume in spec.get("volumes") or []:
         claim = (volume.get("persistentVolumeClaim") or {}).get("claimName")
@@ -94,7 +93,7 @@ def _pending_problem(
             phase = ((claims.get(claim) or {}).get("status") or {}).get("phase", "missing")
             if phase != "Bound":
                 unbound.append(f"{claim} ({phase})")
-    if unbound:
+    if unbound and _pending_for(pod, now) >= PENDING_GRACE_SECONDS:
         return PodProblem(
             "VolumePending",
             f"{component} pod {meta['name']} waits for its volume claim(s) to bind: {', '.join(unbound)}",
