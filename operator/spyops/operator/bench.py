@@ -171,12 +171,27 @@ def _ratio(value: float | None, floor: float | None) -> float | None:
     return None if value is None or not floor else round(value / floor, 2)
 
 
-def control_plane_pids(kubeconfig: Path) -> list[int]:
-    """The embedded control plane's processes (etcd, kube-apiserver, ...), from its state file."""
+def control_plane_pids(kubeconfig: Path) -> dict[str, int]:
+    """The embedded control plane's processes by component (etcd, kube-apiserver, ..., the local-path
+    provisioner), from its state file."""
     from spyops.cluster.controlplane import ClusterState
 
     state = ClusterState.load(kubeconfig.parent)
-    return [c.pid for c in state.components] if state is not None else []
+    return {c.name: c.pid for c in state.components} if state is not None else {}
+
+
+def cpu_by_component(pids: dict[str, int]) -> dict[str, float]:
+    return {name: cpu_seconds([pid]) for name, pid in pids.items()}
+
+
+def cpu_used_since(pids: dict[str, int], before: dict[str, float]) -> dict[str, Any]:
+    """CPU-seconds each control-plane component used since ``before`` (largest first), and their sum."""
+    now = cpu_by_component(pids)
+    used = {name: round(now[name] - before.get(name, 0.0), 1) for name in now}
+    return {
+        "control_plane_cpu_s": round(sum(used.values()), 1),
+        "control_plane_cpu_s_by_component": dict(sorted(used.items(), key=lambda item: -item[1])),
+    }
 
 
 def _client(kubeconfig: Path) -> Kube:
@@ -253,7 +268,7 @@ async def run_benchmark(kubeconfig: Path, config: BenchConfig) -> dict[str, Any]
         floor_watcher = asyncio.create_task(
             _watch_children(kube, floor_namespace, floor_counter, child_kinds(service_monitor))
         )
-        floor_cpu_before = (time.process_time(), cpu_seconds(control_plane))
+        floor_cpu_before = (time.process_time(), cpu_by_component(control_plane))
         audit.mark()
         try:
             floor = await bench_scale.floor(
@@ -276,10 +291,10 @@ async def run_benchmark(kubeconfig: Path, config: BenchConfig) -> dict[str, Any]
         )
         floor["requests"] = _requests_per_strategy(audit, service_account_user(floor_account), config.bulk)
         floor["bench_process_cpu_s"] = round(time.process_time() - floor_cpu_before[0], 1)
-        floor["control_plane_cpu_s"] = round(cpu_seconds(control_plane) - floor_cpu_before[1], 1)
+        floor.update(cpu_used_since(control_plane, floor_cpu_before[1]))
 
         rss_before_bulk = rss_bytes(operator.pid)
-        cpu_before = (cpu_seconds([operator.pid]), cpu_seconds(control_plane), time.process_time())
+        cpu_before = (cpu_seconds([operator.pid]), cpu_by_component(control_plane), time.process_time())
         audit.mark()
         raw_profile = workdir / "profile.collapsed"
         if config.profile is not None:
@@ -290,7 +305,7 @@ async def run_benchmark(kubeconfig: Path, config: BenchConfig) -> dict[str, Any]
         )
         cpu_used = {
             "operator_cpu_s": round(cpu_seconds([operator.pid]) - cpu_before[0], 1),
-            "control_plane_cpu_s": round(cpu_seconds(control_plane) - cpu_before[1], 1),
+            **cpu_used_since(control_plane, cpu_before[1]),
             "bench_process_cpu_s": round(time.process_time() - cpu_before[2], 1),
         }
         operator_requests = _requests_per_strategy(audit, service_account_user(account), config.bulk)
