@@ -39,7 +39,8 @@ def _claim_and_pod(namespace: str) -> str:
 
 
 def _lists_of(kubectl: Kubectl, resource: str) -> float:
-    """LISTs of ``resource`` the API server has answered since it started (its own counter)."""
+    """Cluster-wide LISTs of ``resource`` the API server has answered since it started (its own counter;
+    the namespace controller's LISTs while other tests' namespaces go are namespace-scoped)."""
     text = kubectl("get", "--raw", "/metrics").stdout
     return sum(
         s.value
@@ -47,6 +48,7 @@ def _lists_of(kubectl: Kubectl, resource: str) -> float:
         if s.name == "apiserver_request_total"
         and s.labels.get("verb") == "LIST"
         and s.labels.get("resource") == resource
+        and s.labels.get("scope") == "cluster"
     )
 
 
