@@ -98,6 +98,15 @@ def _metric(proc: OperatorProcess, name: str, labels: dict[str, str]) -> float:
     return metrics_text.value(proc.get("/metrics").text, name, labels) or 0.0
 
 
+def _strategy_reconciles(proc: OperatorProcess) -> float:
+    """Reconciles of TradingStrategies so far, whatever their result."""
+    return sum(
+        s.value
+        for s in metrics_text.samples(proc.get("/metrics").text)
+        if s.name == "controller_runtime_reconcile_total" and s.labels.get("controller") == "tradingstrategy"
+    )
+
+
 @pytest.fixture
 def audited_operator_kubeconfig(spyops_crds: KubeCluster, namespace: str, tmp_path: Path) -> Path:
     """The operator's ClusterRole, as a ServiceAccount whose writes the API server audits."""
@@ -142,11 +151,15 @@ def test_requests_per_strategy_to_ready_and_a_restart_that_writes_nothing(
     # From nothing to Ready: every request the operator makes for the strategies is one the API server
     # and every watcher pay for, so it must stay within a budget per strategy.
     audit.mark()
+    reconciles_before = _strategy_reconciles(first)
     kube.kubectl("apply", "-f", "-", input=_strategies(namespace, names))
     _wait_all_ready(kube, namespace, STRATEGIES)
     time.sleep(1.0)  # the writes of the last reconciles are in the log
     made = [r for r in audit.requests_since_mark(user) if r.resource != "leases"]
-    print(f"requests for {STRATEGIES} strategies to Ready: {summarize(made)}")
+    reconciles = (_strategy_reconciles(first) - reconciles_before) / STRATEGIES
+    print(
+        f"requests for {STRATEGIES} strategies to Ready: {summarize(made)}; {reconciles:.1f} reconciles each"
+    )
     # No reads: pods and claims come from the watch-fed cache, a new strategy needs no GET. (The
     # ServiceMonitor API is probed by a LIST at most once a minute.)
     reads = [r for r in made if r.verb in READ_VERBS and r.resource != "servicemonitors"]

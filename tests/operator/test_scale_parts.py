@@ -4,7 +4,8 @@ Deployment counts as available."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, cast
 
 from spyops.cluster.audit import parse_requests, parse_writes, per_object, summarize
 from spyops.operator.bench_scale import deployment_available, strategy_ready
@@ -126,6 +127,55 @@ def test_only_low_level_handlers_so_kopf_keeps_no_diff_base() -> None:
     handlers.configure_settings(settings, "me")
     assert isinstance(settings.persistence.diffbase_storage, handlers.NoDiffBase)
     assert isinstance(settings.persistence.progress_storage, handlers.NoProgress)
+
+
+def test_the_echo_of_the_operators_own_apply_queues_nothing() -> None:
+    """The answer to the operator's apply goes into its cache; the watch event of that same version
+    that follows looks at nothing again. A newer version (a controller's status write) is cached and
+    queues its owner."""
+    import asyncio
+    import copy
+
+    import kopf
+
+    from spyops.operator import handlers
+    from spyops.operator.state import Cache
+    from spyops.operator.workqueue import WorkQueue
+
+    async def reconcile(_key: Key) -> None:
+        return None
+
+    async def forget(_namespace: str, _name: str) -> None:
+        return None
+
+    cache = Cache()
+    strategies = WorkQueue("t-echo-strategies", reconcile, workers=1)
+    others = WorkQueue("t-echo-others", reconcile, workers=1)
+    registry = kopf.OperatorRegistry()
+    handlers.register(registry, cache, others, strategies, others, forget)
+    handler = next(h for h in registry._watching.get_all_handlers() if h.id == "child-deployments")
+    on_deployment = cast(Callable[..., Awaitable[None]], handler.fn)
+    owner = {"apiVersion": "spyops.io/v1alpha1", "kind": "TradingStrategy", "name": "s", "controller": True}
+    applied: dict[str, Any] = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"namespace": "ns", "name": "s-bot", "resourceVersion": "7", "ownerReferences": [owner]},
+    }
+    cache.put_child(applied)
+
+    async def deliver(body: dict[str, Any]) -> None:
+        await on_deployment(event={"type": "MODIFIED", "object": body})
+
+    asyncio.run(deliver(copy.deepcopy(applied)))
+    assert strategies.depth == 0
+
+    rolled = copy.deepcopy(applied)
+    rolled["metadata"]["resourceVersion"] = "8"
+    rolled["status"] = {"readyReplicas": 1}
+    asyncio.run(deliver(rolled))
+    assert strategies.depth == 1
+    assert cache.children[("apps/v1", "Deployment", "ns", "s-bot")]["status"] == {"readyReplicas": 1}
+    assert others.depth == 0
 
 
 def test_pods_are_watched_with_the_managed_label_on_the_server() -> None:

@@ -292,6 +292,11 @@ async def run_benchmark(kubeconfig: Path, config: BenchConfig) -> dict[str, Any]
         floor["requests"] = _requests_per_strategy(audit, service_account_user(floor_account), config.bulk)
         floor["bench_process_cpu_s"] = round(time.process_time() - floor_cpu_before[0], 1)
         floor.update(cpu_used_since(control_plane, floor_cpu_before[1]))
+        # The floor's objects go before the operator's phase: both phases start on the same cluster (the
+        # operator's used to run beside 500 more strategies' objects).
+        floor["removed_after_s"] = await bench_scale.remove_namespace(
+            kube, floor_namespace, config.ready_timeout
+        )
 
         rss_before_bulk = rss_bytes(operator.pid)
         cpu_before = (cpu_seconds([operator.pid]), cpu_by_component(control_plane), time.process_time())

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from spyops.cluster.audit import AuditLog, summarize
-from spyops.operator.bench_process import OperatorRun, loadavg, rss_bytes
+from spyops.operator.bench_process import BenchError, OperatorRun, loadavg, rss_bytes
 from spyops.operator.builders.strategy import bot_name, detector_name
 from spyops.operator.kube import Kube, _resource, kind_ref
 from spyops.operator.reconcile import apply_waves
@@ -108,6 +108,30 @@ async def watching(kube: Kube, api_version: str, kind: str, namespace: str, seen
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
+
+
+async def remove_namespace(kube: Kube, namespace: str, limit: float) -> float:
+    """Delete ``namespace`` and wait until it is gone and the volumes of its claims are deleted too;
+    returns the seconds it took. The phase after starts on the cluster the phase before started on."""
+    from lightkube.resources.core_v1 import PersistentVolume
+
+    started = time.monotonic()
+    await kube.delete("v1", "Namespace", None, namespace)
+
+    async def gone() -> bool:
+        if await kube.get("v1", "Namespace", None, namespace) is not None:
+            return False
+        async for volume in kube._client.list(PersistentVolume):
+            claim = volume.spec.claimRef if volume.spec is not None else None
+            if claim is not None and claim.namespace == namespace:
+                return False
+        return True
+
+    while not await gone():
+        if time.monotonic() - started > limit:
+            raise BenchError(f"namespace {namespace} and its volumes were not gone within {limit:.0f} s")
+        await asyncio.sleep(1.0)
+    return round(time.monotonic() - started, 2)
 
 
 async def bounded(concurrency: int, jobs: list[Callable[[], Awaitable[Any]]]) -> None:

@@ -87,6 +87,12 @@ CHILD_APPLIES = Counter(
     ["kind", "reason"],
     registry=REGISTRY,
 )
+CHILD_EVENTS_ALREADY_SEEN = Counter(
+    "spyops_operator_child_events_already_seen_total",
+    "Watch events of children whose version the cache already held (the echo of the operator's own "
+    "apply): nothing was queued for them.",
+    registry=REGISTRY,
+)
 STATUS_WRITES_DEFERRED = Counter(
     "spyops_operator_status_writes_deferred_total",
     "Status writes that only moved a rollout's counters and messages, held back to be written with a "

@@ -77,6 +77,17 @@ class Cache:
     def strategies_of_link(self, namespace: str, link: str) -> list[str]:
         return sorted(self._by_link.get((namespace, link), ()))
 
+    def is_known_version(self, body: dict[str, Any]) -> bool:
+        """Whether the cached child is this very version (the watch's echo of our own apply, whose
+        answer went into the cache: the reconcile that applied it has seen it already)."""
+        cached = self.children.get(child_key(body))
+        version = body["metadata"].get("resourceVersion")
+        return (
+            cached is not None
+            and version is not None
+            and cached["metadata"].get("resourceVersion") == version
+        )
+
     def put_child(self, body: dict[str, Any]) -> None:
         self.children[child_key(body)] = body
         for ref in body["metadata"].get("ownerReferences") or []:

@@ -8,6 +8,7 @@ from typing import Any
 
 import kopf
 
+from spyops.operator import metrics
 from spyops.operator.api.common import GROUP, VERSION
 from spyops.operator.builders.common import MANAGED_BY
 from spyops.operator.reconcile import GATEWAY, STRATEGY, VPNLINK
@@ -113,6 +114,12 @@ def register(
         body: dict[str, Any] = dict(event["object"])
         if _deleted(event):
             cache.drop_child(body)
+        elif cache.is_known_version(body):
+            # Our own apply's echo (or a relist of what the cache holds): nothing to look at again.
+            # The work queue folds most echoes into the reconcile that applied them anyway; the rest
+            # were about one needless reconcile per strategy (19.4 -> 18.6 for 20 strategies to Ready).
+            metrics.CHILD_EVENTS_ALREADY_SEEN.inc()
+            return
         else:
             cache.put_child(body)
         meta = body.get("metadata") or {}
