@@ -80,7 +80,7 @@ class Cache:
     def is_known_version(self, body: dict[str, Any]) -> bool:
         """Whether the cached child is this very version (the watch's echo of our own apply, whose
         answer went into the cache: the reconcile that applied it has seen it already)."""
-        cached = self.children.get(child_key(body))
+        cached = self.child(body)
         version = body["metadata"].get("resourceVersion")
         return (
             cached is not None
